@@ -1,0 +1,117 @@
+"""Provider-neutral conversation types.
+
+Agents build conversations only from these types; adapters translate them to and from each provider's
+wire format. Keeping one format means transcripts, tests and budgets never care which provider runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: name, description and a JSON schema for its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass
+class ToolCall:
+    """One tool call from an assistant turn.
+
+    `arguments` is the parsed JSON object; when the model sent something unusable, `error` says why
+    (bad JSON, unknown tool, missing field) and the caller answers with a tool error the model can fix.
+    """
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    raw_arguments: str = ""
+    error: str | None = None
+
+
+@dataclass
+class Message:
+    """One conversation message.
+
+    - user: `content` is the text (supervisor words arrive as user messages, marked in the text).
+    - assistant: `content` text, optional `reasoning` summary, `tool_calls`.
+    - tool: the result of the tool call `tool_call_id`; `is_error` marks a failed call.
+    """
+
+    role: Role
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+    is_error: bool = False
+    reasoning: str | None = None
+
+
+@dataclass
+class Usage:
+    """Token counts of one call. `cached_input_tokens` is the part of `input_tokens` served from cache."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+        )
+
+
+@dataclass
+class LLMResponse:
+    """An assistant turn plus what it cost. `cost_usd` is None when the model's price is unknown."""
+
+    message: Message
+    usage: Usage
+    stop_reason: str
+    model: str
+    latency_s: float
+    cost_usd: float | None = None
+    retries: int = 0
+
+
+class LLMProvider(Protocol):
+    """What agents need from a model: one completion call over the neutral format."""
+
+    model: str
+
+    def complete(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec] | None = None,
+        max_output_tokens: int | None = None,
+    ) -> LLMResponse: ...
+
+
+class LLMError(Exception):
+    """A model call failed for good (after retries, or at once for non-retryable errors)."""
+
+
+class ContextLengthExceeded(LLMError):
+    """The conversation no longer fits the model's context window: end or compact the context."""
+
+
+class MissingAPIKey(LLMError):
+    """No key in the environment for the chosen provider; the message names the variable to set."""
+
+
+class UnknownModel(LLMError):
+    """A model string that names no known provider."""
