@@ -52,6 +52,10 @@ class Message:
     name: str | None = None
     is_error: bool = False
     reasoning: str | None = None
+    # Opaque wire data an adapter must send back unchanged with this turn on later calls (Anthropic
+    # thinking blocks carry signatures the API checks during tool use). JSON-serialisable; agents and
+    # transcripts store it as-is and never interpret it.
+    provider_state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,3 +119,14 @@ class MissingAPIKey(LLMError):
 
 class UnknownModel(LLMError):
     """A model string that names no known provider."""
+
+
+class ProviderRejected(LLMError):
+    """The provider refused the request (bad key, no permission, unknown model, invalid request).
+
+    Raised at once: retrying cannot help. The message carries the provider's own explanation.
+    """
+
+
+class RetriesExhausted(LLMError):
+    """Transient failures (rate limits, overload, 5xx, timeouts) outlasted the retry budget."""

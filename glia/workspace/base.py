@@ -23,6 +23,9 @@ class Limits:
     lifetime_s: float = 6 * 3600.0  # self-destruct: the container never outlives its run
 
 
+DEFAULT_LIMITS = Limits()  # immutable, so safe as a shared default argument
+
+
 @dataclass
 class ExecResult:
     """What one command did. `output` is head+tail truncated; the full output is at `output_path`."""

@@ -1,0 +1,166 @@
+"""The Researcher: a model with a shell in its own copy of the simulator, working on one task.
+
+This module keeps the Researcher's conversation (in the neutral message format) and knows how that
+conversation is written to and rebuilt from the transcript, so a resumed context sends the model exactly
+what it would have seen had nothing happened. The loop that drives it lives in `glia/context.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from glia.llm.types import LLMProvider, LLMResponse, Message, ToolCall, ToolSpec
+
+INTERRUPTED_CALL_OUTPUT = "[not run: the session was interrupted before this call ran]"
+SKIPPED_AFTER_FINISH_OUTPUT = "[not run: `finish` was called earlier in the same turn]"
+RESUMED_NOTE = (
+    "[Session resumed after an interruption. Your repository is as you left it; commands that were "
+    "running in the background were stopped, so check any run you had started before relying on it.]"
+)
+
+
+def tool_call_fields(call: ToolCall) -> dict[str, Any]:
+    """A tool call as stored in an `assistant` event (raw text and error only when useful)."""
+    fields: dict[str, Any] = {"id": call.id, "name": call.name, "arguments": call.arguments}
+    if call.error:
+        fields["error"] = call.error
+        fields["raw_arguments"] = call.raw_arguments
+    return fields
+
+
+def assistant_event_fields(message: Message) -> dict[str, Any]:
+    """The fields of an `assistant` event; `provider_state` is kept so resume can send it back."""
+    fields: dict[str, Any] = {
+        "text": message.content,
+        "reasoning": message.reasoning,
+        "tool_calls": [tool_call_fields(call) for call in message.tool_calls],
+    }
+    if message.provider_state:
+        fields["provider_state"] = message.provider_state
+    return fields
+
+
+def _call_from_fields(fields: dict[str, Any]) -> ToolCall:
+    arguments = fields.get("arguments")
+    return ToolCall(
+        id=str(fields.get("id", "")),
+        name=str(fields.get("name", "")),
+        arguments=arguments if isinstance(arguments, dict) else {},
+        raw_arguments=str(fields.get("raw_arguments", "")),
+        error=fields.get("error"),
+    )
+
+
+@dataclass
+class _Rebuild:
+    messages: list[Message] = field(default_factory=list)
+    open_calls: list[ToolCall] = field(default_factory=list)  # of the last assistant turn, unanswered
+
+    def close_open_calls(self) -> None:
+        for call in self.open_calls:
+            self.messages.append(
+                Message(
+                    role="tool",
+                    content=INTERRUPTED_CALL_OUTPUT,
+                    tool_call_id=call.id,
+                    name=call.name,
+                    is_error=True,
+                )
+            )
+        self.open_calls = []
+
+
+def rebuild_conversation(events: Sequence[dict[str, Any]]) -> list[Message]:
+    """The Researcher's conversation as it stood after `events`.
+
+    `user` events and supervisor words delivered as user messages become user messages; `assistant`
+    events become assistant turns with their tool calls; `tool_result` events become tool messages,
+    with any `budget` note that followed appended as it was. Calls left unanswered by a crash are
+    answered with an 'interrupted' result, so providers accept the conversation.
+    """
+    state = _Rebuild()
+    for event in events:
+        kind = event.get("type")
+        if kind == "user" or (kind == "supervisor" and event.get("delivered") == "user"):
+            state.close_open_calls()
+            text = event.get("text") if kind == "user" else event.get("message")
+            state.messages.append(Message(role="user", content=str(text or "")))
+        elif kind == "assistant":
+            state.close_open_calls()
+            calls = [_call_from_fields(c) for c in event.get("tool_calls") or []]
+            state.messages.append(
+                Message(
+                    role="assistant",
+                    content=str(event.get("text") or ""),
+                    tool_calls=calls,
+                    reasoning=event.get("reasoning"),
+                    provider_state=dict(event.get("provider_state") or {}),
+                )
+            )
+            state.open_calls = list(calls)
+        elif kind == "tool_result":
+            call_id = event.get("id")
+            state.open_calls = [c for c in state.open_calls if c.id != call_id]
+            state.messages.append(
+                Message(
+                    role="tool",
+                    content=str(event.get("output") or ""),
+                    tool_call_id=call_id,
+                    name=event.get("name"),
+                    is_error=bool(event.get("is_error")),
+                )
+            )
+        elif kind == "budget" and state.messages and state.messages[-1].role == "tool":
+            last = state.messages[-1]
+            last.content = f"{last.content}\n\n{event.get('detail', '')}"
+    state.close_open_calls()
+    return state.messages
+
+
+def unanswered_calls(events: Sequence[dict[str, Any]]) -> list[ToolCall]:
+    """Tool calls of the last assistant turn that have no `tool_result` yet (a crash mid-turn)."""
+    last_assistant = max((i for i, e in enumerate(events) if e.get("type") == "assistant"), default=None)
+    if last_assistant is None:
+        return []
+    answered = {e.get("id") for e in events[last_assistant + 1 :] if e.get("type") == "tool_result"}
+    calls = [_call_from_fields(c) for c in events[last_assistant].get("tool_calls") or []]
+    return [c for c in calls if c.id not in answered]
+
+
+class Researcher:
+    """The Researcher's side of the conversation: its prompt, its tools and every message so far."""
+
+    def __init__(
+        self,
+        provider: LLMProvider,
+        system_prompt: str,
+        tools: list[ToolSpec],
+        messages: list[Message] | None = None,
+    ) -> None:
+        self.provider = provider
+        self.system_prompt = system_prompt
+        self.tools = tools
+        self.messages: list[Message] = list(messages or [])
+
+    def respond(self) -> LLMResponse:
+        """One model turn over the conversation so far; the reply joins the conversation."""
+        response = self.provider.complete(self.system_prompt, self.messages, self.tools)
+        self.messages.append(response.message)
+        return response
+
+    def add_user(self, text: str) -> None:
+        self.messages.append(Message(role="user", content=text))
+
+    def add_tool_result(self, call: ToolCall, output: str, is_error: bool = False) -> None:
+        self.messages.append(
+            Message(role="tool", content=output, tool_call_id=call.id, name=call.name, is_error=is_error)
+        )
+
+    def append_to_last_tool_result(self, text: str) -> None:
+        """Add a note (the simulation count and budget) to the tool result the model is about to read."""
+        last = self.messages[-1]
+        if last.role != "tool":
+            raise ValueError("the last message is not a tool result")
+        last.content = f"{last.content}\n\n{text}"

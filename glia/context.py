@@ -1,0 +1,593 @@
+"""One research context: a Researcher and a Supervisor working in one workspace until the work ends.
+
+`run_context` never raises: whatever happens (a model that keeps failing, a dead container, a bug), it
+ends the context with a reason, snapshots the repository, closes the workspace and returns a
+`ContextResult`, so one failing context cannot take down the others of a run. Everything that happens
+is written to the context's transcript first; resume rebuilds the conversation from it.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from glia.agents.ledger import BudgetLike, SimulationLedger, format_remaining
+from glia.agents.prompts import load_agent_prompt
+from glia.agents.researcher import (
+    INTERRUPTED_CALL_OUTPUT,
+    RESUMED_NOTE,
+    SKIPPED_AFTER_FINISH_OUTPUT,
+    Researcher,
+    assistant_event_fields,
+    rebuild_conversation,
+    unanswered_calls,
+)
+from glia.agents.supervisor import (
+    APPROVE,
+    DEFAULT_CHAR_BUDGET,
+    FINISH,
+    PERIODIC,
+    STALL,
+    Supervisor,
+    SupervisorPolicy,
+    SupervisorReview,
+)
+from glia.agents.tools import (
+    BASH,
+    NO_TOOL_CALL_REMINDER,
+    Streak,
+    bash_timeout,
+    render_exec_result,
+    researcher_tools,
+    validate_call,
+)
+from glia.llm.types import ContextLengthExceeded, LLMError, LLMProvider, LLMResponse, ToolCall
+from glia.task import SupervisorSettings, Task
+from glia.transcript import Transcript, read_events
+from glia.workspace import create_workspace
+from glia.workspace.base import Limits, Workspace, WorkspaceDead
+from glia.workspace.repo import init_repo, snapshot
+
+log = structlog.get_logger()
+
+# A context that ended for one of these reasons continues when its run is resumed; any other ending is final.
+RESUMABLE_END_REASONS = frozenset({"interrupted"})
+
+
+class BudgetProtocol(BudgetLike):
+    """What a context needs from `glia.budget.Budget` (or its per-context view)."""
+
+    def charge_cost(self, usd: float | None, tokens: int) -> None: ...
+
+    def exhausted(self) -> str | None: ...
+
+
+@dataclass
+class ContextSpec:
+    """Everything one context needs; built by the orchestrator."""
+
+    run_id: str
+    index: int
+    ctx_dir: Path
+    task: Task
+    researcher: LLMProvider
+    supervisor: LLMProvider
+    backend: str = "docker"
+    image: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    baselines: dict[str, float] | None = None
+    max_steps: int | None = None
+    supervisor_settings: SupervisorSettings | None = None  # None: the task's settings
+    max_format_errors: int = 3
+    max_consecutive_timeouts: int = 3
+    strategy: str = "scg"
+    supervisor_char_budget: int = DEFAULT_CHAR_BUDGET
+
+    @property
+    def context_id(self) -> str:
+        return f"ctx-{self.index}"
+
+    @property
+    def settings(self) -> SupervisorSettings:
+        return self.supervisor_settings or self.task.supervisor
+
+
+@dataclass
+class Snapshot:
+    """A commit of the context's repository taken when a simulation was counted."""
+
+    sha: str
+    sim_index: int
+    claimed_score: float | None
+    valid: bool
+
+
+@dataclass
+class ContextResult:
+    """How a context ended and what it produced; `best_claimed` is a claim, checked by the evaluator."""
+
+    index: int
+    end_reason: str
+    steps: int
+    simulations: int
+    cost_usd: float
+    tokens: int
+    final_sha: str | None
+    snapshots: list[Snapshot]
+    best_claimed: Snapshot | None
+    finish_summary: dict[str, Any] | None
+    error: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ContextResult:
+        fields = dict(data)
+        fields["snapshots"] = [Snapshot(**s) for s in fields.get("snapshots") or []]
+        best = fields.get("best_claimed")
+        fields["best_claimed"] = Snapshot(**best) if best else None
+        return cls(**fields)
+
+
+def run_context(
+    spec: ContextSpec, budget: BudgetProtocol, stop: threading.Event, resume: bool = False
+) -> ContextResult:
+    """Run (or resume) one context to its end; never raises an `Exception`."""
+    spec.ctx_dir.mkdir(parents=True, exist_ok=True)
+    transcript_path = spec.ctx_dir / "transcript.jsonl"
+    earlier = read_events(transcript_path)
+    if resume:
+        ended = _final_result(earlier, spec.index)
+        if ended is not None:
+            return ended
+    elif earlier:
+        # Starting afresh over an earlier session would recount its simulations: refuse, loudly.
+        return _refused(spec, f"{transcript_path} already holds a session; resume it or use a new folder")
+    transcript = Transcript(transcript_path)
+    try:
+        return _ContextRun(spec, budget, stop, transcript).run(resume)
+    finally:
+        transcript.close()
+
+
+def _final_result(events: list[dict[str, Any]], index: int) -> ContextResult | None:
+    """The result recorded by a context that has ended for good, or None if it should (re)start."""
+    ends = [e for e in events if e.get("type") == "context_end"]
+    if not ends or ends[-1].get("reason") in RESUMABLE_END_REASONS:
+        return None
+    last = ends[-1]
+    if isinstance(last.get("result"), dict):
+        return ContextResult.from_dict(last["result"])
+    steps = sum(1 for e in events if e.get("type") == "assistant")
+    return ContextResult(
+        index=index,
+        end_reason=str(last.get("reason")),
+        steps=steps,
+        simulations=int(last.get("simulations") or 0),
+        cost_usd=float(last.get("cost_usd") or 0.0),
+        tokens=0,
+        final_sha=last.get("final_snapshot"),
+        snapshots=[],
+        best_claimed=None,
+        finish_summary=None,
+        error="ended before results were recorded in full",
+    )
+
+
+def _refused(spec: ContextSpec, why: str) -> ContextResult:
+    log.error("context.refused", run_id=spec.run_id, context=spec.context_id, error=why)
+    return ContextResult(spec.index, "exception", 0, 0, 0.0, 0, None, [], None, None, why)
+
+
+class _ContextRun:
+    """The state of one context session and the steps of its loop."""
+
+    def __init__(
+        self, spec: ContextSpec, budget: BudgetProtocol, stop: threading.Event, transcript: Transcript
+    ):
+        self.spec = spec
+        self.budget = budget
+        self.stop = stop
+        self.transcript = transcript
+        self.repo_path = spec.ctx_dir / "repo"
+        self.outputs_dir = spec.ctx_dir / "outputs"
+        self.tools = researcher_tools(spec.limits)
+        lower = spec.task.metric.direction == "minimize"
+        self.ledger = SimulationLedger(
+            self.repo_path,
+            spec.task.results_dir,
+            budget,
+            transcript,
+            snapshot=snapshot,
+            score_key=spec.task.metric.name,
+            lower_is_better=lower,
+        )
+        self.policy = SupervisorPolicy(spec.settings, lower_is_better=lower)
+        self.format_streak = Streak(spec.max_format_errors)
+        self.timeout_streak = Streak(spec.max_consecutive_timeouts)
+        self.steps = 0
+        self.cost_usd = 0.0
+        self.tokens = 0
+        self.finish_summary: dict[str, Any] | None = None
+        self.workspace: Workspace | None = None
+        self.researcher: Researcher | None = None
+        self.supervisor: Supervisor | None = None
+        self.log = log.bind(run_id=spec.run_id, context=spec.context_id)
+
+    # -- the session ------------------------------------------------------------------------------
+
+    def run(self, resume: bool) -> ContextResult:
+        reason, error = "exception", None
+        try:
+            self._setup(resume)
+            reason = self._loop()
+        except ContextLengthExceeded as exc:
+            reason, error = "context_window", str(exc)
+        except LLMError as exc:
+            reason, error = "model_error", f"{type(exc).__name__}: {exc}"
+        except WorkspaceDead as exc:
+            # Stopping a run closes its workspaces, which kills the command in flight.
+            reason, error = ("interrupted", None) if self.stop.is_set() else ("workspace_dead", str(exc))
+        except Exception as exc:  # noqa: BLE001 - one failing context must not kill the run
+            reason, error = "exception", _traceback_summary(exc)
+        if error is not None:
+            self.transcript.append("error", detail=error, reason=reason)
+            self.log.warning("context.error", reason=reason, error=error)
+        return self._finish(reason, error)
+
+    def _setup(self, resume: bool) -> None:
+        events = self.transcript.events() if resume else []
+        if not self.repo_path.exists():
+            init_repo(self.spec.task.simulator, self.repo_path)
+        self.outputs_dir.mkdir(parents=True, exist_ok=True)
+        self.supervisor = Supervisor(
+            self.spec.supervisor,
+            load_agent_prompt("supervisor"),
+            self.spec.task.researcher_brief(self.spec.baselines),
+            self.spec.settings,
+            char_budget=self.spec.supervisor_char_budget,
+            lower_is_better=self.policy.lower_is_better,
+        )
+        self.researcher = Researcher(self.spec.researcher, load_agent_prompt("researcher"), self.tools)
+        if events:
+            self._restore(events)
+        else:
+            self._start_fresh()
+        options: dict[str, Any] = {"limits": self.spec.limits}
+        if self.spec.image is not None:
+            options["image"] = self.spec.image
+        self.workspace = create_workspace(
+            self.spec.backend,
+            self.repo_path,
+            self.outputs_dir,
+            self.spec.run_id,
+            self.spec.context_id,
+            **options,
+        )
+        self.workspace.start()  # closed in _finish whatever happens from here on
+
+    def _start_fresh(self) -> None:
+        spec = self.spec
+        self.transcript.append(
+            "context_start",
+            context=spec.context_id,
+            run_id=spec.run_id,
+            strategy=spec.strategy,
+            researcher_model=spec.researcher.model,
+            supervisor_model=spec.supervisor.model,
+            task=spec.task.name,
+        )
+        self._say(spec.task.researcher_brief(spec.baselines) + "\n\n" + self._budget_facts())
+
+    def _restore(self, events: list[dict[str, Any]]) -> None:
+        """Pick up where an earlier session stopped: counters, ledger, supervisor state, conversation."""
+        assert self.researcher is not None
+        for call in unanswered_calls(events):
+            self.transcript.append(
+                "tool_result", id=call.id, name=call.name, output=INTERRUPTED_CALL_OUTPUT, is_error=True
+            )
+        events = self.transcript.events()
+        self.steps = sum(1 for e in events if e.get("type") == "assistant")
+        for call in (e for e in events if e.get("type") == "model_call"):
+            self.cost_usd += call.get("cost_usd") or 0.0
+            self.tokens += int(call.get("tokens") or 0)
+        self.ledger.restore(events)
+        self.policy.restore(events)
+        self.format_streak.count, self.timeout_streak.count = _trailing_streaks(events)
+        self.researcher.messages = rebuild_conversation(events)
+        self._say(RESUMED_NOTE)
+
+    def _loop(self) -> str:
+        while True:
+            reason = self._limit_reached()
+            if reason:
+                return reason
+            response = self._researcher_turn()
+            reason = self._run_tool_calls(response)
+            if reason:
+                return reason
+            self._refresh_notes()
+
+    def _limit_reached(self) -> str | None:
+        if self.stop.is_set():
+            return "interrupted"
+        exhausted = self.budget.exhausted()
+        if exhausted:
+            return exhausted
+        if self.spec.max_steps is not None and self.steps >= self.spec.max_steps:
+            return "step_limit"
+        return None
+
+    # -- one Researcher turn ------------------------------------------------------------------------
+
+    def _researcher_turn(self) -> LLMResponse:
+        assert self.researcher is not None
+        response = self.researcher.respond()
+        self.steps += 1
+        self.transcript.append("assistant", **assistant_event_fields(response.message))
+        self._record_model_call("researcher", response)
+        return response
+
+    def _run_tool_calls(self, response: LLMResponse) -> str | None:
+        """Run the turn's calls in order; returns an end reason, or None to go on."""
+        assert self.researcher is not None
+        calls = response.message.tool_calls
+        if not calls:
+            self._format_error("the reply had no tool call")
+            self._say(NO_TOOL_CALL_REMINDER)
+            return "format_errors" if self.format_streak.hit() else None
+        supervised = False
+        valid_calls = 0
+        finish_reviewed = False
+        for call in calls:
+            if self.stop.is_set():
+                return "interrupted"  # calls left unanswered are answered on resume
+            if finish_reviewed:
+                self._tool_result(call, SKIPPED_AFTER_FINISH_OUTPUT, is_error=True)
+                continue
+            problem = validate_call(call, self.tools)
+            if problem:
+                self._format_error(problem)
+                self._tool_result(call, problem, is_error=True)
+                continue
+            valid_calls += 1
+            if call.name == BASH:
+                if self._run_bash(call) and self.timeout_streak.hit():
+                    return "timeouts"
+            else:
+                if self._finish_call(call):
+                    return "finished"
+                finish_reviewed = supervised = True
+        if valid_calls:
+            self.format_streak.reset()
+        elif self.format_streak.hit():
+            return "format_errors"
+        if not supervised:
+            self._maybe_check_in()
+        return None
+
+    def _run_bash(self, call: ToolCall) -> bool:
+        """Run one command; returns whether it timed out. WorkspaceDead ends the context."""
+        assert self.workspace is not None and self.researcher is not None
+        command = call.arguments["command"]
+        timeout_s = bash_timeout(call.arguments, self.spec.limits)
+        result = self.workspace.exec(command, timeout_s=timeout_s)
+        output = render_exec_result(result)
+        self.transcript.append(
+            "tool_result",
+            id=call.id,
+            name=call.name,
+            command=command,
+            exit_code=result.exit_code,
+            timed_out=result.timed_out,
+            duration_s=round(result.duration_s, 3),
+            output=output,
+            output_path=str(result.output_path) if result.output_path else None,
+            is_error=False,
+            timeout_s=timeout_s,
+        )
+        self.researcher.add_tool_result(call, output)
+        if not result.timed_out:
+            self.timeout_streak.reset()
+        if self.ledger.scan(command):
+            note = self.ledger.budget_note()
+            self.transcript.append("budget", detail=note)
+            self.researcher.append_to_last_tool_result(note)
+        return result.timed_out
+
+    def _finish_call(self, call: ToolCall) -> bool:
+        """The Researcher wants to stop: ask the Supervisor (if allowed); True when the finish stands."""
+        summary = dict(call.arguments)
+        review = self._consult(FINISH, summary) if self.policy.reviews_finish() else None
+        accepted = review is None or review.verdict == APPROVE
+        self.transcript.append("finish", summary=summary, accepted=accepted, reviewed=review is not None)
+        if accepted:
+            self.finish_summary = summary
+            return True
+        assert review is not None
+        self._tool_result(call, review.message)
+        return False
+
+    def _maybe_check_in(self) -> None:
+        assert self.researcher is not None
+        if self.policy.stall_due(self.ledger.records):
+            trigger = STALL
+        elif self.policy.periodic_due(self.steps):
+            trigger = PERIODIC
+        else:
+            return
+        review = self._consult(trigger)
+        if review is not None:
+            self.researcher.add_user(review.message)
+
+    def _consult(self, trigger: str, finish_summary: dict[str, Any] | None = None) -> SupervisorReview | None:
+        """One Supervisor intervention; None when it could not be reached (recorded as an error)."""
+        assert self.supervisor is not None
+        at_simulation = self.ledger.count
+        try:
+            review = self.supervisor.review(
+                trigger, self.transcript.events(), self.ledger.records, finish_summary
+            )
+        except Exception as exc:  # noqa: BLE001 - a Supervisor failure must not end the context
+            detail = f"Supervisor unavailable ({trigger}): {type(exc).__name__}: {exc}"
+            self.transcript.append(
+                "error", detail=detail, agent="supervisor", trigger=trigger, at_simulation=at_simulation
+            )
+            self.policy.note(trigger, at_simulation, delivered=False)
+            self.log.warning("supervisor.failed", trigger=trigger, error=str(exc))
+            return None
+        self._record_model_call("supervisor", review.response)
+        self.transcript.append(
+            "supervisor",
+            trigger=trigger,
+            verdict=review.verdict,
+            text=review.text,
+            message=review.message,
+            delivered="tool_result" if trigger == FINISH else "user",
+            at_simulation=at_simulation,
+        )
+        self.policy.note(trigger, at_simulation, delivered=True)
+        return review
+
+    # -- recording ------------------------------------------------------------------------------------
+
+    def _record_model_call(self, agent: str, response: LLMResponse) -> None:
+        usage = response.usage
+        tokens = usage.input_tokens + usage.output_tokens
+        self.transcript.append(
+            "model_call",
+            agent=agent,
+            model=response.model,
+            usage=asdict(usage),
+            tokens=tokens,
+            cost_usd=response.cost_usd,
+            latency_s=round(response.latency_s, 3),
+            retries=response.retries,
+            stop_reason=response.stop_reason,
+        )
+        self.budget.charge_cost(response.cost_usd, tokens)
+        self.cost_usd += response.cost_usd or 0.0
+        self.tokens += tokens
+
+    def _say(self, text: str) -> None:
+        """A user message to the Researcher, recorded first."""
+        assert self.researcher is not None
+        self.transcript.append("user", text=text)
+        self.researcher.add_user(text)
+
+    def _tool_result(self, call: ToolCall, output: str, is_error: bool = False) -> None:
+        assert self.researcher is not None
+        self.transcript.append("tool_result", id=call.id, name=call.name, output=output, is_error=is_error)
+        self.researcher.add_tool_result(call, output, is_error=is_error)
+
+    def _format_error(self, detail: str) -> None:
+        self.transcript.append("format_error", detail=detail)
+
+    def _budget_facts(self) -> str:
+        lines = [
+            "## Your budget",
+            "",
+            f"Remaining for this run (shared with any other contexts): {format_remaining(self.budget.remaining())}.",
+        ]
+        if self.spec.max_steps is not None:
+            lines.append(f"This session may take at most {self.spec.max_steps} turns.")
+        lines.append(
+            "Every benchmark run counts as one simulation; each command's result tells you what remains."
+        )
+        return "\n".join(lines)
+
+    def _refresh_notes(self) -> None:
+        try:
+            from glia.notes import write_notes
+
+            write_notes(self.spec.ctx_dir)
+        except Exception as exc:  # noqa: BLE001 - notes are a view; they must never end a context
+            self.log.warning("notes.failed", error=str(exc))
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    def _finish(self, reason: str, error: str | None) -> ContextResult:
+        """Close the workspace, count runs it left behind, take the final snapshot, record the end."""
+        if self.workspace is not None:
+            try:
+                self.workspace.close()
+            except Exception as exc:  # noqa: BLE001
+                self.log.warning("workspace.close_failed", error=str(exc))
+        final_sha = None
+        if self.repo_path.exists():
+            try:
+                self.ledger.scan(finalize=True)
+                final_sha = snapshot(self.repo_path, "final")
+            except Exception as exc:  # noqa: BLE001
+                self.transcript.append("error", detail=f"final snapshot failed: {_traceback_summary(exc)}")
+        snapshots = [
+            Snapshot(r.snapshot or "", r.index, r.claimed_score, r.valid) for r in self.ledger.records
+        ]
+        best = self.ledger.best()
+        result = ContextResult(
+            index=self.spec.index,
+            end_reason=reason,
+            steps=self.steps,
+            simulations=self.ledger.count,
+            cost_usd=round(self.cost_usd, 6),
+            tokens=self.tokens,
+            final_sha=final_sha,
+            snapshots=snapshots,
+            best_claimed=next((s for s in snapshots if best and s.sim_index == best.index), None),
+            finish_summary=self.finish_summary,
+            error=error,
+        )
+        self.transcript.append(
+            "context_end",
+            reason=reason,
+            simulations=result.simulations,
+            cost_usd=result.cost_usd,
+            final_snapshot=final_sha,
+            best_claimed=asdict(result.best_claimed) if result.best_claimed else None,
+            result=result.to_dict(),
+        )
+        self.log.info("context.end", reason=reason, steps=self.steps, simulations=result.simulations)
+        self._refresh_notes()
+        return result
+
+
+def _trailing_streaks(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """(consecutive format-error turns, consecutive timed-out commands) at the end of `events`."""
+    format_errors = timeouts = 0
+    turn_valid = turn_error = False
+
+    def close_turn() -> None:
+        nonlocal format_errors
+        if turn_valid:
+            format_errors = 0
+        elif turn_error:
+            format_errors += 1
+
+    for event in events:
+        kind = event.get("type")
+        if kind == "assistant":
+            close_turn()
+            turn_valid = turn_error = False
+        elif kind == "format_error":
+            turn_error = True
+        elif kind == "tool_result" and not event.get("is_error"):
+            turn_valid = True
+            if event.get("name") == BASH:
+                timeouts = timeouts + 1 if event.get("timed_out") else 0
+        elif kind == "finish":
+            turn_valid = True
+    close_turn()
+    return format_errors, timeouts
+
+
+def _traceback_summary(exc: BaseException, frames: int = 4) -> str:
+    """The exception and its innermost frames: enough to find the bug, short enough for run.json."""
+    tb = traceback.extract_tb(exc.__traceback__)[-frames:]
+    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in tb)
+    return f"{type(exc).__name__}: {exc} (at {where})" if where else f"{type(exc).__name__}: {exc}"

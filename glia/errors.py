@@ -1,0 +1,173 @@
+"""Predictable failures turned into one clear message and the fix, instead of a traceback.
+
+The CLI catches exceptions at its edge and asks `explain` for a `UserError`; anything it cannot explain
+is a bug and keeps its traceback. Exit code 2 marks "you can fix this yourself".
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+USER_ERROR_EXIT = 2
+KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+class GliaUsageError(Exception):
+    """A problem with what the user asked for, raised by the CLI itself; carries its own fix."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+class BudgetTooSmall(GliaUsageError):
+    """The budget cannot pay for even one step (e.g. zero simulations or no dollars)."""
+
+
+class RunMissing(GliaUsageError):
+    """A RUN argument names neither a run id under the workspaces root nor a run folder."""
+
+
+@dataclass(frozen=True)
+class UserError:
+    """What to print: the problem in one sentence, then what to do about it."""
+
+    message: str
+    fix: str
+    exit_code: int = USER_ERROR_EXIT
+
+    def render(self) -> str:
+        return f"error: {self.message}\n  fix: {self.fix}" if self.fix else f"error: {self.message}"
+
+
+def explain(exc: BaseException) -> UserError | None:
+    """The user-facing explanation of `exc`, or None when it is a bug that deserves a traceback."""
+    # Imported here: the model SDKs and Docker take a second to import, and only failures need them.
+    from glia.llm.types import LLMError, MissingAPIKey, UnknownModel
+    from glia.task import TaskError
+    from glia.workspace.base import DockerUnavailable, ImageMissing, WorkspaceError
+
+    message = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, GliaUsageError):
+        return UserError(message, exc.fix)
+    if isinstance(exc, MissingAPIKey):
+        return UserError(message, _key_fix(message))
+    if isinstance(exc, UnknownModel):
+        return UserError(message, _known_models_fix())
+    if isinstance(exc, LLMError):
+        return UserError(
+            f"the model call failed: {message}",
+            "check the model name, the API key and --base-url; `glia solve -v` logs each call",
+        )
+    if isinstance(exc, DockerUnavailable):
+        return UserError(
+            "no Docker engine answers" if "docker" not in message.lower() else message,
+            "start it (`sudo systemctl start docker`, or `dockerd --iptables=false --bridge=none &` as root), "
+            "or set DOCKER_HOST to a running engine, or use `--workspace local` (no sandbox)",
+        )
+    if isinstance(exc, ImageMissing):
+        return UserError(message, "build it once with `glia image build` (or pass --image NAME)")
+    if isinstance(exc, TaskError):
+        return UserError(
+            f"bad task file: {message}", "fix that field; the format is described in tasks/README.md"
+        )
+    if isinstance(exc, WorkspaceError):
+        return UserError(message, "see the message above; `glia cleanup` removes leftover containers")
+    if isinstance(exc, _orchestrator_errors()):
+        return UserError(message, "")
+    budget_error = _budget_error_class()
+    if budget_error is not None and isinstance(exc, budget_error):
+        return UserError(message, _budget_fix())
+    return None
+
+
+def _key_fix(message: str) -> str:
+    named = [var for var in KEY_VARIABLES.values() if var in message]
+    variables = named or list(KEY_VARIABLES.values())
+    exports = " or ".join(f"`export {var}=...`" for var in variables)
+    return (
+        f"{exports} (a .env file in the current folder works too); "
+        "`glia bench` needs no key, and --base-url reaches a local OpenAI-compatible server"
+    )
+
+
+def _known_models_fix() -> str:
+    known = known_models()
+    listed = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
+    return (
+        "write PROVIDER:MODEL with provider openai or anthropic (e.g. openai:o3, "
+        "anthropic:claude-sonnet-4-5); any name works with --base-url. "
+        + (f"Priced models: {listed}" if known else "")
+    ).strip()
+
+
+def known_models() -> list[str]:
+    """Model names Glia has prices for, as `provider:model` where the price table says which."""
+    try:
+        pricing = importlib.import_module("glia.llm.pricing")
+        table = pricing.PriceTable.defaults()
+        names = getattr(table, "models", None)
+        models = names() if callable(names) else list(getattr(table, "_prices", {}))
+    except Exception:  # the price table is a convenience here, never a reason to fail
+        return []
+    return sorted(str(name) for name in models)
+
+
+def _orchestrator_errors() -> tuple[type[BaseException], ...]:
+    """The orchestrator's own user errors (bad strategy, run exists, nothing to resume); their messages
+    already say what to do."""
+    found: list[type[BaseException]] = []
+    for module_name, names in (
+        ("glia.orchestrator.config", ("RunConfigError",)),
+        ("glia.orchestrator.run", ("RunExists", "RunNotResumable")),
+        ("glia.run_store", ("RunNotFound",)),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:  # a half-written sibling module must not break error reporting
+            continue
+        found += [
+            c
+            for n in names
+            if isinstance(c := getattr(module, n, None), type) and issubclass(c, BaseException)
+        ]
+    return tuple(found)
+
+
+def _budget_fix() -> str:
+    return "raise --max-simulations / --max-dollars / --max-minutes (or the task's `budgets:`) above zero"
+
+
+def _budget_error_class() -> type[BaseException] | None:
+    """The orchestrator's own budget error, if it defines one (it may validate budgets itself)."""
+    for module_name in ("glia.budget", "glia.orchestrator"):
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:  # a half-written sibling module must not break error reporting
+            continue
+        for name in ("BudgetTooSmall", "BudgetError", "InvalidBudget"):
+            candidate = getattr(module, name, None)
+            if isinstance(candidate, type) and issubclass(candidate, BaseException):
+                return candidate
+    return None
+
+
+def check_budget(
+    max_dollars: float | None, max_simulations: int | None, max_minutes: float | None, max_steps: int | None
+) -> None:
+    """Refuse a budget that cannot pay for a single step before any container or model is started."""
+    problems = []
+    if max_simulations is not None and max_simulations <= 0:
+        problems.append(f"max simulations is {max_simulations}")
+    if max_dollars is not None and max_dollars <= 0:
+        problems.append(f"max dollars is {max_dollars:g}")
+    if max_minutes is not None and max_minutes <= 0:
+        problems.append(f"max minutes is {max_minutes:g}")
+    if max_steps is not None and max_steps <= 0:
+        problems.append(f"max steps is {max_steps}")
+    if problems:
+        raise BudgetTooSmall(
+            "budget too small to start: " + ", ".join(problems),
+            _budget_fix().replace("above zero", "to a positive value") + " (--max-steps too)",
+        )

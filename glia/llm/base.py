@@ -1,0 +1,129 @@
+"""What every provider adapter shares: retries, timing, tool-call checks, cost and the call log.
+
+An adapter only says how to send one request (`_send`) and how to read the reply (`_parse`); the
+call around it is the same for all providers, so behaviour cannot drift between them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import structlog
+
+from glia.llm.pricing import PriceTable
+from glia.llm.retry import RetryPolicy, call_with_retries
+from glia.llm.tool_calls import validate_tool_calls
+from glia.llm.types import LLMResponse, Message, ToolSpec, Usage
+
+_log = structlog.get_logger("glia.llm")
+
+# Neutral stop reasons every adapter maps to; anything else is passed through as the provider said it.
+END_TURN = "end_turn"
+TOOL_USE = "tool_use"
+MAX_TOKENS = "max_tokens"
+CONTENT_FILTER = "content_filter"
+REFUSAL = "refusal"
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """Per-provider knobs fixed at construction; `max_output_tokens` may be lowered per call."""
+
+    max_output_tokens: int = 16000
+    temperature: float | None = None
+    reasoning_effort: str | None = None
+    thinking_budget: int | None = None
+    timeout_s: float = 600.0
+
+
+@dataclass
+class ParsedReply:
+    """An adapter's reading of one wire response, before cost and checks are added."""
+
+    message: Message
+    usage: Usage
+    stop_reason: str
+    model: str
+
+
+class BaseProvider(ABC):
+    """A thread-safe `LLMProvider`: one SDK client shared by all threads, counters under a lock."""
+
+    provider_name: ClassVar[str]
+    key_env_var: ClassVar[str]
+
+    def __init__(
+        self, model: str, *, options: GenerationOptions, retry_policy: RetryPolicy, prices: PriceTable
+    ) -> None:
+        self.model = model
+        self.options = options
+        self.retry_policy = retry_policy
+        self.prices = prices
+        self._counter_lock = threading.Lock()
+        self.calls = 0
+        self.malformed_tool_calls = 0
+
+    def complete(
+        self,
+        system: str,
+        messages: list[Message],
+        tools: list[ToolSpec] | None = None,
+        max_output_tokens: int | None = None,
+    ) -> LLMResponse:
+        """One model turn. `latency_s` is the whole call, retries and their waits included."""
+        tools = list(tools or [])
+        limit = max_output_tokens or self.options.max_output_tokens
+        started = time.monotonic()
+        raw, retries = call_with_retries(
+            lambda: self._send(system, messages, tools, limit),
+            self.retry_policy,
+            model=f"{self.provider_name}:{self.model}",
+            key_env_var=self.key_env_var,
+        )
+        reply = self._parse(raw)
+        malformed = validate_tool_calls(reply.message, tools)
+        latency = time.monotonic() - started
+        cost = self.prices.cost(reply.usage, self.model, reply.model)
+        with self._counter_lock:
+            self.calls += 1
+            self.malformed_tool_calls += malformed
+        _log.info(
+            "llm_call",
+            provider=self.provider_name,
+            model=self.model,
+            served_by=reply.model,
+            input_tokens=reply.usage.input_tokens,
+            cached_input_tokens=reply.usage.cached_input_tokens,
+            cache_write_tokens=reply.usage.cache_write_tokens,
+            output_tokens=reply.usage.output_tokens,
+            reasoning_tokens=reply.usage.reasoning_tokens,
+            cost_usd=cost,
+            latency_s=round(latency, 3),
+            retries=retries,
+            stop_reason=reply.stop_reason,
+            tool_calls=len(reply.message.tool_calls),
+            malformed_tool_calls=malformed,
+        )
+        return LLMResponse(
+            message=reply.message,
+            usage=reply.usage,
+            stop_reason=reply.stop_reason,
+            model=reply.model,
+            latency_s=latency,
+            cost_usd=cost,
+            retries=retries,
+        )
+
+    @abstractmethod
+    def _send(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], max_output_tokens: int
+    ) -> Any:
+        """Make one HTTP request through the SDK; raise the SDK's errors unchanged."""
+
+    @abstractmethod
+    def _parse(self, raw: Any) -> ParsedReply:
+        """Read the SDK's response object into neutral types."""

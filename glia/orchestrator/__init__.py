@@ -1,0 +1,38 @@
+"""The orchestrator: strategies over contexts (SCG, MCG-Seq, MCG-Par-N), the shared budget, trusted
+re-evaluation and selection of the best design, run state on disk, interruption and resume.
+
+Modules: `config` (what a run is asked to do), `run` (doing it), `trusted` (re-evaluation and selection),
+`best` (the `best/` folder), `outcome` (how a context ended), `interrupts` (Ctrl-C handling).
+"""
+
+from glia.orchestrator.config import (
+    RunConfig,
+    RunConfigError,
+    default_run_id,
+    normalize_strategy,
+    strategy_label,
+)
+from glia.orchestrator.run import (
+    RunExists,
+    RunNotResumable,
+    RunResult,
+    execute_run,
+    prepare_run,
+    resume_run,
+    task_for,
+)
+
+__all__ = [
+    "RunConfig",
+    "RunConfigError",
+    "RunExists",
+    "RunNotResumable",
+    "RunResult",
+    "default_run_id",
+    "execute_run",
+    "normalize_strategy",
+    "prepare_run",
+    "resume_run",
+    "strategy_label",
+    "task_for",
+]

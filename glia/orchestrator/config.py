@@ -1,0 +1,95 @@
+"""What the user asked a run to do, and the names it goes by (strategy labels, run ids).
+
+A RunConfig is written into run.json when the run is prepared and read back from there by `execute_run`
+and `resume_run`, so a run can always be continued from its folder alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from glia.task import BudgetLimits
+
+STRATEGIES = ("scg", "mcg-seq", "mcg-par")
+_PAR_WITH_COUNT = re.compile(r"mcg[-_]?par[-_]?(\d+)")
+
+
+class RunConfigError(ValueError):
+    """The run's settings contradict each other (e.g. SCG with 3 contexts)."""
+
+
+@dataclass(kw_only=True)
+class RunConfig:
+    """Settings of one run. `contexts` is N for MCG-Par-N; MCG-Seq launches up to `max_contexts_seq`."""
+
+    task_path: Path
+    strategy: str
+    researcher_model: str
+    supervisor_model: str
+    budgets: BudgetLimits = field(default_factory=BudgetLimits)
+    contexts: int = 1
+    base_url: str | None = None
+    backend: str = "docker"
+    image: str | None = None
+    run_id: str | None = None
+    workspaces_root: Path = Path("workspaces")
+    seeds: list[int] | None = None  # replaces the main workload's seeds in every evaluation
+    max_contexts_seq: int = 8
+    target_improvement: float | None = None  # None: the task's default
+
+    def __post_init__(self) -> None:
+        self.task_path = Path(self.task_path)
+        self.workspaces_root = Path(self.workspaces_root)
+        self.strategy, self.contexts = normalize_strategy(self.strategy, self.contexts)
+        if self.max_contexts_seq < 1:
+            raise RunConfigError(f"max_contexts_seq must be at least 1, got {self.max_contexts_seq}")
+
+    @property
+    def label(self) -> str:
+        return strategy_label(self.strategy, self.contexts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["task_path"] = str(self.task_path)
+        data["workspaces_root"] = str(self.workspaces_root)
+        data["strategy_label"] = self.label
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values["budgets"] = BudgetLimits(**(data.get("budgets") or {}))
+        return cls(**values)
+
+
+def normalize_strategy(strategy: str, contexts: int) -> tuple[str, int]:
+    """('mcg-par-4', _) -> ('mcg-par', 4); checks that the context count fits the strategy."""
+    name = strategy.strip().lower().replace("_", "-")
+    match = _PAR_WITH_COUNT.fullmatch(name)
+    if match:
+        name, contexts = "mcg-par", int(match.group(1))
+    if name not in STRATEGIES:
+        raise RunConfigError(f"unknown strategy {strategy!r}: use scg, mcg-seq or mcg-par (mcg-par-N)")
+    if contexts < 1:
+        raise RunConfigError(f"a run needs at least one context, got {contexts}")
+    if name == "scg":
+        contexts = 1
+    return name, contexts
+
+
+def strategy_label(strategy: str, contexts: int) -> str:
+    """The paper's names: 'SCG', 'MCG-Seq', 'MCG-Par4'."""
+    name, count = normalize_strategy(strategy, contexts)
+    return {"scg": "SCG", "mcg-seq": "MCG-Seq"}.get(name, f"MCG-Par{count}")
+
+
+def default_run_id(task_name: str, strategy: str, contexts: int, now: datetime | None = None) -> str:
+    """`<task-name>-<strategy>-<YYYYmmdd-HHMMSS>`, e.g. `llm_routing-mcg-par4-20251122-051500`."""
+    slug = strategy_label(strategy, contexts).lower()
+    return f"{task_name}-{slug}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"

@@ -1,0 +1,194 @@
+"""Trusted re-evaluation of what each context produced: the only scores that choose the best design.
+
+For a finished context we evaluate two designs, its final snapshot and the snapshot it claimed was best,
+reading nothing but the design file(s) at those commits. A design whose text was already evaluated (by
+this context or another) is not simulated again. Evaluations run one at a time, even while MCG-Par
+contexts keep working, so they never compete with each other for the machine's cores.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from glia.evaluation import Evaluation, design_sha256, select_best
+from glia.orchestrator.outcome import ContextOutcome
+from glia.run_store import context_dir, evaluation_file, write_json_atomic
+from glia.task import Task
+from glia.workspace.repo import read_file_at
+
+log = structlog.get_logger()
+
+FINAL = "final"
+BEST_CLAIMED = "best-claimed"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One trusted evaluation of one context's design."""
+
+    context: int
+    label: str  # FINAL or BEST_CLAIMED
+    sha: str
+    sim_index: int | None
+    design_hash: str
+    evaluation: Evaluation
+    duplicate_of: str | None = None  # "ctx<k>-<label>" of the first evaluation of the same text
+
+    @property
+    def name(self) -> str:
+        return f"ctx{self.context}-{self.label}"
+
+    def summary(self, run_dir: Path) -> dict[str, Any]:
+        """The run.json entry for this evaluation."""
+        return {
+            "label": self.label,
+            "sha": self.sha,
+            "sim_index": self.sim_index,
+            "design_hash": self.design_hash,
+            "valid": self.evaluation.valid,
+            "score": self.evaluation.score,
+            "reason": self.evaluation.reason,
+            "duplicate_of": self.duplicate_of,
+            "file": str(evaluation_file(run_dir, self.context, self.label).relative_to(run_dir)),
+        }
+
+
+class TrustedJudge:
+    """Evaluates contexts' designs, remembers every verdict and picks the best by trusted score."""
+
+    def __init__(self, evaluator: Any, task: Task, run_dir: Path) -> None:
+        self.evaluator = evaluator
+        self.task = task
+        self.run_dir = Path(run_dir)
+        self._evaluate_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._candidates: list[Candidate] = []
+        self._by_hash: dict[str, Candidate] = {}
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        with self._state_lock:
+            return list(self._candidates)
+
+    def judge(self, outcome: ContextOutcome) -> tuple[list[Candidate], list[str]]:
+        """Evaluate the context's final and best-claimed designs; returns them and any problems met."""
+        repo = context_dir(self.run_dir, outcome.index) / "repo"
+        targets: list[tuple[str, str]] = []
+        if outcome.final_sha:
+            targets.append((FINAL, outcome.final_sha))
+        claimed = outcome.best_claimed_snapshot(self.task.metric.direction)
+        if claimed is not None and claimed.sha != outcome.final_sha:
+            targets.append((BEST_CLAIMED, claimed.sha))
+
+        judged: list[Candidate] = []
+        problems: list[str] = []
+        for label, sha in targets:
+            try:
+                files = self._design_at(repo, sha)
+            except (KeyError, ValueError, OSError) as exc:
+                problems.append(f"ctx{outcome.index}-{label}: cannot read the design at {sha[:12]}: {exc}")
+                continue
+            candidate = self._evaluate(outcome.index, label, sha, outcome.sim_index_of(sha), files)
+            judged.append(candidate)
+        if not targets:
+            problems.append(f"ctx{outcome.index}: no snapshot to evaluate")
+        return judged, problems
+
+    def restore(self, candidates: list[Candidate]) -> None:
+        """Take back evaluations made before a resume so they count in dedup and selection."""
+        with self._state_lock:
+            for candidate in candidates:
+                self._candidates.append(candidate)
+                self._by_hash.setdefault(candidate.design_hash, candidate)
+
+    def best(self) -> Candidate | None:
+        """The candidate with the best trusted score over all contexts (never a claimed one)."""
+        candidates = self.candidates
+        chosen = select_best([c.evaluation for c in candidates], self.task.metric.direction)
+        if chosen is None:
+            return None
+        return next(c for c in candidates if c.evaluation is chosen)
+
+    def best_of(self, context: int) -> Candidate | None:
+        mine = [c for c in self.candidates if c.context == context]
+        chosen = select_best([c.evaluation for c in mine], self.task.metric.direction)
+        return None if chosen is None else next(c for c in mine if c.evaluation is chosen)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _design_at(self, repo: Path, sha: str) -> dict[str, str]:
+        return {relpath: read_file_at(repo, sha, relpath) for relpath in self.task.design_files}
+
+    def _evaluate(
+        self, context: int, label: str, sha: str, sim_index: int | None, files: dict[str, str]
+    ) -> Candidate:
+        design_hash = design_sha256(files)
+        with self._evaluate_lock:
+            with self._state_lock:
+                earlier = self._by_hash.get(design_hash)
+            if earlier is not None:
+                evaluation, duplicate_of = earlier.evaluation, earlier.name
+                log.info("evaluation.duplicate", context=context, label=label, same_as=duplicate_of)
+            else:
+                evaluation = self._run_evaluation(context, label, files)
+                duplicate_of = None
+            candidate = Candidate(context, label, sha, sim_index, design_hash, evaluation, duplicate_of)
+            save_evaluation(self.run_dir, candidate)
+            with self._state_lock:
+                self._candidates.append(candidate)
+                self._by_hash.setdefault(design_hash, candidate)
+        log.info(
+            "evaluation.done",
+            context=context,
+            label=label,
+            sha=sha[:12],
+            valid=evaluation.valid,
+            score=evaluation.score,
+            reason=evaluation.reason,
+        )
+        return candidate
+
+    def _run_evaluation(self, context: int, label: str, files: dict[str, str]) -> Evaluation:
+        name = f"ctx{context}-{label}"
+        log.info("evaluation.start", context=context, label=label)
+        try:
+            return self.evaluator.evaluate_design(files, label=name)
+        except Exception as exc:  # an evaluator crash marks this design invalid, not the whole run
+            log.exception("evaluation.crashed", context=context, label=label)
+            return Evaluation.invalid(name, f"evaluation crashed: {type(exc).__name__}: {exc}")
+
+
+def save_evaluation(run_dir: Path, candidate: Candidate) -> Path:
+    """evaluations/ctx<k>-<label>.json: the full evaluation plus where the design came from."""
+    path = evaluation_file(run_dir, candidate.context, candidate.label)
+    record = {
+        "context": candidate.context,
+        "label": candidate.label,
+        "sha": candidate.sha,
+        "sim_index": candidate.sim_index,
+        "design_hash": candidate.design_hash,
+        "duplicate_of": candidate.duplicate_of,
+        "evaluation": candidate.evaluation.to_dict(),
+    }
+    write_json_atomic(path, record)
+    return path
+
+
+def load_evaluation(path: Path) -> Candidate:
+    """Read back a file written by `save_evaluation` (used on resume)."""
+    record = json.loads(Path(path).read_text(encoding="utf-8"))
+    return Candidate(
+        context=int(record["context"]),
+        label=record["label"],
+        sha=record["sha"],
+        sim_index=record.get("sim_index"),
+        design_hash=record["design_hash"],
+        evaluation=Evaluation.from_dict(record["evaluation"]),
+        duplicate_of=record.get("duplicate_of"),
+    )

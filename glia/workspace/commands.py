@@ -1,0 +1,58 @@
+"""What both backends agree on about running one command: environment, time limits, timed-out status."""
+
+from __future__ import annotations
+
+from glia.workspace.base import Limits
+
+SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+KILL_GRACE_S = 5.0  # after the time limit: SIGTERM, then SIGKILL this much later
+BACKSTOP_S = 10.0  # the host gives up this long after the in-sandbox kill should have happened
+TIMEOUT_EXIT_CODES = (124, 137)  # `timeout` after SIGTERM worked / after it had to SIGKILL
+
+
+def sandbox_environment(home: str, path: str = SANDBOX_PATH) -> dict[str, str]:
+    """The complete environment of a command: nothing from the host (no API keys) gets in."""
+    return {
+        "PATH": path,
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "dumb",
+        "PAGER": "cat",
+        "GIT_PAGER": "cat",
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def resolve_timeout(timeout_s: float | None, limits: Limits) -> float:
+    """The time limit to enforce: the default when none is asked for, never above the cap."""
+    if timeout_s is None:
+        return limits.default_timeout_s
+    if timeout_s <= 0:
+        raise ValueError(f"timeout must be positive, got {timeout_s}")
+    return min(float(timeout_s), limits.max_timeout_s)
+
+
+# Runs the command under `timeout -k` (its own process group), then kills whatever is left of that group,
+# with the shell's `kill` builtin because a fork bomb may have used up every process slot. Jobs meant to
+# outlive the command must leave the group: `setsid nohup JOB > log 2>&1 &`.
+GROUP_WRAPPER = """
+timeout -k "$1" "$2" bash -c "$3" &
+group=$!
+wait "$group"
+status=$?
+for ((i = 0; i < 1000; i++)); do kill -KILL -- "-$group" 2>/dev/null || break; done
+exit "$status"
+"""
+
+
+def timeout_argv(command: str, timeout_s: float) -> list[str]:
+    """argv running `command` with the time limit enforced, and its process group reaped, in the sandbox."""
+    return ["bash", "-c", GROUP_WRAPPER, "glia-command", f"{KILL_GRACE_S:g}", f"{timeout_s:g}", command]
+
+
+def looks_timed_out(exit_code: int | None, duration_s: float, timeout_s: float) -> bool:
+    """`timeout` reports 124/137; a command exiting so by itself before the limit did not time out."""
+    return exit_code in TIMEOUT_EXIT_CODES and duration_s >= timeout_s * 0.98

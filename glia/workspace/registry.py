@@ -1,0 +1,80 @@
+"""Every open workspace of this process, so that Ctrl-C, SIGTERM or a normal exit closes them all.
+
+The orchestrator and the CLI call `install_signal_cleanup()` once, from the main thread. Containers also
+carry a self-destruct timer, which covers the one case this cannot: the host process killed with -9.
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import threading
+from types import FrameType
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_open: dict[int, Closable] = {}
+_lock = threading.Lock()
+_installed = False
+
+
+def register(workspace: Closable) -> None:
+    with _lock:
+        _open[id(workspace)] = workspace
+
+
+def unregister(workspace: Closable) -> None:
+    with _lock:
+        _open.pop(id(workspace), None)
+
+
+def open_workspaces() -> list[Closable]:
+    with _lock:
+        return list(_open.values())
+
+
+def close_all() -> int:
+    """Close every open workspace (errors are logged, not raised); returns how many were closed."""
+    closed = 0
+    for workspace in open_workspaces():
+        try:
+            workspace.close()
+            closed += 1
+        except Exception as err:  # cleanup must go on to the next workspace
+            log.error("workspace_close_failed", error=str(err))
+        unregister(workspace)
+    return closed
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    log.warning("interrupted_closing_workspaces", count=len(open_workspaces()))
+    close_all()
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    log.warning("terminated_closing_workspaces", count=len(open_workspaces()))
+    close_all()
+    raise SystemExit(128 + signum)
+
+
+def install_signal_cleanup() -> None:
+    """On SIGINT close all workspaces then raise KeyboardInterrupt; on SIGTERM close them then exit.
+
+    Also closes them at interpreter exit. Must be called from the main thread; calling it again is a no-op.
+    """
+    global _installed
+    if _installed:
+        return
+    signal.signal(signal.SIGINT, _on_sigint)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    atexit.register(close_all)
+    _installed = True

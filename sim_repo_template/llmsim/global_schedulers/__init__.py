@@ -1,0 +1,2 @@
+"""Routers (global schedulers). ``base.py`` documents the contract; ``ai_global_scheduler.py`` is
+the design file."""

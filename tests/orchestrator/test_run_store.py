@@ -1,0 +1,95 @@
+"""run.json on disk: atomic writes, listing runs, reading transcripts' ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from glia import run_store
+from glia.run_store import RunNotFound, RunRecord, last_context_end, list_runs, load_run, save_run
+
+
+def test_save_and_load_round_trip_with_paths_and_nan(tmp_path: Path) -> None:
+    save_run(tmp_path, {"run_id": "a", "dir": tmp_path, "score": float("nan"), "items": (1, 2)})
+    assert load_run(tmp_path) == {"run_id": "a", "dir": str(tmp_path), "score": None, "items": [1, 2]}
+    json.loads((tmp_path / "run.json").read_text())  # strict JSON
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temp file left behind
+
+
+def test_a_failed_write_leaves_the_previous_run_json_intact(tmp_path: Path, monkeypatch) -> None:
+    save_run(tmp_path, {"status": "running"})
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(run_store.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save_run(tmp_path, {"status": "finished"})
+    monkeypatch.setattr(run_store.os, "replace", os.replace)
+    assert load_run(tmp_path) == {"status": "running"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_readers_never_see_a_partial_file_during_concurrent_updates(tmp_path: Path) -> None:
+    record = RunRecord(tmp_path, {"items": []})
+    record.update(lambda d: None)
+    done = threading.Event()
+    bad: list[str] = []
+
+    def read_continuously() -> None:
+        while not done.is_set():
+            try:
+                json.loads((tmp_path / "run.json").read_text())
+            except json.JSONDecodeError as exc:
+                bad.append(str(exc))
+
+    reader = threading.Thread(target=read_continuously)
+    reader.start()
+    writers = [
+        threading.Thread(
+            target=lambda k=k: [record.update(lambda d: d["items"].append(k)) for _ in range(50)]
+        )
+        for k in range(4)
+    ]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    done.set()
+    reader.join()
+    assert bad == []
+    assert sorted(load_run(tmp_path)["items"]) == sorted([k for k in range(4) for _ in range(50)])
+
+
+def test_load_run_names_the_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RunNotFound, match="not a Glia run folder"):
+        load_run(tmp_path)
+
+
+def test_list_runs_oldest_first_skipping_broken_folders(tmp_path: Path) -> None:
+    save_run(tmp_path / "b", {"run_id": "b", "started": "2025-01-02T00:00:00"})
+    save_run(tmp_path / "a", {"run_id": "a", "started": "2025-01-03T00:00:00"})
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "run.json").write_text("{not json")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    runs = list_runs(tmp_path)
+    assert [r["run_id"] for r in runs] == ["b", "a"]
+    assert runs[0]["run_dir"] == str(tmp_path / "b")
+    assert list_runs(tmp_path / "missing") == []
+
+
+def test_last_context_end_ignores_a_torn_last_line(tmp_path: Path) -> None:
+    transcript = tmp_path / "transcript.jsonl"
+    assert last_context_end(transcript) is None
+    lines = [
+        {"type": "context_start"},
+        {"type": "context_end", "reason": "interrupted"},
+        {"type": "user", "text": "resumed"},
+    ]
+    transcript.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"type": "context_end", "rea')
+    assert last_context_end(transcript) == {"type": "context_end", "reason": "interrupted"}

@@ -1,0 +1,253 @@
+"""Loading, validating and overriding task files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from glia.task import BudgetLimits, Task, TaskError, load_task
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "tasks" / "llm_routing.md"
+
+DESIGN = "pkg/design.py"
+
+
+def _header() -> dict:
+    return {
+        "name": "toy",
+        "title": "A toy task",
+        "simulator": "sim",
+        "design_files": [DESIGN],
+        "benchmark": "./run_all.sh",
+        "results_dir": "simulator_results",
+        "metric": {"name": "mean_e2e", "direction": "minimize", "unit": "s"},
+        "evaluation": {
+            "command": "python -m llmsim run --router {router} --qps {qps} --seed {seed} --output-root {output_root}",
+            "time_limit_s": 60,
+            "workloads": [
+                {"name": "main", "qps": 7.5, "seeds": [0, 1, 2]},
+                {"name": "heavy", "qps": 8.5, "seeds": [10, 11, 12], "heldout": True},
+            ],
+            "baselines": ["random", "llq"],
+            "reference_baseline": "llq",
+            "design_router": "ai",
+        },
+        "forbidden_names": ["num_decode_tokens"],
+        "budgets": {"dollars": 5, "simulations": 20, "wall_time_min": 30, "steps": 50, "tokens": None},
+    }
+
+
+def _write(tmp_path: Path, header: dict, body: str = "Make it fast.\n") -> Path:
+    (tmp_path / "sim" / "pkg").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "sim" / DESIGN).write_text("class Router: ...\n")
+    path = tmp_path / "toy.md"
+    path.write_text("---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n" + body)
+    return path
+
+
+def _set(data: dict, dotted: str, value: object) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        data = data[int(key)] if key.isdigit() else data[key]
+    if value is _DELETE:
+        del data[last]
+    else:
+        data[last] = value
+
+
+_DELETE = object()
+
+
+def test_valid_file_loads_every_field(tmp_path: Path) -> None:
+    task = load_task(_write(tmp_path, _header()))
+    assert task.name == "toy"
+    assert task.simulator == (tmp_path / "sim").resolve()
+    assert task.design_files == (DESIGN,)
+    assert task.metric.direction == "minimize" and task.metric.better(1.0, 2.0)
+    assert task.evaluation.primary.name == "main"
+    assert task.evaluation.primary.seeds == (0, 1, 2)
+    assert task.evaluation.workloads[1].heldout is True
+    assert task.budgets == BudgetLimits(
+        dollars=5.0, simulations=20, wall_time_s=1800.0, steps=50, tokens=None
+    )
+    assert task.supervisor.every_k_turns == 12  # defaults when the section is omitted
+    assert task.defaults.strategy == "scg"
+    assert task.body == "Make it fast."
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "budgets.simulations",
+            "lots",
+            "field 'budgets.simulations' must be a positive integer or null, got 'lots'",
+        ),
+        ("budgets.dollars", -3, "field 'budgets.dollars' must be a positive number or null, got -3"),
+        (
+            "metric.direction",
+            "lower",
+            "field 'metric.direction' must be one of minimize, maximize, got 'lower'",
+        ),
+        ("name", _DELETE, "field 'name' is required"),
+        ("design_files", [], "field 'design_files' must be a list of non-empty strings (at least one)"),
+        (
+            "design_files",
+            ["../escape.py"],
+            "field 'design_files' must be paths inside the simulator repository",
+        ),
+        (
+            "design_files",
+            ["pkg/missing.py"],
+            "field 'design_files' must be files that exist in the simulator",
+        ),
+        ("simulator", "nowhere", "field 'simulator' must be a folder relative to the task file"),
+        ("evaluation.time_limit_s", 0, "field 'evaluation.time_limit_s' must be a positive number, got 0"),
+        (
+            "evaluation.workloads.0.seeds",
+            [1, 1],
+            "field 'evaluation.workloads[0].seeds' must be a list without repeated",
+        ),
+        (
+            "evaluation.workloads.0.seeds",
+            "0-9",
+            "field 'evaluation.workloads[0].seeds' must be a non-empty list",
+        ),
+        (
+            "evaluation.workloads.0.qps",
+            "fast",
+            "field 'evaluation.workloads[0].qps' must be a positive number",
+        ),
+        (
+            "evaluation.workloads.1.seeds",
+            [2, 13],
+            "held-out workload 'heavy' seeds disjoint from the primary",
+        ),
+        ("evaluation.workloads.0.heldout", True, "field 'evaluation.workloads[0].heldout' must be false"),
+        (
+            "evaluation.reference_baseline",
+            "lor",
+            "field 'evaluation.reference_baseline' must be one of the baselines",
+        ),
+        (
+            "evaluation.command",
+            "run --qps {qps}",
+            "field 'evaluation.command' must be a template containing {output_root}",
+        ),
+        (
+            "evaluation.command",
+            "run {router} {qps} {seed} {output_root} {gpu}",
+            "must be a template using only",
+        ),
+        (
+            "defaults",
+            {"strategy": "greedy"},
+            "field 'defaults.strategy' must be one of scg, mcg-seq, mcg-par",
+        ),
+        (
+            "defaults",
+            {"target_improvement": 30},
+            "field 'defaults.target_improvement' must be a number in [0, 1)",
+        ),
+        (
+            "supervisor",
+            {"every_k_turns": 2.5},
+            "field 'supervisor.every_k_turns' must be a positive integer, got 2.5",
+        ),
+        ("budget", {"dollars": 1}, "unknown field 'budget'"),
+    ],
+)
+def test_malformed_field_names_file_field_and_expectation(
+    tmp_path: Path, field: str, value: object, message: str
+) -> None:
+    header = _header()
+    _set(header, field, value)
+    path = _write(tmp_path, header)
+    with pytest.raises(TaskError) as caught:
+        load_task(path)
+    text = str(caught.value)
+    assert text.startswith(f"{path}: ")
+    assert message in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("no front matter here", "must start with a '---' line"),
+        ("---\nname: x\n", "never closed"),
+        ("---\nname: [unclosed\n---\nbody", "not valid YAML"),
+        ("---\n- a\n- b\n---\nbody", "must be a mapping of fields"),
+    ],
+)
+def test_broken_file_structure(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "broken.md"
+    path.write_text(content)
+    with pytest.raises(TaskError, match=message):
+        load_task(path)
+
+
+def test_empty_body_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match="body .* is empty"):
+        load_task(_write(tmp_path, _header(), body="\n \n"))
+    with pytest.raises(TaskError, match="cannot read the task file"):
+        load_task(tmp_path / "absent.md")
+
+
+def test_overrides_trim_seeds_workloads_and_duration(tmp_path: Path) -> None:
+    task = load_task(_write(tmp_path, _header()))
+    quick = task.with_overrides(seeds=2, duration_s=200, time_limit_s=30)
+    assert [w.seeds for w in quick.evaluation.workloads] == [(0, 1), (10, 11)]
+    assert all(w.duration_s == 200.0 for w in quick.evaluation.workloads)
+    assert quick.evaluation.time_limit_s == 30.0
+    assert task.evaluation.primary.seeds == (0, 1, 2)  # the original is untouched (frozen copy)
+
+    explicit = task.with_overrides(seeds=[5], workloads=["main"], budgets=BudgetLimits(simulations=3))
+    assert [(w.name, w.seeds) for w in explicit.evaluation.workloads] == [("main", (5,))]
+    assert explicit.budgets.simulations == 3
+
+    with pytest.raises(TaskError, match="unknown workloads"):
+        task.with_overrides(workloads=["nope"])
+    with pytest.raises(TaskError, match="disjoint"):
+        task.with_overrides(seeds=[10, 11])
+    with pytest.raises(TaskError, match="positive count"):
+        task.with_overrides(seeds=0)
+
+
+def test_render_command_fills_placeholders_and_appends_duration(tmp_path: Path) -> None:
+    task = load_task(_write(tmp_path, _header())).with_overrides(duration_s=150)
+    command = task.evaluation.render_command("llq", task.evaluation.primary, 4, "exp", "out")
+    assert command == "python -m llmsim run --router llq --qps 7.5 --seed 4 --output-root out --duration 150"
+
+
+def test_researcher_brief_reports_measured_baselines(tmp_path: Path) -> None:
+    task = load_task(_write(tmp_path, _header()))
+    brief = task.researcher_brief({"random": 81.234, "llq": 40.0})
+    assert brief.startswith("Make it fast.")
+    assert "| random | 81.23 |" in brief
+    assert "| llq (reference) | 40.00 |" in brief
+    assert "at most about 28.00 s" in brief  # 30% better than 40 s, from defaults.target_improvement
+    assert "3 seeds" in brief
+    unmeasured = task.researcher_brief(None)
+    assert "has not measured the baselines" in unmeasured and "| llq" not in unmeasured
+
+
+def test_shipped_routing_task_loads() -> None:
+    task = load_task(SHIPPED)
+    assert isinstance(task, Task)
+    assert task.name == "llm_routing"
+    assert task.metric.name == "mean_e2e" and task.metric.direction == "minimize"
+    spec = task.evaluation
+    assert spec.primary.qps == 7.5 and len(spec.primary.seeds) == 10
+    assert [w.heldout for w in spec.workloads[1:]] == [True] * (len(spec.workloads) - 1) and len(
+        spec.workloads
+    ) >= 3
+    assert set(spec.baselines) == {"random", "round_robin", "llq", "lor"}
+    assert spec.reference_baseline == "llq"
+    assert "num_decode_tokens" in task.forbidden_names
+    for relpath in task.design_files:
+        assert (task.simulator / relpath).is_file()
+    assert "num_decode_tokens" in task.body  # the brief states the hidden-field rule
+    assert "| llq (reference) | 54.60 |" in task.researcher_brief({"llq": 54.6})

@@ -1,0 +1,117 @@
+"""What only the Docker backend promises: no network, limits, separation of contexts, a read-only history."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import docker
+import pytest
+
+from glia.workspace import WorkspaceDead
+from glia.workspace.docker_backend import container_name
+
+pytestmark = pytest.mark.docker
+
+
+def test_container_flags_are_the_promised_ones(isolated, docker_client):
+    attrs = docker_client.containers.get(isolated.container_id).attrs
+    host = attrs["HostConfig"]
+    assert host["NetworkMode"] == "none"
+    assert host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["Init"] is True
+    assert host["AutoRemove"] is True
+    assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (256 * 2**20, 500_000_000, 64)
+    labels = attrs["Config"]["Labels"]
+    assert labels["glia.managed"] == "1" and labels["glia.run"] == isolated.run_id
+    assert labels["glia.context"] == "1"
+    assert attrs["Config"]["Cmd"] == ["sleep", "21600"]
+    assert attrs["Name"] == f"/glia-{isolated.run_id}-ctx1"
+
+
+def test_the_network_is_unreachable(isolated):
+    probe = (
+        "import socket\n"
+        "s = socket.socket(); s.settimeout(3)\n"
+        "try:\n    s.connect(('1.1.1.1', 53)); print('CONNECTED')\n"
+        "except OSError as e:\n    print('blocked', e.errno)\n"
+    )
+    result = isolated.exec(f'python -c "{probe}"; ls /sys/class/net', timeout_s=20)
+    assert "CONNECTED" not in result.output
+    assert "blocked" in result.output
+    assert result.output.split("\n")[1:] == ["lo", ""]
+
+
+def test_a_fork_bomb_is_contained_and_the_container_survives(isolated):
+    result = isolated.exec("bomb() { bomb | bomb & }; bomb", timeout_s=3)
+    assert result.duration_s < 12
+    assert isolated.is_alive()
+    after = isolated.exec("echo still-here; ps -e --no-headers | wc -l", timeout_s=10)
+    assert after.output.startswith("still-here\n")
+    assert int(after.output.split()[-1]) < 64
+
+
+def test_memory_is_limited(isolated):
+    result = isolated.exec("python -c 'x = bytearray(600 * 2**20); print(len(x))'", timeout_s=30)
+    assert result.exit_code != 0
+    assert "629145600" not in result.output
+    assert isolated.is_alive()
+
+
+def test_history_is_readable_but_not_writable_inside(isolated):
+    result = isolated.exec("git log --format=%s; touch .git/planted; echo rc=$?", timeout_s=10)
+    assert result.output.startswith("pristine template\n")
+    assert "Read-only file system" in result.output and "rc=1" in result.output
+    assert not (isolated.repo_path / ".git" / "planted").exists()
+
+
+def test_two_contexts_cannot_see_each_other(make_workspace):
+    first = make_workspace("docker", context_id="1")
+    second = make_workspace("docker", context_id="2", run_id=first.run_id)
+    first.exec("echo private-to-one > secret.txt")
+    looked = second.exec("ls /workspace; cat secret.txt; find / -name secret.txt 2>/dev/null; echo done")
+    assert "private-to-one" not in looked.output
+    assert looked.output.startswith("repo\n")
+    assert looked.output.rstrip().endswith("done")
+    assert (first.repo_path / "secret.txt").exists()
+    assert not (second.repo_path / "secret.txt").exists()
+
+
+def test_a_killed_container_gives_workspace_dead(make_workspace, docker_client):
+    workspace = make_workspace("docker")
+    docker_client.containers.get(workspace.container_id).kill()
+    assert not workspace.is_alive()
+    with pytest.raises(WorkspaceDead, match="not running"):
+        workspace.exec("echo hello")
+
+
+def test_a_container_dying_mid_command_gives_workspace_dead(make_workspace, docker_client):
+    workspace = make_workspace("docker")
+    threading.Timer(1.0, lambda: docker_client.containers.get(workspace.container_id).kill()).start()
+    with pytest.raises(WorkspaceDead):
+        workspace.exec("sleep 20", timeout_s=30)
+
+
+def test_the_self_destruct_timer_ends_the_container(make_workspace, docker_client):
+    workspace = make_workspace("docker", lifetime_s=2)
+    assert workspace.is_alive()
+    deadline = time.monotonic() + 20
+    while workspace.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not workspace.is_alive()
+    with pytest.raises(WorkspaceDead):
+        workspace.exec("true")
+    while time.monotonic() < deadline:  # auto-remove follows the stop closely
+        try:
+            docker_client.containers.get(workspace.container_id)
+        except docker.errors.NotFound:
+            break
+        time.sleep(0.2)
+    with pytest.raises(docker.errors.NotFound):
+        docker_client.containers.get(workspace.container_id)
+
+
+def test_names_are_sanitised():
+    assert container_name("run 2025/01:x", "ctx-3") == "glia-run-2025-01-x-ctx3"
+    assert container_name("abc", "7") == "glia-abc-ctx7"

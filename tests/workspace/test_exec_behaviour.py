@@ -1,0 +1,128 @@
+"""What a command does, identically on both backends: output, exit codes, time limits, files, secrets."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+import pytest
+
+from glia.workspace import Workspace, WorkspaceDead
+
+
+def run(workspace: Workspace, command: str, timeout_s: float | None = 20):
+    return workspace.exec(command, timeout_s=timeout_s)
+
+
+def test_output_exit_code_and_duration(shared_workspace):
+    result = run(shared_workspace, "echo out; echo err >&2; sleep 0.5; exit 3")
+    assert result.exit_code == 3
+    assert not result.timed_out
+    assert result.output == "out\nerr\n"
+    assert 0.5 <= result.duration_s < 3.0
+    assert result.output_path.read_text() == "out\nerr\n"
+    assert result.output_path.parent.name == "outputs" and result.output_path.name.startswith("cmd-")
+    assert (result.truncated, result.output_bytes) == (False, 8)
+
+
+def test_every_command_gets_a_fresh_shell_at_the_repo_root(shared_workspace):
+    run(shared_workspace, "cd pkg; export LEFT_BEHIND=1")
+    result = run(shared_workspace, 'ls -d pkg; echo "[${LEFT_BEHIND:-unset}]"; cat pkg/design.py')
+    assert result.output == "pkg\n[unset]\nVALUE = 0\n"
+
+
+def test_a_timed_out_command_and_its_children_are_dead(shared_workspace):
+    marker = f"{1000 + uuid.uuid4().int % 1000}.25"  # a sleep length nothing else uses
+    result = run(shared_workspace, f"sleep {marker} & sleep {marker}; echo never", timeout_s=1.5)
+    assert result.timed_out
+    assert result.exit_code in (124, 137)
+    assert 1.5 <= result.duration_s < 8
+    assert "never" not in result.output
+    processes = run(shared_workspace, "ps -eo args").output
+    assert f"sleep {marker}" not in processes
+
+
+def test_a_command_ignoring_sigterm_is_killed_after_the_grace_period(shared_workspace):
+    result = run(shared_workspace, "trap '' TERM; while true; do sleep 0.1; done", timeout_s=1)
+    assert result.timed_out
+    assert result.exit_code == 137
+    assert 5.5 <= result.duration_s < 12
+
+
+def test_ten_megabytes_of_output_are_capped_and_saved_whole(shared_workspace):
+    command = "seq 1 1500000; echo LAST-LINE"  # 10.9 MB
+    result = run(shared_workspace, command, timeout_s=60)
+    assert result.exit_code == 0
+    assert result.truncated
+    assert result.output_bytes == result.output_path.stat().st_size > 10_000_000
+    assert result.output.startswith("1\n2\n3\n")
+    assert result.output.endswith("1500000\nLAST-LINE\n")
+    assert len(result.output) < 2000 + 500  # the limit plus the marker
+    assert str(result.output_path.name) in result.output
+    saved = result.output_path.read_text().splitlines()
+    assert len(saved) == 1_500_001 and saved[-2] == "1500000"
+
+
+def test_a_host_api_key_is_invisible_inside(shared_workspace, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-123")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-host-secret-456")
+    result = run(shared_workspace, "env; echo ${OPENAI_API_KEY:-no-key}")
+    assert "host-secret" not in result.output
+    assert "API_KEY" not in result.output
+    assert result.output.rstrip().endswith("no-key")
+
+
+def test_writes_land_in_the_repo_and_stay_editable(shared_workspace):
+    result = run(shared_workspace, "echo tuned > pkg/new_file.txt && mkdir -p simulator_results/x")
+    assert result.exit_code == 0
+    written = shared_workspace.repo_path / "pkg" / "new_file.txt"
+    assert written.read_text() == "tuned\n"
+    assert written.stat().st_uid == os.getuid()
+    written.write_text("edited on the host\n")  # still ours to edit
+    assert run(shared_workspace, "cat pkg/new_file.txt").output == "edited on the host\n"
+
+
+def test_a_background_job_does_not_hold_exec(shared_workspace):
+    started = time.monotonic()
+    result = run(shared_workspace, "setsid nohup sleep 30 > bg.log 2>&1 & echo launched")
+    assert result.output == "launched\n"
+    assert time.monotonic() - started < 2.0
+    assert "sleep 30" in run(shared_workspace, "ps -eo args").output
+    run(shared_workspace, "pkill -f 'sleep 30'; rm -f bg.log")
+
+
+def test_parallel_commands_in_one_workspace(shared_workspace):
+    results = {}
+
+    def one(index: int) -> None:
+        results[index] = run(shared_workspace, f"sleep 1; echo seed-{index}")
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - started < 3.5  # they overlapped
+    assert {i: r.output for i, r in results.items()} == {i: f"seed-{i}\n" for i in range(4)}
+    assert len({r.output_path for r in results.values()}) == 4
+
+
+@pytest.mark.parametrize("backend", [pytest.param("docker", marks=pytest.mark.docker), "local"])
+def test_exec_after_close_raises_workspace_dead(make_workspace, backend):
+    workspace = make_workspace(backend)
+    assert workspace.is_alive()
+    workspace.close()
+    workspace.close()  # idempotent
+    assert not workspace.is_alive()
+    with pytest.raises(WorkspaceDead):
+        workspace.exec("true")
+
+
+def test_leftovers_in_the_command_group_die_with_it(shared_workspace):
+    marker = f"{2000 + uuid.uuid4().int % 1000}.75"
+    result = run(shared_workspace, f"sleep {marker} & echo left-behind")
+    assert (result.exit_code, result.output) == (0, "left-behind\n")
+    assert f"sleep {marker}" not in run(shared_workspace, "ps -eo args").output
