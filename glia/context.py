@@ -9,10 +9,11 @@ is written to the context's transcript first; resume rebuilds the conversation f
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -31,8 +32,6 @@ from glia.agents.supervisor import (
     APPROVE,
     DEFAULT_CHAR_BUDGET,
     FINISH,
-    PERIODIC,
-    STALL,
     Supervisor,
     SupervisorPolicy,
     SupervisorReview,
@@ -57,9 +56,11 @@ log = structlog.get_logger()
 
 # A context that ended for one of these reasons continues when its run is resumed; any other ending is final.
 RESUMABLE_END_REASONS = frozenset({"interrupted"})
+# Notes are re-rendered from the whole transcript: at most this often while working, always at the end.
+NOTES_REFRESH_INTERVAL_S = 2.0
 
 
-class BudgetProtocol(BudgetLike):
+class BudgetProtocol(BudgetLike, Protocol):
     """What a context needs from `glia.budget.Budget` (or its per-context view)."""
 
     def charge_cost(self, usd: float | None, tokens: int) -> None: ...
@@ -215,6 +216,7 @@ class _ContextRun:
         self.cost_usd = 0.0
         self.tokens = 0
         self.finish_summary: dict[str, Any] | None = None
+        self._notes_written_at = float("-inf")
         self.workspace: Workspace | None = None
         self.researcher: Researcher | None = None
         self.supervisor: Supervisor | None = None
@@ -236,6 +238,8 @@ class _ContextRun:
             reason, error = ("interrupted", None) if self.stop.is_set() else ("workspace_dead", str(exc))
         except Exception as exc:  # noqa: BLE001 - one failing context must not kill the run
             reason, error = "exception", _traceback_summary(exc)
+        finally:
+            self._close_workspace()  # even on KeyboardInterrupt, which is left to propagate
         if error is not None:
             self.transcript.append("error", detail=error, reason=reason)
             self.log.warning("context.error", reason=reason, error=error)
@@ -416,11 +420,8 @@ class _ContextRun:
 
     def _maybe_check_in(self) -> None:
         assert self.researcher is not None
-        if self.policy.stall_due(self.ledger.records):
-            trigger = STALL
-        elif self.policy.periodic_due(self.steps):
-            trigger = PERIODIC
-        else:
+        trigger = self.policy.check_in_trigger(self.steps, self.ledger.records)
+        if trigger is None:
             return
         review = self._consult(trigger)
         if review is not None:
@@ -502,7 +503,11 @@ class _ContextRun:
         )
         return "\n".join(lines)
 
-    def _refresh_notes(self) -> None:
+    def _refresh_notes(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._notes_written_at < NOTES_REFRESH_INTERVAL_S:
+            return
+        self._notes_written_at = now
         try:
             from glia.notes import write_notes
 
@@ -512,13 +517,16 @@ class _ContextRun:
 
     # -- the end ----------------------------------------------------------------------------------
 
+    def _close_workspace(self) -> None:
+        if self.workspace is None:
+            return
+        try:
+            self.workspace.close()
+        except Exception as exc:  # noqa: BLE001 - closing is best effort; the registry is the backstop
+            self.log.warning("workspace.close_failed", error=str(exc))
+
     def _finish(self, reason: str, error: str | None) -> ContextResult:
-        """Close the workspace, count runs it left behind, take the final snapshot, record the end."""
-        if self.workspace is not None:
-            try:
-                self.workspace.close()
-            except Exception as exc:  # noqa: BLE001
-                self.log.warning("workspace.close_failed", error=str(exc))
+        """Count runs the closed workspace left behind, take the final snapshot, record the end."""
         final_sha = None
         if self.repo_path.exists():
             try:
@@ -553,7 +561,7 @@ class _ContextRun:
             result=result.to_dict(),
         )
         self.log.info("context.end", reason=reason, steps=self.steps, simulations=result.simulations)
-        self._refresh_notes()
+        self._refresh_notes(force=True)
         return result
 
 

@@ -73,7 +73,9 @@ def explain(exc: BaseException) -> UserError | None:
             f"bad task file: {message}", "fix that field; the format is described in tasks/README.md"
         )
     if isinstance(exc, WorkspaceError):
-        return UserError(message, "see the message above; `glia cleanup` removes leftover containers")
+        return UserError(
+            message, "run the command again with -v for details; `glia cleanup` removes leftover containers"
+        )
     if isinstance(exc, _orchestrator_errors()):
         return UserError(message, "")
     budget_error = _budget_error_class()

@@ -19,6 +19,7 @@ from glia.progress import (
     as_number,
     best_context_evaluation,
     better,
+    context_dirs,
     context_records,
     evaluation_score,
     iter_events,
@@ -43,6 +44,11 @@ def write_notes(ctx_dir: Path) -> Path:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)
     return target
+
+
+def write_run_notes(run_dir: Path) -> list[Path]:
+    """Render every context's notes again, e.g. once trusted scores have landed after the contexts ended."""
+    return [write_notes(ctx_dir) for ctx_dir in context_dirs(Path(run_dir))]
 
 
 def render_notes(ctx_dir: Path) -> str:
@@ -82,6 +88,13 @@ def _first_sentence(text: str, width: int = 100) -> str:
     return shorten(flat, width)
 
 
+def _summary_text(summary: Any) -> str:
+    """The finish summary: free text, or the finish tool's fields as labelled paragraphs."""
+    if isinstance(summary, dict):
+        return "\n\n".join(f"**{str(k).replace('_', ' ').capitalize()}:** {v}" for k, v in summary.items())
+    return str(summary or "").strip()
+
+
 def _score(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
@@ -108,6 +121,10 @@ class _Notebook:
     # -- events ------------------------------------------------------------------------------------
 
     def add(self, event: dict[str, Any]) -> None:
+        if self.end is not None and event.get("type") != "context_end":
+            # The context stopped (e.g. Ctrl-C) and a resumed session carried on.
+            self.lines.append(f"\n> ⏸ **Session stopped ({self.end.get('reason')}); resumed below.**\n")
+            self.end = None
         handler = getattr(self, f"_on_{event.get('type')}", None)
         if handler is None:
             return
@@ -129,8 +146,10 @@ class _Notebook:
         if not self.briefed:
             self.briefed = True
             self.lines.append("\n## The brief\n")
+            # Fenced, so the brief's own headings do not mix with the notebook's.
+            fenced = _fence(text, "markdown")
             self.lines.append(
-                f"<details><summary>Task given to the Researcher</summary>\n\n{text}\n\n</details>\n"
+                f"<details><summary>Task given to the Researcher</summary>\n\n{fenced}\n\n</details>\n"
             )
         else:
             self.lines.append(f"\n> **Note to the Researcher:** {shorten(text, 600)}\n")
@@ -241,7 +260,7 @@ class _Notebook:
         accepted = event.get("accepted")
         state = {True: "accepted", False: "sent back"}.get(accepted, "submitted")
         self.lines.append(f"\n## ✅ The Researcher submits ({state})\n")
-        self.lines.append(f"{str(event.get('summary') or '').strip()}\n")
+        self.lines.append(f"{_summary_text(event.get('summary'))}\n")
 
     def _on_context_end(self, event: dict[str, Any]) -> None:
         self.end = event

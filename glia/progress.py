@@ -264,6 +264,18 @@ class RunState:
     def finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    def phase(self) -> str:
+        """What the run as a whole is doing, for the line above the contexts."""
+        if self.status != "running":
+            return self.status
+        baselines = self.baseline_scores()
+        if not baselines:
+            return "measuring baselines"
+        scores = ", ".join(f"{name} {score:.2f}" for name, score in sorted(baselines.items()))
+        if self.contexts and all(c.ended for c in self.contexts):
+            return f"evaluating designs (baselines: {scores})"
+        return f"researching (baselines: {scores})"
+
     def totals(self) -> dict[str, float]:
         """Simulations, dollars and minutes used so far (run.json when it says, else from transcripts)."""
         usage = _mapping(self.run.get("usage"))
@@ -290,22 +302,16 @@ class RunState:
         }
 
     def best_trusted(self) -> tuple[float | None, str | None]:
-        """The best trusted score of the run and which context earned it."""
+        """The best trusted score of the run and which context earned it (the orchestrator's choice
+        in run.json `best` when it made one, else the best over the contexts)."""
+        chosen = _mapping(self.run.get("best"))
+        if (score := as_number(chosen.get("score"))) is not None:
+            context = chosen.get("context")
+            return score, (f"ctx-{context}" if context is not None else None)
         best_score, best_name = None, None
         for ctx in self.contexts:
             if better(ctx.best_trusted, best_score, self.lower_is_better):
                 best_score, best_name = ctx.best_trusted, ctx.name
-        summary = _mapping(self.run.get("best"))
-        if (score := as_number(summary.get("score"))) is not None and better(
-            score, best_score, self.lower_is_better
-        ):
-            context = summary.get("context")
-            best_score, best_name = score, f"ctx-{context}" if context is not None else best_name
-        best = load_json(self.run_dir / "best" / "evaluation.json")
-        if best and evaluation_is_valid(best):
-            score = evaluation_score(best)
-            if better(score, best_score, self.lower_is_better) or best_score is None:
-                best_score = score if score is not None else best_score
         return best_score, best_name
 
     def baseline_scores(self) -> dict[str, float]:
@@ -398,6 +404,16 @@ def _apply_record(ctx: ContextState, record: dict[str, Any], run_dir: Path) -> N
         ctx.run_totals = list(totals)
 
 
+def unwrap_evaluation(record: dict[str, Any]) -> dict[str, Any]:
+    """A context's evaluation file wraps the evaluator's record with where the design came from;
+    flatten it so scores and intervals read the same as a baseline's."""
+    inner = record.get("evaluation")
+    if not isinstance(inner, dict):
+        return record
+    outer = {key: value for key, value in record.items() if key != "evaluation"}
+    return {**inner, **{key: value for key, value in outer.items() if key not in inner or key == "label"}}
+
+
 def context_evaluations(run_dir: Path, ctx: ContextState) -> list[dict[str, Any]]:
     """Trusted evaluations of this context's designs: evaluations/ctx<k>-*.json and <snapshot>.json."""
     folder = run_dir / "evaluations"
@@ -409,7 +425,7 @@ def context_evaluations(run_dir: Path, ctx: ContextState) -> list[dict[str, Any]
         if path in seen:
             continue
         seen.add(path)
-        if record := load_json(path):
+        if record := unwrap_evaluation(load_json(path)):
             record.setdefault("_file", path.name)
             records.append(record)
     return records
@@ -417,7 +433,7 @@ def context_evaluations(run_dir: Path, ctx: ContextState) -> list[dict[str, Any]
 
 def _simulation_of(record: dict[str, Any], ctx: ContextState) -> int:
     """Where an evaluated design sits on the context's simulation axis (its last simulation if unsure)."""
-    for key in ("simulation", "simulation_index", "simulations"):
+    for key in ("sim_index", "simulation", "simulation_index", "simulations"):
         if isinstance(record.get(key), int):
             return record[key]
     names = " ".join(str(record.get(k) or "") for k in ("label", "snapshot", "sha", "_file"))
@@ -490,7 +506,7 @@ def fmt_budget(used: float, limit: float | None, digits: int = 0, prefix: str = 
 
 def progress_table(state: RunState) -> Table:
     """The live table: one row per context, budgets in the caption."""
-    table = Table(title=f"Glia run {state.run_id} · {state.strategy_label} · {state.status}", expand=False)
+    table = Table(title=f"Glia run {state.run_id} · {state.strategy_label} · {state.phase()}", expand=False)
     for column, justify in (
         ("context", "left"),
         ("status", "left"),
@@ -551,6 +567,10 @@ class PlainProgress:
         self._last: dict[str, str] = {}
 
     def update(self, state: RunState) -> None:
+        phase = f"run {state.run_id}: {state.phase()}"
+        if self._last.get("") != phase:
+            self._last[""] = phase
+            print(phase, file=self.stream, flush=True)
         for ctx in state.contexts:
             line = context_line(ctx)
             if self._last.get(ctx.name) != line:

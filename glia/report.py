@@ -61,7 +61,7 @@ def render_report(state: RunState) -> str:
 def _header(state: RunState) -> str:
     run, config = state.run, state.run.get("config") or {}
     facts = [
-        ("task", run.get("task_name") or config.get("task_path") or run.get("task")),
+        ("task", _task_name(run, config)),
         ("strategy", state.strategy_label),
         ("status", state.status),
         ("researcher", config.get("researcher_model") or run.get("researcher_model")),
@@ -74,6 +74,14 @@ def _header(state: RunState) -> str:
     direction = "lower" if state.lower_is_better else "higher"
     lines.append(f"- **scores:** trusted re-evaluation by Glia's evaluator; {direction} is better")
     return "\n".join(lines) + "\n"
+
+
+def _task_name(run: dict[str, Any], config: dict[str, Any]) -> str | None:
+    task = run.get("task")
+    if isinstance(task, dict):
+        title = f" ({task['title']})" if task.get("title") else ""
+        return f"{task.get('name')}{title}" if task.get("name") else None
+    return str(task or config.get("task_path") or "") or None
 
 
 def _result(state: RunState) -> str:

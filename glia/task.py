@@ -133,12 +133,13 @@ class Task:
     supervisor: SupervisorSettings
     body: str = field(repr=False)
     allowed_imports: tuple[str, ...] | None = None  # None: a design may import anything
+    forbidden_attributes: tuple[str, ...] = ()  # attribute names design code may not touch
 
-    def researcher_brief(self, baselines: Mapping[str, float] | None = None) -> str:
+    def researcher_brief(self, baselines: Mapping[str, float | None] | None = None) -> str:
         """The Researcher's first message: the task body plus the baseline scores Glia measured this run."""
         return self.body.rstrip() + "\n\n" + self._baseline_section(baselines) + "\n"
 
-    def _baseline_section(self, baselines: Mapping[str, float] | None) -> str:
+    def _baseline_section(self, baselines: Mapping[str, float | None] | None) -> str:
         metric, primary = self.metric, self.evaluation.primary
         lines = ["## Baseline scores (measured by Glia for this run)", ""]
         if not baselines:
@@ -156,7 +157,8 @@ class Task:
         lines += ["", f"| router | {metric.name}{unit} |", "| --- | --- |"]
         for router, score in baselines.items():
             marker = " (reference)" if router == self.evaluation.reference_baseline else ""
-            lines.append(f"| {router}{marker} | {score:.2f} |")
+            shown = "not measured (its evaluation failed)" if score is None else f"{score:.2f}"
+            lines.append(f"| {router}{marker} | {shown} |")
         reference = baselines.get(self.evaluation.reference_baseline)
         if reference is not None and self.defaults.target_improvement > 0:
             gain = self.defaults.target_improvement
@@ -344,7 +346,7 @@ def _build_task(path: Path, header: dict[str, Any], body: str) -> Task:
     top = _Fields(path, header)
     top.reject_unknown(
         {"name", "title", "simulator", "design_files", "benchmark", "results_dir", "metric", "evaluation"}
-        | {"forbidden_names", "allowed_imports", "defaults", "budgets", "supervisor"}
+        | {"forbidden_names", "allowed_imports", "forbidden_attributes", "defaults", "budgets", "supervisor"}
     )
     name = top.text("name")
     if not name.replace("_", "").replace("-", "").isalnum():
@@ -387,6 +389,7 @@ def _build_task(path: Path, header: dict[str, Any], body: str) -> Task:
         supervisor=_build_supervisor(top.section("supervisor", default={})),
         body=body,
         allowed_imports=top.strings("allowed_imports") if "allowed_imports" in header else None,
+        forbidden_attributes=top.strings("forbidden_attributes", default=[], allow_empty=True),
     )
 
 

@@ -15,8 +15,8 @@ import docker.errors
 import pytest
 
 from glia.workspace.base import DockerUnavailable
+from glia.workspace.engine import DEFAULT_IMAGE
 from glia.workspace.engine import docker_client as connect_docker
-from glia.workspace.image import DEFAULT_IMAGE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

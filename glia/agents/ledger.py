@@ -2,8 +2,9 @@
 Researcher says.
 
 After every command the ledger looks for new run folders in the context repository's results folder
-(`<results_dir>/<experiment>/<timestamp>/`). Each new folder is one simulation: the budget is charged,
-the working tree is snapshotted as a git commit, and a `simulation` event is written. The score read
+(`<results_dir>/<experiment>/<timestamp>/`, or another output root inside the repository). Each new
+folder is one simulation: the budget is charged, the working tree is snapshotted as a git commit, and
+a `simulation` event is written. The score read
 from `summary.json` is only a *claim* (the Researcher can write that file); trusted numbers come from
 the evaluator. A folder without `summary.json` is a crashed or killed run and still counts, once the
 command that started it has finished (for background runs: once the folder has gone quiet, or at the
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 from glia.transcript import Transcript
 
 SUMMARY_FILE = "summary.json"
+CONFIG_FILE = "config.json"  # the simulator writes both; together they mark a run folder
 CRASHED_RUN_ERROR = "no summary.json: the run crashed or was killed"
 
 # A lone `&` (not `&&`, `>&`, `&>`) or a detaching helper means the command may leave runs going.
@@ -33,7 +35,7 @@ _BACKGROUND_PATTERN = re.compile(r"(?<![&>])&(?![&>])|\b(nohup|setsid|disown)\b"
 class BudgetLike(Protocol):
     """The part of `glia.budget.Budget` the ledger uses."""
 
-    def charge_simulations(self, n: int) -> None: ...
+    def charge_simulations(self, n: int) -> int: ...
 
     def remaining(self) -> dict[str, Any]: ...
 
@@ -213,10 +215,15 @@ class SimulationLedger:
         return note + "]"
 
     def _run_folders(self) -> list[Path]:
+        """Every `<experiment>/<timestamp>` folder of the results dir, plus finished runs the Researcher
+        sent elsewhere in the repository with `--output-root` (recognised by summary.json + config.json)."""
         root = self.repo_path / self.results_dir
-        if not root.is_dir():
-            return []
-        return sorted(p for p in root.glob("*/*") if p.is_dir())
+        folders = {p for p in root.glob("*/*") if p.is_dir()} if root.is_dir() else set()
+        for summary in self.repo_path.glob(f"*/*/*/{SUMMARY_FILE}"):
+            run_dir = summary.parent
+            if (run_dir / CONFIG_FILE).exists() and run_dir.parts[len(self.repo_path.parts)] != ".git":
+                folders.add(run_dir)
+        return sorted(folders)
 
     def _gone_quiet(self, run_dir: Path) -> bool:
         newest = max((p.stat().st_mtime for p in run_dir.rglob("*")), default=run_dir.stat().st_mtime)

@@ -76,6 +76,15 @@ class SupervisorPolicy:
             for i in range(window_start, n)
         )
 
+    def check_in_trigger(self, researcher_turns: int, records: Sequence[SimulationRecord]) -> str | None:
+        """The unprompted intervention due after a turn, if any: a stall outranks the periodic check-in.
+        (Not called after a turn in which the Supervisor already reviewed a finish.)"""
+        if self.stall_due(records):
+            return STALL
+        if self.periodic_due(researcher_turns):
+            return PERIODIC
+        return None
+
     def note(self, trigger: str, simulations: int, delivered: bool) -> None:
         """Record an attempt: a delivered intervention uses the allowance; any stall attempt resets the
         stall window so a failing Supervisor is not called again after every command."""

@@ -12,7 +12,7 @@ from rich.table import Table
 from glia.cli.common import add_root_option, console, resolve_run, workspaces_root
 from glia.config import load_config
 from glia.errors import GliaUsageError
-from glia.notes import render_notes
+from glia.notes import render_notes, write_run_notes
 from glia.progress import TranscriptFollower, fmt, read_run
 
 FOLLOW_POLL_S = 1.0
@@ -173,6 +173,7 @@ def make_report(args: argparse.Namespace) -> int:
     from glia.report import write_report  # matplotlib is only loaded when a report is drawn
 
     run_dir = resolve_run(args.run, workspaces_root(args.root, load_config()))
+    write_run_notes(run_dir)
     report, plot = write_report(run_dir)
     state = read_run(run_dir)
     best, where = state.best_trusted()

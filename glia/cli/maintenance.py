@@ -6,6 +6,7 @@ import argparse
 
 from glia.cli.common import add_root_option, console, resolve_run, workspaces_root
 from glia.config import apply_environment, load_config
+from glia.errors import GliaUsageError
 from glia.logging_setup import log_to_run
 from glia.progress import RunWatcher, make_display
 
@@ -79,11 +80,21 @@ def cleanup_command(args: argparse.Namespace) -> int:
 
 
 def image_build_command(args: argparse.Namespace) -> int:
+    from glia.workspace.base import WorkspaceError
     from glia.workspace.image import DEFAULT_IMAGE, build_image
 
     tag = args.tag or DEFAULT_IMAGE
     out = console()
     out.print(f"Building workspace image {tag} (method {args.method}); the first build takes a minute or two")
-    image_id = build_image(tag, args.method)
+    try:
+        image_id = build_image(tag, args.method)
+    except WorkspaceError as exc:
+        if args.method == "debian":
+            raise
+        raise GliaUsageError(
+            str(exc),
+            "without a reachable registry, build from Debian packages: `glia image build --method debian` "
+            "(needs debootstrap: `apt-get install debootstrap`)",
+        ) from exc
     out.print(f"Built {tag} ({image_id[:19]})")
     return 0

@@ -177,10 +177,12 @@ def run(args: argparse.Namespace) -> int:
 
 def summarize(run_dir: Path, status: str) -> int:
     """Write the report and print the run's outcome; exit 0 for a finished run, 1 otherwise."""
+    from glia.notes import write_run_notes
     from glia.progress import read_run
     from glia.report import write_report
 
     out = console()
+    write_run_notes(run_dir)
     report, _ = write_report(run_dir)
     state = read_run(run_dir)
     best, where = state.best_trusted()

@@ -19,24 +19,31 @@ IGNORED_PARTS = frozenset({".git", "__pycache__", ".pytest_cache", ".ruff_cache"
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 
 
-def template_files(template: Path) -> list[Path]:
-    """The template's own files, sorted, without outputs, caches and version-control data."""
+def template_files(template: Path, exclude: str | None = None) -> list[Path]:
+    """The template's own files, sorted, without outputs, caches, version-control data and `exclude`."""
+    ignored = IGNORED_PARTS | ({exclude} if exclude else set())
     files = []
     for path in template.rglob("*"):
         relative = path.relative_to(template)
-        if any(part in IGNORED_PARTS for part in relative.parts) or path.suffix in IGNORED_SUFFIXES:
+        if any(part in ignored for part in relative.parts) or path.suffix in IGNORED_SUFFIXES:
             continue
         if path.is_file():
             files.append(path)
     return sorted(files, key=lambda p: p.relative_to(template).as_posix())
 
 
+def tree_fingerprint(folder: Path, exclude: str | None = None) -> str:
+    """sha256 over a source tree's file paths and contents (outputs and caches left out)."""
+    digest = hashlib.sha256()
+    for path in template_files(folder, exclude):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def baseline_key(template: Path, spec: EvalSpec) -> str:
     """sha256 over the template's files (paths and bytes) and the evaluation spec."""
-    digest = hashlib.sha256()
-    for path in template_files(template):
-        digest.update(path.relative_to(template).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest = hashlib.sha256(tree_fingerprint(template).encode())
     spec_data = asdict(spec)
     spec_data.pop("baselines")  # which baselines are listed does not change any one baseline's result
     spec_data.pop("reference_baseline")

@@ -16,7 +16,20 @@ from pathlib import PurePosixPath
 
 # Builtins that run arbitrary code, touch files, or hand out namespaces.
 BANNED_BUILTINS = frozenset(
-    {"eval", "exec", "compile", "__import__", "open", "globals", "locals", "vars", "breakpoint", "input"}
+    {
+        "eval",
+        "exec",
+        "compile",
+        "__import__",
+        "open",
+        "globals",
+        "locals",
+        "vars",
+        "breakpoint",
+        "input",
+        "setattr",
+        "delattr",
+    }
 )
 # Attributes that walk from any object to module globals, classes' internals or the import system.
 BANNED_ATTRIBUTES = frozenset(
@@ -33,11 +46,14 @@ def design_problem(
     design_files: Iterable[str],
     forbidden_names: Iterable[str],
     allowed_imports: Iterable[str] | None = None,
+    forbidden_attributes: Iterable[str] = (),
 ) -> str | None:
     """Why this design must be rejected without running it, or None if it may be evaluated.
 
     `allowed_imports` lists module names a design may import (a name also allows its submodules);
     None allows any import. Imports under `if TYPE_CHECKING:` never run and are always allowed.
+    `forbidden_attributes` are attribute names (say, simulator methods that mutate state) a design may
+    not touch in code; unlike `forbidden_names`, comments may mention them.
     """
     allowed = set(design_files)
     if not files:
@@ -50,7 +66,7 @@ def design_problem(
     for relpath, text in sorted(files.items()):
         problem = _text_problem(relpath, text, forbidden)
         if problem is None and PurePosixPath(relpath).suffix == ".py":
-            problem = _code_problem(relpath, text, forbidden, modules)
+            problem = _code_problem(relpath, text, forbidden, modules, frozenset(forbidden_attributes))
         if problem:
             return problem
     return None
@@ -66,7 +82,11 @@ def _text_problem(relpath: str, text: str, forbidden: tuple[str, ...]) -> str | 
 
 
 def _code_problem(
-    relpath: str, text: str, forbidden: tuple[str, ...], modules: tuple[str, ...] | None
+    relpath: str,
+    text: str,
+    forbidden: tuple[str, ...],
+    modules: tuple[str, ...] | None,
+    forbidden_attributes: frozenset[str],
 ) -> str | None:
     try:
         tree = ast.parse(text, filename=relpath)
@@ -84,8 +104,12 @@ def _code_problem(
                 return f"{where}: names the banned attribute '{literal}' in a string"
         if isinstance(node, ast.Name) and node.id in BANNED_BUILTINS:
             return f"{where}: uses the banned builtin '{node.id}'"
-        if isinstance(node, ast.Attribute) and node.attr in BANNED_ATTRIBUTES:
-            return f"{where}: uses the banned attribute '{node.attr}'"
+        if isinstance(node, ast.Attribute):
+            problem = _attribute_problem(node, forbidden_attributes)
+            if problem:
+                return f"{where}: {problem}"
+        if literal is not None and literal in forbidden_attributes:
+            return f"{where}: names the forbidden attribute '{literal}' in a string"
         if (
             modules is not None
             and isinstance(node, ast.Import | ast.ImportFrom)
@@ -94,6 +118,21 @@ def _code_problem(
             for module in _imported_modules(node):
                 if not any(module == m or module.startswith(m + ".") for m in modules):
                     return f"{where}: imports '{module}' (designs may import only: {', '.join(modules)})"
+    return None
+
+
+def _attribute_problem(node: ast.Attribute, forbidden_attributes: frozenset[str]) -> str | None:
+    """Dunder escapes, forbidden methods, private fields of other objects, writes to other objects."""
+    name = node.attr
+    if name in BANNED_ATTRIBUTES:
+        return f"uses the banned attribute '{name}'"
+    if name in forbidden_attributes:
+        return f"uses the forbidden attribute '{name}'"
+    on_self = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+    if name.startswith("_") and not name.startswith("__") and not on_self:
+        return f"reads the private attribute '{name}' of an object other than self"
+    if isinstance(node.ctx, ast.Store | ast.Del) and not on_self:
+        return f"changes attribute '{name}' of an object other than self (simulator state is read-only)"
     return None
 
 

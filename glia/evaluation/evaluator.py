@@ -22,7 +22,7 @@ from pathlib import Path
 
 import structlog
 
-from glia.evaluation.cache import IGNORED_PARTS, BaselineCache, baseline_key
+from glia.evaluation.cache import IGNORED_PARTS, BaselineCache, baseline_key, tree_fingerprint
 from glia.evaluation.design_checks import design_problem
 from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore
 from glia.evaluation.summary import SimulationFailed, read_seed_result
@@ -85,7 +85,9 @@ class Evaluator:
         """Score design file texts (relpath -> text) with the task's design router."""
         sha = design_sha256(files)
         task = self.task
-        problem = design_problem(files, task.design_files, task.forbidden_names, task.allowed_imports)
+        problem = design_problem(
+            files, task.design_files, task.forbidden_names, task.allowed_imports, task.forbidden_attributes
+        )
         if problem:
             log.info("design_rejected", label=label, reason=problem)
             return Evaluation.invalid(
@@ -123,8 +125,13 @@ class Evaluator:
                 (folder / "design" / relpath).parent.mkdir(parents=True, exist_ok=True)
                 (folder / "design" / relpath).write_text(text, encoding="utf-8")
                 (repo / relpath).write_text(text, encoding="utf-8")
+            fingerprint = tree_fingerprint(repo, exclude=RESULTS_FOLDER)
             try:
                 seed_results, failure = self._run_all(repo, folder, router)
+                if not failure and tree_fingerprint(repo, exclude=RESULTS_FOLDER) != fingerprint:
+                    failure = (
+                        "the simulator's files changed during the evaluation (designs may not write files)"
+                    )
             finally:
                 self._tidy(folder, repo)
             duration = time.monotonic() - started
@@ -144,7 +151,7 @@ class Evaluator:
 
     def _fresh_folder(self, label: str) -> Path:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:60] or "design"
-        folder = self.evaluations_dir / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{self._counter:03d}"
+        folder = self.evaluations_dir / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         folder.mkdir(parents=True, exist_ok=False)
         return folder
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,6 +44,7 @@ log = structlog.get_logger()
 Progress = Callable[[dict[str, Any]], None]
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _POLL_S = 0.2
+CONTAINER_CLEANUP_S = 20.0
 
 
 class RunExists(FileExistsError):
@@ -262,12 +264,24 @@ class _Run:
         self.record.try_update(lambda d: self._close_session(d, "interrupted"), timeout_s=2.0)
 
     def remove_containers(self) -> None:
+        """Remove the run's containers, and check again until none is left.
+
+        A context closing its own workspace at the same moment leaves a container whose removal is
+        under way; if this process exits before the engine is done, the removal can be abandoned. So
+        repeat until a pass finds nothing (bounded by CONTAINER_CLEANUP_S).
+        """
         if self.config.backend != "docker":
             return
-        try:
-            self._container_cleanup(self.run_id)
-        except Exception:  # cleanup problems are logged; the run's own outcome matters more
-            log.exception("run.container_cleanup_failed", run_id=self.run_id)
+        deadline = time.monotonic() + CONTAINER_CLEANUP_S
+        while True:
+            try:
+                found = self._container_cleanup(self.run_id)
+            except Exception:  # cleanup problems are logged; the run's own outcome matters more
+                log.exception("run.container_cleanup_failed", run_id=self.run_id)
+                return
+            if not found or time.monotonic() >= deadline:
+                return
+            time.sleep(0.5)
 
     def result(self) -> RunResult:
         data = self.record.snapshot()
@@ -432,8 +446,11 @@ class _Run:
         history = self._context_entry(outcome.index).get("run_totals") or []
 
         def where(candidate: Candidate) -> int | None:
+            """The run's simulation count when the design existed (a final design: after the last)."""
             index = candidate.sim_index
-            return history[index - 1] if index and index <= len(history) else None
+            if index is None:
+                return history[-1] if history else None
+            return history[index - 1] if 0 < index <= len(history) else None
 
         points = [
             {

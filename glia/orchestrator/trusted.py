@@ -20,7 +20,7 @@ from glia.evaluation import Evaluation, design_sha256, select_best
 from glia.orchestrator.outcome import ContextOutcome
 from glia.run_store import context_dir, evaluation_file, write_json_atomic
 from glia.task import Task
-from glia.workspace.repo import read_file_at
+from glia.workspace.repo import first_commit, read_file_at
 
 log = structlog.get_logger()
 
@@ -88,16 +88,22 @@ class TrustedJudge:
 
         judged: list[Candidate] = []
         problems: list[str] = []
+        if not targets:
+            return judged, [f"ctx{outcome.index}: no snapshot to evaluate"]
+        template_hash = design_sha256(self._design_at(repo, first_commit(repo)))
         for label, sha in targets:
             try:
                 files = self._design_at(repo, sha)
             except (KeyError, ValueError, OSError) as exc:
                 problems.append(f"ctx{outcome.index}-{label}: cannot read the design at {sha[:12]}: {exc}")
                 continue
+            if design_sha256(files) == template_hash:
+                problems.append(
+                    f"ctx{outcome.index}-{label}: the design is the untouched template; not evaluated"
+                )
+                continue
             candidate = self._evaluate(outcome.index, label, sha, outcome.sim_index_of(sha), files)
             judged.append(candidate)
-        if not targets:
-            problems.append(f"ctx{outcome.index}: no snapshot to evaluate")
         return judged, problems
 
     def restore(self, candidates: list[Candidate]) -> None:

@@ -19,7 +19,7 @@ from glia.workspace.base import (
     WorkspaceError,
 )
 from glia.workspace.docker_backend import DockerWorkspace, cleanup_containers, container_options
-from glia.workspace.image import DEFAULT_IMAGE, build_image
+from glia.workspace.engine import DEFAULT_IMAGE
 from glia.workspace.local_backend import LocalWorkspace
 from glia.workspace.registry import close_all, install_signal_cleanup
 from glia.workspace.repo import diff, first_commit, head_sha, init_repo, read_file_at, restore_file, snapshot
@@ -52,6 +52,13 @@ __all__ = [
     "restore_file",
     "snapshot",
 ]
+
+
+def build_image(tag: str = DEFAULT_IMAGE, method: str = "auto") -> str:
+    """Build the workspace image (see `glia.workspace.image.build_image`); returns the image id."""
+    from glia.workspace.image import build_image as build
+
+    return build(tag=tag, method=method)
 
 
 def create_workspace(

@@ -6,6 +6,7 @@ from glia.workspace.base import Limits
 
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KILL_GRACE_S = 5.0  # after the time limit: SIGTERM, then SIGKILL this much later
+LEFTOVER_GRACE_S = 0.5  # lets `setsid` jobs leave the group before its leftovers are killed
 BACKSTOP_S = 10.0  # the host gives up this long after the in-sandbox kill should have happened
 TIMEOUT_EXIT_CODES = (124, 137)  # `timeout` after SIGTERM worked / after it had to SIGKILL
 
@@ -35,15 +36,20 @@ def resolve_timeout(timeout_s: float | None, limits: Limits) -> float:
     return min(float(timeout_s), limits.max_timeout_s)
 
 
-# Runs the command under `timeout -k` (its own process group), then kills whatever is left of that group,
-# with the shell's `kill` builtin because a fork bomb may have used up every process slot. Jobs meant to
-# outlive the command must leave the group: `setsid nohup JOB > log 2>&1 &`.
+# Runs the command under `timeout -k` in its own process group, stderr merged into stdout in order. Then
+# kills whatever is left of that group, after a moment's grace so that `setsid` jobs have left it, and with
+# the shell's `kill` builtin, which works even when a fork bomb has used up every process slot (`sleep`
+# then fails at once, which is fine). Jobs meant to outlive the command must leave the group:
+# `setsid nohup JOB > log 2>&1 &`.
 GROUP_WRAPPER = """
-timeout -k "$1" "$2" bash -c "$3" &
+timeout -k "$1" "$2" bash -c "$3" 2>&1 &
 group=$!
 wait "$group"
 status=$?
-for ((i = 0; i < 1000; i++)); do kill -KILL -- "-$group" 2>/dev/null || break; done
+if kill -0 -- "-$group" 2>/dev/null; then
+  sleep 0.5 2>/dev/null
+  for ((i = 0; i < 1000; i++)); do kill -KILL -- "-$group" 2>/dev/null || break; done
+fi
 exit "$status"
 """
 

@@ -26,6 +26,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 import structlog
 
 from glia.workspace import registry
@@ -59,6 +60,11 @@ def container_name(run_id: str, context_id: str) -> str:
     return name.strip("-.") or "glia-workspace"
 
 
+def host_user() -> str:
+    """uid:gid of the invoking user: what commands run as, so their files stay editable on the host."""
+    return f"{os.getuid()}:{os.getgid()}"
+
+
 def container_options(
     image: str, repo_path: Path, run_id: str, context_id: str, limits: Limits
 ) -> dict[str, Any]:
@@ -77,7 +83,7 @@ def container_options(
         "detach": True,
         "auto_remove": True,
         "init": True,  # a real PID 1 reaps the orphans of background jobs
-        "user": f"{os.getuid()}:{os.getgid()}",  # files stay editable on the host
+        "user": host_user(),
         "environment": sandbox_environment(CONTAINER_HOME),
         "working_dir": REPO_MOUNT,
         "volumes": volumes,
@@ -123,6 +129,8 @@ class DockerWorkspace(Workspace):
 
     def start(self) -> None:
         """Check the engine and the image, then start the container (replacing a stale one of ours)."""
+        if self.container_id is not None:
+            return
         client = docker_client()
         require_image(client, self.image)
         self._client = client
@@ -229,14 +237,14 @@ class DockerWorkspace(Workspace):
                 stderr=True,
                 environment=sandbox_environment(CONTAINER_HOME),
                 workdir=REPO_MOUNT,
-                user=f"{os.getuid()}:{os.getgid()}",
+                user=host_user(),
             )["Id"]
             stream = api.exec_start(exec_id, socket=True)
             finished = _pump(
                 api, exec_id, stream, capture, deadline=started + limit + KILL_GRACE_S + BACKSTOP_S
             )
             exit_code = api.exec_inspect(exec_id)["ExitCode"] if finished else None
-        except docker.errors.APIError as err:
+        except (docker.errors.DockerException, requests.RequestException, OSError) as err:
             self._require_alive()
             raise WorkspaceError(f"exec in {self.name} failed: {err}") from err
         finally:

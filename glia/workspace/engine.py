@@ -13,6 +13,8 @@ import docker.errors
 
 from glia.workspace.base import DockerUnavailable, ImageMissing
 
+DEFAULT_IMAGE = os.environ.get("GLIA_IMAGE") or "glia-workspace:latest"
+
 START_ENGINE_HINT = (
     "Start the engine (`sudo systemctl start docker`, or without systemd: "
     "`dockerd --storage-driver=vfs --iptables=false --bridge=none > dockerd.log 2>&1 &`), "

@@ -20,11 +20,10 @@ import docker.errors
 import structlog
 
 from glia.workspace.base import WorkspaceError
-from glia.workspace.engine import docker_client
+from glia.workspace.engine import DEFAULT_IMAGE, docker_client
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_IMAGE = os.environ.get("GLIA_IMAGE") or "glia-workspace:latest"
 IMAGE_LABEL = "glia.workspace-image"
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("GLIA_DEBIAN_MIRROR") or "http://deb.debian.org/debian"
@@ -128,13 +127,16 @@ def _build_from_debian(client: docker.DockerClient, tag: str) -> str:
 
 
 def _trim_rootfs(rootfs: Path) -> None:
-    """Drop package caches and make the mount point; a smaller image starts faster on the vfs driver."""
+    """Drop package caches, docs and translations; a smaller image starts faster on the vfs driver."""
     for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
         folder = rootfs / leftover
         if folder.is_dir():
             for entry in folder.iterdir():
                 if entry.is_file():
                     entry.unlink()
+    for bulk in ("usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale"):
+        shutil.rmtree(rootfs / bulk, ignore_errors=True)
+        (rootfs / bulk).mkdir()
     workspace = rootfs / "workspace"
     workspace.mkdir(exist_ok=True)
     workspace.chmod(0o1777)

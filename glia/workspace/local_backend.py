@@ -23,7 +23,7 @@ import structlog
 
 from glia.workspace import registry
 from glia.workspace.base import DEFAULT_LIMITS, ExecResult, Limits, Workspace, WorkspaceDead
-from glia.workspace.commands import KILL_GRACE_S, resolve_timeout, sandbox_environment
+from glia.workspace.commands import KILL_GRACE_S, LEFTOVER_GRACE_S, resolve_timeout, sandbox_environment
 from glia.workspace.output import CommandLogs, excerpt_of_file
 
 log = structlog.get_logger(__name__)
@@ -157,8 +157,13 @@ def _kill_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 
 
 def _reap_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill what the command left in its process group; repeat, as a fork bomb keeps refilling it."""
-    for _ in range(1000):
+    """Kill what the command left in its process group (after a grace for `setsid` jobs to leave it)."""
+    try:
+        os.killpg(process.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return
+    time.sleep(LEFTOVER_GRACE_S)
+    for _ in range(1000):  # repeat: a fork bomb keeps refilling the group
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

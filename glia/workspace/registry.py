@@ -22,7 +22,7 @@ class Closable(Protocol):
 
 
 _open: dict[int, Closable] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a signal handler may run while the main thread holds it
 _installed = False
 
 

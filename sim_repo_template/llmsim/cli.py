@@ -13,7 +13,7 @@ from llmsim.workload import add_generate_arguments, generate_command
 
 DESCRIPTION = """\
 Simulate a cluster of GPU replicas serving LLM inference (default: 4 x A10, Llama-3-8B,
-Sarathi chunked prefill with 8192-token chunks, 2253 KV blocks of 16 tokens per replica).
+Sarathi chunked prefill with 8192-token chunks, 2254 KV blocks of 16 tokens per replica).
 
 Each run writes simulator_results/<experiment>/<timestamp>/ with config.json, summary.json,
 request_metrics.csv (one row per request), gs_log.csv (replica state at every router call) and
@@ -30,34 +30,73 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     defaults = SimulationConfig()
 
-    run = sub.add_parser("run", help="run one simulation", description=DESCRIPTION,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--router", default=defaults.router, choices=sorted(ROUTERS),
-                     help="global scheduler (default: ai, the design file)")
+    run = sub.add_parser(
+        "run",
+        help="run one simulation",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--router",
+        default=defaults.router,
+        choices=sorted(ROUTERS),
+        help="global scheduler (default: ai, the design file)",
+    )
     source = run.add_mutually_exclusive_group()
-    source.add_argument("--trace", help="trace CSV to replay (arrived_at, num_prefill_tokens, num_decode_tokens)")
-    source.add_argument("--qps", type=float, default=defaults.qps,
-                        help="generate the workload on the fly at this rate (default 7.5)")
-    run.add_argument("--seed", type=int, default=defaults.seed,
-                     help="workload seed when generating; also seeds randomised routers (default 0)")
-    run.add_argument("--duration", type=float, default=defaults.duration,
-                     help="seconds of arrivals when generating (default 1000)")
+    source.add_argument(
+        "--trace", help="trace CSV to replay (arrived_at, num_prefill_tokens, num_decode_tokens)"
+    )
+    source.add_argument(
+        "--qps",
+        type=float,
+        default=defaults.qps,
+        help="generate the workload on the fly at this rate (default 7.5)",
+    )
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="workload seed when generating; also seeds randomised routers (default 0)",
+    )
+    run.add_argument(
+        "--duration",
+        type=float,
+        default=defaults.duration,
+        help="seconds of arrivals when generating (default 1000)",
+    )
     run.add_argument("--experiment", help="result sub-folder name (default <trace>_<router>)")
     run.add_argument("--output-root", default=defaults.output_root, help="default simulator_results")
-    run.add_argument("--time-limit", type=float, default=defaults.time_limit,
-                     help="wall-clock safety limit in seconds (default 600)")
-    run.add_argument("--replica-scheduler", default=defaults.replica_scheduler,
-                     choices=sorted(REPLICA_SCHEDULERS), help="batch scheduler (default sarathi)")
+    run.add_argument(
+        "--time-limit",
+        type=float,
+        default=defaults.time_limit,
+        help="wall-clock safety limit in seconds (default 600)",
+    )
+    run.add_argument(
+        "--replica-scheduler",
+        default=defaults.replica_scheduler,
+        choices=sorted(REPLICA_SCHEDULERS),
+        help="batch scheduler (default sarathi)",
+    )
     run.add_argument("--num-replicas", type=int, default=defaults.num_replicas, help="default 4")
     run.add_argument("--device", default=defaults.device, choices=["a10", "a100"], help="default a10")
-    run.add_argument("--chunk-size", type=int, default=defaults.chunk_size, help="token budget (default 8192)")
+    run.add_argument(
+        "--chunk-size", type=int, default=defaults.chunk_size, help="token budget (default 8192)"
+    )
     run.add_argument("--batch-cap", type=int, default=defaults.batch_cap, help="max running requests (128)")
     run.add_argument("--num-blocks", type=int, help="KV blocks per replica (default: memory planner)")
-    run.add_argument("--no-skip-ahead", action="store_true",
-                     help="simulate every decode iteration one by one (same results, slower)")
-    run.add_argument("--check-invariants", action="store_true", help="recheck KV accounting every batch (slow)")
+    run.add_argument(
+        "--no-skip-ahead",
+        action="store_true",
+        help="simulate every decode iteration one by one (same results, slower)",
+    )
+    run.add_argument(
+        "--check-invariants", action="store_true", help="recheck KV accounting every batch (slow)"
+    )
 
-    gen = sub.add_parser("generate", help="write a ShareGPT-like trace CSV (same as python -m llmsim.workload)")
+    gen = sub.add_parser(
+        "generate", help="write a ShareGPT-like trace CSV (same as python -m llmsim.workload)"
+    )
     add_generate_arguments(gen)
     return parser
 

@@ -6,7 +6,7 @@ blocks        = KV memory / (KV bytes per token x block size)
 
 Peak activations per batched token: the fp16 logits row (vocabulary size, the largest tensor),
 one MLP intermediate and one residual vector. For Llama-3-8B on an A10 with 8192-token batches this
-gives 2253 blocks of 16 tokens (~36k tokens), matching the ~2240 the Glia authors configured.
+gives 2254 blocks of 16 tokens (~36k tokens), matching the ~2240 the Glia authors configured.
 """
 
 from __future__ import annotations

@@ -140,7 +140,9 @@ class Replica:
     def admit(self, request: Request, now: float) -> None:
         """Move the head of the waiting queue to running, allocating blocks for its whole prefill."""
         if not self.waiting or self.waiting[0] is not request:
-            raise InvariantViolation(f"admit({request.id}) must take the head of replica {self.replica_id}'s queue")
+            raise InvariantViolation(
+                f"admit({request.id}) must take the head of replica {self.replica_id}'s queue"
+            )
         self.waiting.popleft()
         request._blocks = blocks_for(request.num_prefill_tokens, self.block_size)
         self.allocator.allocate(request._blocks)
@@ -192,6 +194,7 @@ class Replica:
         """A router sent ``request`` here. Returns the new end time of the batch in flight if a
         skip-ahead run had to be truncated (the caller reschedules its batch-end event)."""
         self.sync(now)
+        request._replica = self
         self.waiting.append(request)
         run = self._run
         if run is None or run.length == run.applied + 1:
@@ -202,6 +205,8 @@ class Replica:
 
     def start_batch(self, now: float) -> float | None:
         """Form and start the next batch; returns its end time, or None if there is nothing to run."""
+        if self.busy:
+            raise InvariantViolation(f"replica {self.replica_id} asked to start a batch while one is running")
         batch = self.scheduler.form_batch(self, now)
         pool = self.pool
         if batch.is_empty(pool.size):

@@ -68,7 +68,10 @@ def run_and_record(config: SimulationConfig, router_cls: type | None = None) -> 
     summary.update({k: None for k in SUMMARY_KEYS})
     result = None
     try:
-        result = simulate(config, router_cls)
+        trace = load_workload(config)
+        if config.trace:  # the rate the trace really has
+            summary["qps"] = round(len(trace) / float(trace["arrived_at"].max()), 3)
+        result = Simulator(config, requests_from_trace(trace), router_cls).run()
         metrics = request_metrics(result.requests)
         summary.update(summarize(metrics))
         summary["valid"] = True
@@ -76,8 +79,7 @@ def run_and_record(config: SimulationConfig, router_cls: type | None = None) -> 
     except SimulationError as exc:
         summary["error"] = f"{type(exc).__name__}: {exc}"
     if result is not None:
-        result.logs.gs_frame().to_csv(out / "gs_log.csv", index=False)
-        result.logs.reqs_frame().to_csv(out / "reqs_log.csv", index=False)
+        result.logs.write(out)
         summary.update(
             simulated_time=result.end_time,
             num_events=result.num_events,

@@ -15,10 +15,15 @@ names the problem. A run is valid only if every request completed.
 
 from __future__ import annotations
 
+import csv
 import heapq
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -71,6 +76,17 @@ class SimulationLogs:
     def reqs_frame(self) -> pd.DataFrame:
         return pd.DataFrame.from_records(self.reqs, columns=list(REQS_LOG_COLUMNS))
 
+    def write(self, directory: Path) -> None:
+        """gs_log.csv and reqs_log.csv (the csv module writes the row tuples directly: fast)."""
+        with open(directory / "gs_log.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(GS_LOG_COLUMNS)
+            writer.writerows((*row, round(100.0 * row[4] / row[5], 4)) for row in self.gs)
+        with open(directory / "reqs_log.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(REQS_LOG_COLUMNS)
+            writer.writerows(self.reqs)
+
 
 @dataclass
 class SimulationResult:
@@ -83,6 +99,29 @@ class SimulationResult:
     num_preemptions: int
     wall_time_s: float
     num_blocks: int
+
+
+@contextmanager
+def wall_clock_alarm(seconds: float):
+    """Backstop for code that never returns to the event loop (e.g. a router stuck in a loop): a
+    SIGALRM a little after the wall-clock limit raises SafetyLimitError wherever Python is, and
+    again every 0.2 s (so code that swallows exceptions cannot keep it). Only possible in the main
+    thread on POSIX; elsewhere the event loop's own checks remain."""
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise SafetyLimitError(f"wall-clock safety limit of {seconds:.0f} s reached (stuck in a single call)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 1.0, 0.2)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def requests_from_trace(trace: pd.DataFrame) -> list[Request]:
@@ -127,7 +166,7 @@ class Simulator:
             for rid in range(config.num_replicas)
         }
         router_cls = router_cls or router_class(config.router)
-        self.router: GlobalScheduler = self._guarded(lambda: router_cls(self.replicas, config.seed), "__init__")
+        self.router: GlobalScheduler = self._guarded("__init__", router_cls, self.replicas, config.seed)
         self.logs = SimulationLogs()
         self._events: list[tuple] = []
         self._seq = 0
@@ -155,6 +194,11 @@ class Simulator:
         heapq.heappush(self._events, (when, self._seq, kind, payload))
 
     def run(self) -> SimulationResult:
+        """Simulate until every event is processed; raises a SimulationError if the run is invalid."""
+        with wall_clock_alarm(self.config.time_limit):
+            return self._run()
+
+    def _run(self) -> SimulationResult:
         started = time.perf_counter()
         cfg = self.config
         for request in self.requests:
@@ -184,11 +228,12 @@ class Simulator:
                     replica.check_invariants()
                 if completed:
                     self._num_completed += len(completed)
-                    self._call_router(when)
-                self._start(replica, when)
+                    self._call_router(when)  # may already have restarted this replica
+                if not replica.busy:
+                    self._start(replica, when)
             elif kind == ARRIVAL:
                 self._arrivals_left -= 1
-                self.router.add_request(payload)
+                self._guarded("add_request()", self.router.add_request, payload)
                 self._call_router(when)
             else:
                 self._tick_pending = False
@@ -243,12 +288,13 @@ class Simulator:
 
     # ---- the router call and its checks -------------------------------------------------------
 
-    def _guarded(self, call, what: str):
+    def _guarded(self, what: str, call, *args):
+        """Run router code with decode lengths hidden; turn its failures into RouterError."""
         ROUTER_GUARD.active = True
         ROUTER_GUARD.violations.clear()
         try:
-            result = call()
-        except HiddenInformationError:
+            result = call(*args)
+        except (HiddenInformationError, SafetyLimitError):
             raise
         except Exception as exc:  # the router's own bug: report it, do not hide it
             if ROUTER_GUARD.violations:
@@ -266,7 +312,7 @@ class Simulator:
         self._log_cluster(now)
         router = self.router
         before = {id(r): r for r in router.request_queue}
-        decisions = self._guarded(router.schedule, "schedule()")
+        decisions = self._guarded("schedule()", router.schedule)
         if not decisions:
             if len(router.request_queue) != len(before):
                 self._check_queue(before, {})
@@ -275,7 +321,9 @@ class Simulator:
         try:
             pairs = list(decisions)
         except TypeError:
-            raise RouterError(f"schedule() must return a list of (replica_id, request) pairs, got {decisions!r}")
+            raise RouterError(
+                f"schedule() must return a list of (replica_id, request) pairs, got {decisions!r}"
+            ) from None
         for pair in pairs:
             if not (isinstance(pair, tuple | list) and len(pair) == 2):
                 raise RouterError(f"schedule() returned {pair!r}; expected (replica_id, request) pairs")
@@ -300,7 +348,15 @@ class Simulator:
         for replica_id, request in routed.values():
             request.replica_id = replica_id
             request.routed_at = now
-            log((now, replica_id, request.id, request.num_prefill_tokens, request._total_tokens - request.num_prefill_tokens))
+            log(
+                (
+                    now,
+                    replica_id,
+                    request.id,
+                    request.num_prefill_tokens,
+                    request._total_tokens - request.num_prefill_tokens,
+                )
+            )
             replica = self.replicas[replica_id]
             new_end = replica.enqueue(request, now)
             if new_end is not None:
@@ -330,7 +386,16 @@ class Simulator:
         log = self.logs.gs.append
         for rid, replica in self.replicas.items():
             replica.sync(now)
-            log((now, rid, len(replica.waiting), len(replica.running), replica.allocator.num_allocated, replica.allocator.num_blocks))
+            log(
+                (
+                    now,
+                    rid,
+                    len(replica.waiting),
+                    len(replica.running),
+                    replica.allocator.num_allocated,
+                    replica.allocator.num_blocks,
+                )
+            )
 
     def _check_all_completed(self) -> None:
         unfinished = len(self.requests) - self._num_completed

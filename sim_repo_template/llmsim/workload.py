@@ -28,6 +28,7 @@ Usage: ``python -m llmsim.workload --qps 7.5 --seed 0 --out data/processed_trace
 from __future__ import annotations
 
 import argparse
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,17 +106,29 @@ def write_trace(trace: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_trace(path: str | Path) -> pd.DataFrame:
-    """Load a trace CSV and check it is usable."""
+    """Load a trace CSV and check it is usable. Parsed with Python's float() so arrival times are
+    exactly the numbers written (the same on every pandas version)."""
     try:
-        trace = pd.read_csv(path, float_precision="round_trip")
+        with open(path, newline="") as handle:
+            rows = list(csv.DictReader(handle))
     except FileNotFoundError:
         raise WorkloadError(f"trace file not found: {path}") from None
-    missing = [c for c in TRACE_COLUMNS if c not in trace.columns]
+    columns = rows[0].keys() if rows else []
+    missing = [c for c in TRACE_COLUMNS if c not in columns]
     if missing:
-        raise WorkloadError(f"trace {path} lacks columns {missing}; expected {TRACE_COLUMNS}")
-    trace = trace[TRACE_COLUMNS]
-    if trace.empty:
-        raise WorkloadError(f"trace {path} has no requests")
+        raise WorkloadError(
+            f"trace {path} lacks columns {missing} (or has no rows); expected {TRACE_COLUMNS}"
+        )
+    try:
+        trace = pd.DataFrame(
+            {
+                "arrived_at": [float(r["arrived_at"]) for r in rows],
+                "num_prefill_tokens": [int(r["num_prefill_tokens"]) for r in rows],
+                "num_decode_tokens": [int(r["num_decode_tokens"]) for r in rows],
+            }
+        )
+    except (TypeError, ValueError) as exc:
+        raise WorkloadError(f"trace {path}: unreadable value ({exc})") from None
     if (trace["num_prefill_tokens"] < 1).any() or (trace["num_decode_tokens"] < 1).any():
         raise WorkloadError(f"trace {path}: token counts must be >= 1")
     if not trace["arrived_at"].is_monotonic_increasing:

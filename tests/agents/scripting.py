@@ -77,6 +77,8 @@ class ScriptedProvider:
     cost_usd: float | None = 0.01
     requests: list[Request] = field(default_factory=list)
     on_call: Callable[[int], None] | None = None
+    record: bool = True  # False: keep no copies of requests (benchmarks)
+    calls: int = 0
 
     def complete(
         self,
@@ -85,10 +87,12 @@ class ScriptedProvider:
         tools: list[ToolSpec] | None = None,
         max_output_tokens: int | None = None,
     ) -> LLMResponse:
-        request = Request(system, copy.deepcopy(messages), tools)
-        self.requests.append(request)
+        self.calls += 1
+        request = Request(system, copy.deepcopy(messages) if self.record else messages, tools)
+        if self.record:
+            self.requests.append(request)
         if self.on_call:
-            self.on_call(len(self.requests))
+            self.on_call(self.calls)
         if callable(self.script):
             reply: Message | BaseException = self.script(request)
         elif self.script:

@@ -450,3 +450,48 @@ def test_stopping_the_run_while_a_command_runs_is_an_interruption(tmp_path, task
     result = run_context(spec, make_budget(), stop)
     assert (result.end_reason, result.error, result.steps) == ("interrupted", None, 1)
     assert time.monotonic() - started < 20
+
+
+def test_resume_after_a_stop_between_turns_keeps_the_supervisor_message(tmp_path, simulator_template, stop):
+    task = with_settings(simulator_template, every_k_turns=2, stall_after_sims=100, max_interventions=5)
+    second_turn = bash("echo 25 > design.txt")
+    first = ScriptedProvider("r", [bash(SIM), second_turn])
+    supervisor = ScriptedProvider("s", [say("Keep going.")], on_call=lambda _call: stop.set())
+    spec = make_spec(tmp_path, task, first, supervisor)
+    budget = make_budget()
+    assert run_context(spec, budget, stop).end_reason == "interrupted"
+
+    stop.clear()
+    second = ScriptedProvider("r", [finish()])
+    resumed = run_context(make_spec(tmp_path, task, second), budget, stop, resume=True)
+    assert resumed.end_reason == "finished"
+    before = first.requests[-1].messages
+    rebuilt = second.requests[0].messages
+    assert rebuilt[: len(before)] == before
+    assistant, tool, check_in, note = rebuilt[len(before) :]
+    assert assistant == second_turn
+    assert (tool.role, tool.tool_call_id) == ("tool", second_turn.tool_calls[0].id)
+    assert tool.content.startswith("[exit code 0,") and tool.content.endswith("(no output)")
+    assert check_in == Message(role="user", content="[Supervisor — periodic check-in] Keep going.")
+    assert note == Message(role="user", content=RESUMED_NOTE)
+
+
+def test_ctrl_c_closes_the_workspace_and_leaves_the_context_resumable(tmp_path, task, stop, monkeypatch):
+    real_factory = context_module.create_workspace
+    opened = []
+
+    def tracked(*args, **kwargs):
+        opened.append(real_factory(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(context_module, "create_workspace", tracked)
+    spec = make_spec(tmp_path, task, ScriptedProvider("r", [bash(SIM), KeyboardInterrupt()]))
+    with pytest.raises(KeyboardInterrupt):
+        run_context(spec, make_budget(), stop)
+    assert not opened[0].is_alive()
+    assert "context_end" not in types_of(spec)
+
+    resumed = run_context(
+        make_spec(tmp_path, task, ScriptedProvider("r", [finish()])), make_budget(), stop, resume=True
+    )
+    assert (resumed.end_reason, resumed.steps, resumed.simulations) == ("finished", 2, 1)

@@ -165,3 +165,16 @@ def test_background_detection(command, background):
 def test_read_claim_of_a_valid_summary(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"valid": True, "error": None, "mean_e2e": 33}))
     assert read_claim(tmp_path, "mean_e2e") == (33.0, True, None)
+
+
+def test_runs_sent_to_another_output_root_in_the_repo_still_count(repo, tmp_path):
+    ledger, _ = make_ledger(repo, tmp_path)
+    elsewhere = repo / "my_runs" / "bench" / "t1"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / "config.json").write_text("{}")
+    (elsewhere / "summary.json").write_text(json.dumps({"valid": True, "mean_e2e": 28.0}))
+    notes = repo / "analysis" / "tables" / "v1"
+    notes.mkdir(parents=True)
+    (notes / "summary.json").write_text("{}")  # the Researcher's own file, not a run: no config.json
+    [record] = ledger.scan("python -m llmsim run --output-root my_runs")
+    assert (record.result_dir, record.claimed_score) == ("my_runs/bench/t1", 28.0)

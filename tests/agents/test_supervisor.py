@@ -137,3 +137,11 @@ def test_a_finish_review_without_a_verdict_counts_as_revise():
     assert (review.verdict, review.message) == ("revise", "[Supervisor] Hmm, why LLQ?")
     approved = Supervisor(ScriptedProvider("sup", [approve()]), "S", "B", SupervisorSettings())
     assert approved.review(FINISH, [], [], {}).verdict == "approve"
+
+
+def test_a_stall_outranks_the_periodic_check_in():
+    policy = SupervisorPolicy(SupervisorSettings(every_k_turns=2, stall_after_sims=2, max_interventions=8))
+    assert policy.check_in_trigger(1, records(40.0)) is None
+    assert policy.check_in_trigger(2, records(40.0)) == PERIODIC
+    assert policy.check_in_trigger(2, records(40.0, 41.0, 42.0)) == STALL
+    assert policy.check_in_trigger(3, records(40.0, 41.0, 42.0)) == STALL

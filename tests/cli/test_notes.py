@@ -138,3 +138,30 @@ def test_non_bash_tool_calls_show_their_arguments(tmp_path: Path) -> None:
     text = render_notes(ctx)
     assert "### Turn 1 · calls finish" in text
     assert json.dumps({"summary": "done", "confidence": 0.9}, indent=2) in text
+
+
+def test_a_resumed_context_reads_as_one_story(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx-1"
+    write_events(
+        ctx / "transcript.jsonl",
+        [
+            {"type": "user", "text": "# Brief\n\n## Rules\n\nBe good."},
+            {"type": "assistant", "text": "First idea.", "tool_calls": []},
+            {"type": "context_end", "reason": "interrupted", "final_snapshot": None},
+            {"type": "user", "text": "[Session resumed after an interruption.]"},
+            {"type": "assistant", "text": "Back again.", "tool_calls": []},
+            {
+                "type": "finish",
+                "summary": {"design": "head-room", "tried_and_rejected": "LOR"},
+                "accepted": True,
+            },
+            {"type": "context_end", "reason": "finished", "final_snapshot": None},
+        ],
+    )
+    text = render_notes(ctx)
+    assert text.count("Session stopped (interrupted); resumed below.") == 1
+    assert text.count("## The final design") == 1 and "Ended because: **finished**" in text
+    assert "**Design:** head-room" in text and "**Tried and rejected:** LOR" in text
+    # the brief's own headings stay inside its fenced block, out of the notebook's outline
+    assert "```markdown\n# Brief\n\n## Rules\n\nBe good.\n```" in text
+    assert "### Turn 2 · Back again." in headings(text)

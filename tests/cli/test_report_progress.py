@@ -44,6 +44,21 @@ def test_read_run_folds_transcripts_and_run_json(finished_run: Path) -> None:
     assert state.budgets() == {"simulations": 40, "dollars": 20.0, "minutes": 60.0}
 
 
+def test_phase_of_a_running_run(finished_run: Path) -> None:
+    run_file = finished_run / "run.json"
+    data = json.loads(run_file.read_text())
+    data["status"] = "running"
+    for name in ("llq", "lor", "round_robin"):
+        (finished_run / "evaluations" / f"{name}.json").unlink()
+    run_file.write_text(json.dumps(data))
+    assert read_run(finished_run).phase() == "measuring baselines"
+    data["baselines"] = {"llq": {"score": 50.0, "valid": True}, "random": {"score": 61.5, "valid": True}}
+    run_file.write_text(json.dumps(data))
+    assert read_run(finished_run).phase() == "evaluating designs (baselines: llq 50.00, random 61.50)"
+    (finished_run / "ctx-3").mkdir()
+    assert read_run(finished_run).phase() == "researching (baselines: llq 50.00, random 61.50)"
+
+
 def test_improvement_respects_the_direction() -> None:
     assert improvement(40.0, 50.0, lower=True) == 0.2
     assert improvement(60.0, 50.0, lower=False) == 0.2
@@ -68,6 +83,7 @@ def test_plain_progress_prints_only_changes(finished_run: Path) -> None:
     display.update(state)
     lines = stream.getvalue().splitlines()
     assert lines == [
+        "run done: finished",
         "ctx-1: finished | turn 3 | sims 4 | best claimed 40.00 | best trusted 41.00 | $0.75 | "
         "last: ./run_all.sh ai --seed 3",
         "ctx-2: finished | turn 3 | sims 4 | best claimed 39.00 | best trusted 40.00 | $0.75 | "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
@@ -50,6 +51,8 @@ if router == "cheat":
     sys.exit(2)
 if router == "strand":
     summary["num_completed"] = 97
+if router == "scribble":  # a design that edits the simulator under the evaluator's feet
+    Path("llmsim/__init__.py").write_text("PATCHED = True")
 if router == "sleepy":
     time.sleep(60)  # ignores --time-limit, so only the workspace kill stops it
 (out / "summary.json").write_text(json.dumps(summary))
@@ -87,8 +90,6 @@ def fake_task(tmp_path: Path) -> Task:
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(textwrap.dedent(FAKE_MAIN))
     (package / "design.py").write_text('ROUTER = "llq"\n')
-    import sys
-
     (tmp_path / "fake.md").write_text(FAKE_TASK.format(python=sys.executable))
     return load_task(tmp_path / "fake.md")
 
@@ -98,12 +99,3 @@ def routing_task() -> Task:
     """The shipped routing task on the real simulator, cut to 2 seeds and 150 simulated seconds."""
     task = load_task(ROUTING_TASK)
     return task.with_overrides(seeds=2, duration_s=150, workloads=[task.evaluation.workloads[0].name])
-
-
-@pytest.fixture
-def docker_required() -> None:
-    """Docker tests fail without an engine; only GLIA_SKIP_DOCKER=1, set by a developer, skips them."""
-    import os
-
-    if os.environ.get("GLIA_SKIP_DOCKER") == "1":
-        pytest.skip("GLIA_SKIP_DOCKER=1: Docker tests explicitly disabled")

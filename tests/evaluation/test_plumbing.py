@@ -126,3 +126,12 @@ def test_concurrent_callers_are_serialised(fake_task, tmp_path: Path) -> None:
     assert by_label["llq"].score == pytest.approx(48.5)
     assert not by_label["crash"].valid
     assert len(list((tmp_path / "run" / "evaluations").iterdir())) == 3
+
+
+def test_design_that_changes_simulator_files_is_invalid(fake_task, tmp_path: Path) -> None:
+    evaluation = Evaluator(fake_task, tmp_path / "run", backend="local", workers=2).evaluate_design(
+        _design("scribble"), "scribble"
+    )
+    assert not evaluation.valid
+    assert evaluation.reason.startswith("the simulator's files changed during the evaluation")
+    assert (fake_task.simulator / "llmsim" / "__init__.py").read_text() == ""  # the template is untouched

@@ -221,7 +221,7 @@ ALLOWED = ("__future__", "math", "typing", "llmsim.global_schedulers.base")
 
 
 def _check_code(source: str) -> str | None:
-    return design_problem({DESIGN: source}, [DESIGN], FORBIDDEN, ALLOWED)
+    return design_problem({DESIGN: source}, [DESIGN], FORBIDDEN, ALLOWED, ["preempt", "admit"])
 
 
 def test_allowed_imports_and_type_checking_imports_pass() -> None:
@@ -247,11 +247,31 @@ def test_allowed_imports_and_type_checking_imports_pass() -> None:
         ("f = open\n", "banned builtin 'open'"),
         ("g = self.schedule.__globals__\n", "banned attribute '__globals__'"),
         ("g = getattr(self.schedule, '__glob' + 'als__')\n", "banned attribute '__globals__' in a string"),
+        ("setattr(request, 'num_prefill_tokens', 1)\n", "banned builtin 'setattr'"),
+        ("n = request._processed\n", "private attribute '_processed' of an object other than self"),
+        (
+            "self.replicas[0].num_blocks = 10**9\n",
+            "changes attribute 'num_blocks' of an object other than self",
+        ),
+        ("type(replica).can_admit = lambda s, r: True\n", "changes attribute 'can_admit'"),
+        ("self.replicas[0].preempt(request, 0.0)\n", "forbidden attribute 'preempt'"),
+        ("m = getattr(replica, 'admit')\n", "forbidden attribute 'admit' in a string"),
     ],
 )
 def test_escapes_from_the_router_interface_are_rejected(source: str, expected: str) -> None:
     problem = _check_code(source)
     assert problem is not None and expected in problem
+
+
+def test_own_state_and_comments_about_forbidden_attributes_are_fine() -> None:
+    source = (
+        "class Router:\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self._history = []  # avoid making replicas preempt or admit too much\n"
+        "        self._history.append(1)\n"
+    )
+    assert _check_code(source) is None
 
 
 def test_imports_are_unrestricted_without_an_allow_list() -> None:

@@ -129,15 +129,13 @@ def test_baselines_are_measured_once_then_cached(routing_task: Task, tmp_path: P
 
 
 @pytest.mark.docker
-def test_docker_backend_scores_like_local(docker_required: None, routing_task: Task, tmp_path: Path) -> None:
+def test_docker_backend_scores_like_local(workspace_image: str, routing_task: Task, tmp_path: Path) -> None:
+    """`workspace_image` (tests/conftest.py) fails the test when no engine or image is there."""
     task = routing_task.with_overrides(seeds=1)
     local = _evaluator(task, tmp_path / "local").evaluate_design({DESIGN: LLQ_COPY}, "llq-copy")
-    in_docker = _evaluator(task, tmp_path / "docker", backend="docker").evaluate_design(
-        {DESIGN: LLQ_COPY}, "llq"
-    )
-    assert in_docker.valid, in_docker.reason
-    assert in_docker.score == pytest.approx(local.score, rel=1e-9)  # the simulator is deterministic
-    cheat = _evaluator(task, tmp_path / "docker2", backend="docker").evaluate_design(
-        {DESIGN: PEEKS_AT_DECODE}, "x"
-    )
+    in_docker = _evaluator(task, tmp_path / "docker", backend="docker", image=workspace_image)
+    scored = in_docker.evaluate_design({DESIGN: LLQ_COPY}, "llq-copy")
+    assert scored.valid, scored.reason
+    assert scored.score == pytest.approx(local.score, rel=1e-9)  # the simulator is deterministic
+    cheat = in_docker.evaluate_design({DESIGN: PEEKS_AT_DECODE}, "peek")
     assert not cheat.valid and "num_decode_tokens" in cheat.reason

@@ -20,7 +20,7 @@ from typing import Any
 
 from glia.context import ContextResult, Snapshot
 from glia.evaluation import Evaluation, SeedResult, WorkloadScore
-from glia.workspace.repo import init_repo, snapshot
+from glia.workspace.repo import head_sha, init_repo, snapshot
 
 DESIGN_FILE = "router/design.py"
 BASELINES = {"llq": 50.0, "round_robin": 60.0}
@@ -217,7 +217,7 @@ class ScriptedContexts:
             simulations=len(snaps),
             cost_usd=cost,
             tokens=tokens,
-            final_sha=snaps[-1].sha if snaps else None,
+            final_sha=snaps[-1].sha if snaps else head_sha(repo),  # like a real context: the repo as left
             snapshots=list(snaps),
             best_claimed=best,
             finish_summary=plan.summary if end_reason == "finished" else None,
@@ -226,11 +226,13 @@ class ScriptedContexts:
 
 
 class Cleanup:
-    """container_cleanup stand-in: remembers which runs were cleaned."""
+    """container_cleanup stand-in: remembers which runs were cleaned; `leftovers` are what each pass
+    reports as found and removed (then nothing)."""
 
-    def __init__(self) -> None:
+    def __init__(self, leftovers: list[list[str]] | None = None) -> None:
         self.run_ids: list[str] = []
+        self.leftovers = list(leftovers or [])
 
     def __call__(self, run_id: str) -> list[str]:
         self.run_ids.append(run_id)
-        return []
+        return self.leftovers.pop(0) if self.leftovers else []

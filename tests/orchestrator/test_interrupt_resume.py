@@ -51,7 +51,9 @@ def test_guard_does_nothing_outside_the_main_thread() -> None:
     assert installed == [False]
 
 
-def test_ctrl_c_interrupts_mcg_par_and_resume_continues_only_unfinished_contexts(make_config, harness) -> None:
+def test_ctrl_c_interrupts_mcg_par_and_resume_continues_only_unfinished_contexts(
+    make_config, harness
+) -> None:
     ctx1_done = threading.Event()
     plans = {
         1: Plan([Design(45.0, after=ctx1_done.set)], summary={"summary": "quick win"}),
@@ -132,7 +134,10 @@ def test_resume_keeps_budget_usage_from_before(make_config, harness) -> None:
 def test_resume_evaluates_a_context_that_finished_before_the_stop(make_config, harness) -> None:
     # context 1 finishes, then context 2's SIGINT arrives before context 1 is judged (it waits for it)
     ctx1_returned = threading.Event()
-    plans = {1: Plan([Design(41.0)]), 2: Plan([Design(48.0, after=lambda: (ctx1_returned.wait(5), send_sigint()))])}
+    plans = {
+        1: Plan([Design(41.0)]),
+        2: Plan([Design(48.0, after=lambda: (ctx1_returned.wait(5), send_sigint()))]),
+    }
     h = harness(plans)
     original = h.runner.__call__
 

@@ -135,7 +135,13 @@ def test_mcg_par3_one_context_fails_the_others_finish_and_the_best_is_chosen(
     else:
         assert contexts[2]["end_reason"] == "model_error" and "401" in contexts[2]["error"]
     assert contexts[2]["status"] == "finished" and contexts[2]["trusted"] == []
-    assert "no snapshot to evaluate" in contexts[2]["evaluation_problems"][0]
+    expected = "no snapshot to evaluate" if failure == "raises" else "the design is the untouched template"
+    assert expected in contexts[2]["evaluation_problems"][0]
+    assert sorted(label for label, _ in h.evaluator.evaluated) == [
+        "ctx1-final",
+        "ctx3-best-claimed",
+        "ctx3-final",
+    ]
     assert result.best["context"] == 3 and result.best["score"] == pytest.approx(44.0)
 
 
@@ -311,3 +317,10 @@ def test_seeds_override_reaches_the_evaluator(make_config, harness) -> None:
     h.run(make_config("scg", seeds=[7, 8]))
     assert h.evaluator.task.evaluation.primary.seeds == (7, 8)
     assert isinstance(h.evaluator.work_dir, Path)
+
+
+def test_container_cleanup_repeats_until_no_container_is_left(make_config, harness) -> None:
+    h = harness({1: Plan([Design(45.0)])})
+    h.cleanup.leftovers = [["glia-x-ctx-1"], ["glia-x-ctx-1"]]  # removal still under way twice
+    result = h.run(make_config("scg"))
+    assert h.cleanup.run_ids == [result.run_id] * 3

@@ -230,8 +230,29 @@ def test_researcher_brief_reports_measured_baselines(tmp_path: Path) -> None:
     assert "| llq (reference) | 40.00 |" in brief
     assert "at most about 28.00 s" in brief  # 30% better than 40 s, from defaults.target_improvement
     assert "3 seeds" in brief
+    partial = task.researcher_brief({"random": None, "llq": 40.0})
+    assert "| random | not measured (its evaluation failed) |" in partial
     unmeasured = task.researcher_brief(None)
     assert "has not measured the baselines" in unmeasured and "| llq" not in unmeasured
+
+
+def test_shipped_designs_pass_the_shipped_task_checks() -> None:
+    """The starting design and the baselines' code style must be acceptable designs themselves."""
+    from glia.evaluation import design_problem
+
+    task = load_task(SHIPPED)
+    folder = task.simulator / "llmsim" / "global_schedulers"
+    (design,) = task.design_files
+    for source in ("ai_global_scheduler.py", "llq.py", "lor.py", "round_robin.py", "random_scheduler.py"):
+        text = (folder / source).read_text()
+        problem = design_problem(
+            {design: text},
+            task.design_files,
+            task.forbidden_names,
+            task.allowed_imports,
+            task.forbidden_attributes,
+        )
+        assert problem is None, (source, problem)
 
 
 def test_shipped_routing_task_loads() -> None:
@@ -250,4 +271,5 @@ def test_shipped_routing_task_loads() -> None:
     for relpath in task.design_files:
         assert (task.simulator / relpath).is_file()
     assert "num_decode_tokens" in task.body  # the brief states the hidden-field rule
+    assert "llmsim.global_schedulers.base" in task.allowed_imports and "preempt" in task.forbidden_attributes
     assert "| llq (reference) | 54.60 |" in task.researcher_brief({"llq": 54.6})

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from workspace_helpers import make_context, unique_run_id
 
-from glia.workspace import Limits, Workspace, create_workspace, init_repo
+from glia.workspace import Limits, Workspace, create_workspace
 
 BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), "local"]
 MakeWorkspace = Callable[..., Workspace]
-
-
-def unique_run_id() -> str:
-    return f"test-{uuid.uuid4().hex[:8]}"
-
-
-def make_context(root: Path, context_id: str = "1") -> tuple[Path, Path]:
-    """(repo, outputs) folders of a fresh context made from a two-file template."""
-    template = root / "template"
-    if not template.exists():
-        (template / "pkg").mkdir(parents=True)
-        (template / "pkg" / "design.py").write_text("VALUE = 0\n")
-        (template / ".gitignore").write_text("simulator_results/\n")
-    context = root / f"ctx-{context_id}"
-    init_repo(template, context / "repo")
-    return context / "repo", context / "outputs"
 
 
 @pytest.fixture

@@ -78,19 +78,14 @@ def test_two_contexts_cannot_see_each_other(make_workspace):
     assert not (second.repo_path / "secret.txt").exists()
 
 
-def test_a_killed_container_gives_workspace_dead(make_workspace, docker_client):
-    workspace = make_workspace("docker")
-    docker_client.containers.get(workspace.container_id).kill()
-    assert not workspace.is_alive()
-    with pytest.raises(WorkspaceDead, match="not running"):
-        workspace.exec("echo hello")
-
-
 def test_a_container_dying_mid_command_gives_workspace_dead(make_workspace, docker_client):
     workspace = make_workspace("docker")
     threading.Timer(1.0, lambda: docker_client.containers.get(workspace.container_id).kill()).start()
     with pytest.raises(WorkspaceDead):
         workspace.exec("sleep 20", timeout_s=30)
+    assert not workspace.is_alive()
+    with pytest.raises(WorkspaceDead, match="not running"):
+        workspace.exec("echo hello")
 
 
 def test_the_self_destruct_timer_ends_the_container(make_workspace, docker_client):
