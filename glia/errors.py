@@ -6,7 +6,6 @@ is a bug and keeps its traceback. Exit code 2 marks "you can fix this yourself".
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 USER_ERROR_EXIT = 2
@@ -45,6 +44,8 @@ def explain(exc: BaseException) -> UserError | None:
     """The user-facing explanation of `exc`, or None when it is a bug that deserves a traceback."""
     # Imported here: the model SDKs and Docker take a second to import, and only failures need them.
     from glia.llm.types import LLMError, MissingAPIKey, UnknownModel
+    from glia.orchestrator import RunConfigError, RunExists, RunNotResumable
+    from glia.run_store import RunNotFound
     from glia.task import TaskError
     from glia.workspace.base import DockerUnavailable, ImageMissing, WorkspaceError
 
@@ -76,11 +77,8 @@ def explain(exc: BaseException) -> UserError | None:
         return UserError(
             message, "run the command again with -v for details; `glia cleanup` removes leftover containers"
         )
-    if isinstance(exc, _orchestrator_errors()):
-        return UserError(message, "")
-    budget_error = _budget_error_class()
-    if budget_error is not None and isinstance(exc, budget_error):
-        return UserError(message, _budget_fix())
+    if isinstance(exc, RunConfigError | RunExists | RunNotResumable | RunNotFound):
+        return UserError(message, "")  # their messages already say what to do
     return None
 
 
@@ -105,54 +103,13 @@ def _known_models_fix() -> str:
 
 
 def known_models() -> list[str]:
-    """Model names Glia has prices for, as `provider:model` where the price table says which."""
+    """Model names Glia has prices for (any other name still works through --base-url)."""
+    from glia.llm.pricing import PriceTable
+
     try:
-        pricing = importlib.import_module("glia.llm.pricing")
-        table = pricing.PriceTable.defaults()
-        names = getattr(table, "models", None)
-        models = names() if callable(names) else list(getattr(table, "_prices", {}))
-    except Exception:  # the price table is a convenience here, never a reason to fail
-        return []
-    return sorted(str(name) for name in models)
-
-
-def _orchestrator_errors() -> tuple[type[BaseException], ...]:
-    """The orchestrator's own user errors (bad strategy, run exists, nothing to resume); their messages
-    already say what to do."""
-    found: list[type[BaseException]] = []
-    for module_name, names in (
-        ("glia.orchestrator.config", ("RunConfigError",)),
-        ("glia.orchestrator.run", ("RunExists", "RunNotResumable")),
-        ("glia.run_store", ("RunNotFound",)),
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except Exception:  # a half-written sibling module must not break error reporting
-            continue
-        found += [
-            c
-            for n in names
-            if isinstance(c := getattr(module, n, None), type) and issubclass(c, BaseException)
-        ]
-    return tuple(found)
-
-
-def _budget_fix() -> str:
-    return "raise --max-simulations / --max-dollars / --max-minutes (or the task's `budgets:`) above zero"
-
-
-def _budget_error_class() -> type[BaseException] | None:
-    """The orchestrator's own budget error, if it defines one (it may validate budgets itself)."""
-    for module_name in ("glia.budget", "glia.orchestrator"):
-        try:
-            module = importlib.import_module(module_name)
-        except Exception:  # a half-written sibling module must not break error reporting
-            continue
-        for name in ("BudgetTooSmall", "BudgetError", "InvalidBudget"):
-            candidate = getattr(module, name, None)
-            if isinstance(candidate, type) and issubclass(candidate, BaseException):
-                return candidate
-    return None
+        return PriceTable.load().models()
+    except (OSError, ValueError):  # a broken GLIA_PRICES file must not hide the real error
+        return PriceTable.defaults().models()
 
 
 def check_budget(
@@ -171,5 +128,6 @@ def check_budget(
     if problems:
         raise BudgetTooSmall(
             "budget too small to start: " + ", ".join(problems),
-            _budget_fix().replace("above zero", "to a positive value") + " (--max-steps too)",
+            "raise --max-simulations / --max-dollars / --max-minutes / --max-steps (or the task's "
+            "`budgets:`) to a positive value",
         )

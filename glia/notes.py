@@ -163,15 +163,16 @@ class _Notebook:
             args = call.get("arguments") if isinstance(call.get("arguments"), dict) else {}
             if "command" in args:
                 self.commands[str(call.get("id"))] = str(args["command"])
-        self.lines.append(f"\n### Turn {self.turn} · {self._turn_summary(reasoning, text, calls)}\n")
-        if reasoning:
+        summary = self._turn_summary(reasoning, text, calls)
+        self.lines.append(f"\n### Turn {self.turn} · {summary}\n")
+        if reasoning and reasoning != summary:
             self.lines.append(f"*Thinking:* {reasoning}\n")
-        if text:
+        if text and text != summary:
             self.lines.append(f"{text}\n")
         for call in calls:
             args = call.get("arguments") if isinstance(call.get("arguments"), dict) else {}
-            if call.get("name") == "bash" or "command" in args:
-                continue  # shown with its result
+            if call.get("name") in ("bash", "finish") or "command" in args:
+                continue  # shown with its result, or as the submission
             self.lines.append(
                 f"Calls `{call.get('name')}`:\n\n{_fence(json.dumps(args, indent=2), 'json')}\n"
             )

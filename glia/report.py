@@ -13,6 +13,7 @@ from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from glia.progress import (
     RunState,
@@ -173,11 +174,13 @@ def _budget(state: RunState) -> str:
     def cell(used: float, limit: float | None, digits: int) -> str:
         return f"{used:.{digits}f}" + (f" of {limit:.{digits}f}" if limit is not None else "")
 
+    notes = [str(n) for n in state.run.get("notes") or [] if n]
     return (
         "## Budget\n\n"
         f"- simulations: {cell(totals['simulations'], limits['simulations'], 0)}\n"
         f"- dollars: {cell(totals['dollars'], limits['dollars'], 2)}\n"
         f"- minutes: {cell(totals['minutes'], limits['minutes'], 1)}\n"
+        + "".join(f"\n> {note}\n" for note in notes)
     )
 
 
@@ -254,10 +257,11 @@ def plot_progress(state: RunState, path: Path) -> Path:
         if lines.claimed:
             xs, ys = _steps(lines.claimed, end)
             axes.step(xs, ys, where="post", color=color, alpha=0.35, linestyle="--", label=f"{name} claimed")
+            axes.plot(*zip(*lines.claimed, strict=True), ".", color=color, alpha=0.35)
         if lines.trusted:
             xs, ys = _steps(lines.trusted, end)
             axes.step(xs, ys, where="post", color=color, linewidth=2, label=f"{name} trusted")
-            axes.plot([x for x, _ in lines.trusted], [y for _, y in lines.trusted], "o", color=color)
+            axes.plot(*zip(*lines.trusted, strict=True), "o", color=color)
     for j, (name, score) in enumerate(sorted(state.baseline_scores().items())):
         axes.axhline(score, color="0.4", linestyle=":", linewidth=1)
         axes.annotate(
@@ -269,6 +273,7 @@ def plot_progress(state: RunState, path: Path) -> Path:
     axes.set_title(f"{state.run_id} · {state.strategy_label}")
     axes.grid(alpha=0.3)
     axes.set_xlim(left=0)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize=8, loc="best")
     figure.tight_layout()

@@ -3,6 +3,18 @@
 The orchestrator writes run.json whenever something changes; the CLI (`glia runs`, `show`, `report`,
 `resume`) reads it. Writes go to a temporary file that replaces run.json in one step, so a reader or a
 crash never sees half a file.
+
+run.json (written by glia.orchestrator) holds: run_id, status (running / finished / interrupted /
+failed), strategy + strategy_label, config (RunConfig.to_dict), task {name, path, title, design_files,
+metric}, started / ended, sessions [{started, resumed}], budgets (the limits) and usage (Budget.usage()
+plus minutes), baselines {router: {score, valid, reason}}, reference_baseline, target_improvement,
+contexts [{context, name, status (pending / running / interrupted / finished), end_reason, error, steps,
+simulations, cost_usd, tokens, best_claimed, best_claimed_sha, best_trusted, final_snapshot, judged,
+trusted [{label, sha, sim_index, design_hash, valid, score, reason, duplicate_of, file}],
+evaluation_problems, run_totals, outcome}], best {context, label, sha, score, reference_baseline,
+improvement_over_reference, dir} or null (then no_best_reason), timeline [{simulations, context, kind
+(claimed / trusted), score, sha, label?, valid?}], budget_exhausted, stopped_launching (MCG-Seq),
+notes, error.
 """
 
 from __future__ import annotations

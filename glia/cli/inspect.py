@@ -63,20 +63,22 @@ def list_runs(args: argparse.Namespace) -> int:
     if not folders:
         out.print(f"No runs under {root}. Start one with `glia solve tasks/llm_routing.md`.")
         return 0
+    states = sorted(
+        (read_run(folder) for folder in folders), key=lambda s: (str(s.run.get("started") or ""), s.run_id)
+    )
+    references = {state.reference_baseline()[0] for state in states}
+    versus = f"vs {references.pop()}" if len(references) == 1 else "vs reference"
     table = Table(title=f"Runs under {root}")
     for column, justify in (
         ("run", "left"),
         ("status", "left"),
         ("strategy", "left"),
         ("best trusted", "right"),
-        ("vs reference", "right"),
+        (versus, "right"),
         ("simulations", "right"),
         ("dollars", "right"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    states = sorted(
-        (read_run(folder) for folder in folders), key=lambda s: (str(s.run.get("started") or ""), s.run_id)
-    )
     for state in states:
         best, _ = state.best_trusted()
         gain = state.improvement_over_reference()

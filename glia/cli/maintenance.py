@@ -55,7 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def resume_command(args: argparse.Namespace) -> int:
     from glia.cli.solve import summarize
-    from glia.orchestrator.run import resume_run
+    from glia.orchestrator import resume_run
 
     config = load_config()
     apply_environment(config)

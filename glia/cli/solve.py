@@ -115,7 +115,7 @@ def seed_list(task: Task, text: str | None, config: UserConfig) -> list[int] | N
 
 def build_run_config(args: argparse.Namespace, config: UserConfig) -> Any:
     """Resolve every setting and return the orchestrator's RunConfig (checked, nothing created yet)."""
-    from glia.orchestrator.config import RunConfig
+    from glia.orchestrator import RunConfig
 
     task = load_task(args.task)
     budgets = merged_budgets(task, config, args)
@@ -159,7 +159,7 @@ def preflight(run_config: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from glia.orchestrator.run import execute_run, prepare_run
+    from glia.orchestrator import execute_run, prepare_run
 
     config = load_config()
     apply_environment(config)

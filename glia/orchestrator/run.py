@@ -85,7 +85,13 @@ def prepare_run(config: RunConfig) -> Path:
             f"run '{run_id}' already exists at {run_dir}; choose another --run-id, or continue it with "
             f"`glia resume {run_id}`"
         ) from None
-    config = dataclasses.replace(config, run_id=run_id)
+    # absolute paths, so that `glia resume` works from any folder
+    config = dataclasses.replace(
+        config,
+        run_id=run_id,
+        task_path=config.task_path.resolve(),
+        workspaces_root=config.workspaces_root.resolve(),
+    )
     save_run(run_dir, _initial_record(config, task))
     log.info("run.prepared", run_id=run_id, strategy=config.label, run_dir=str(run_dir))
     return run_dir
@@ -100,7 +106,12 @@ def execute_run(
     progress: Progress | None = None,
     container_cleanup: Callable[[str], Any] | None = None,
 ) -> RunResult:
-    """Run a prepared run to its end (or to an interrupt) and return how it ended."""
+    """Run a prepared run to its end (or to an interrupt) and return how it ended.
+
+    `progress` receives small dicts keyed by "event": run_started, baselines, context_started,
+    simulation, context_ended, evaluation, best, run_ended. Ctrl-C / SIGTERM (main thread only) stops
+    the contexts at their next step; a second one exits at once after removing the run's containers.
+    """
     data = load_run(run_dir)
     started = [c["context"] for c in data.get("contexts", []) if c.get("status") != "pending"]
     if data.get("status") != "running" or started:
@@ -452,6 +463,7 @@ class _Run:
                 return history[-1] if history else None
             return history[index - 1] if 0 < index <= len(history) else None
 
+        fresh = [c for c in candidates if not (c.duplicate_of or "").startswith(f"ctx{c.context}-")]
         points = [
             {
                 "simulations": where(c),
@@ -462,7 +474,7 @@ class _Run:
                 "label": c.label,
                 "sha": c.sha,
             }
-            for c in candidates
+            for c in fresh  # a context's two labels for the same design make one point
         ]
 
         def change(data: dict[str, Any]) -> None:
@@ -604,7 +616,7 @@ class _Run:
     def _evaluator_arguments(self) -> dict[str, Any]:
         return {
             "task": self.task,
-            "work_dir": self.run_dir / EVALUATIONS_DIR / "work",
+            "work_dir": self.run_dir,  # the evaluator's working folders go under evaluations/
             "backend": self.config.backend,
             "image": self.config.image,
             "cache_dir": self.config.workspaces_root / ".cache",

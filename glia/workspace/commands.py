@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from glia.workspace.base import Limits
 
 SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -42,6 +44,7 @@ def resolve_timeout(timeout_s: float | None, limits: Limits) -> float:
 # then fails at once, which is fine). Jobs meant to outlive the command must leave the group:
 # `setsid nohup JOB > log 2>&1 &`.
 GROUP_WRAPPER = """
+exec 2>/dev/null  # the wrapper's own job notices; the command's stderr is merged below
 timeout -k "$1" "$2" bash -c "$3" 2>&1 &
 group=$!
 wait "$group"
@@ -62,3 +65,16 @@ def timeout_argv(command: str, timeout_s: float) -> list[str]:
 def looks_timed_out(exit_code: int | None, duration_s: float, timeout_s: float) -> bool:
     """`timeout` reports 124/137; a command exiting so by itself before the limit did not time out."""
     return exit_code in TIMEOUT_EXIT_CODES and duration_s >= timeout_s * 0.98
+
+
+def killed_note(exit_code: int | None, timed_out: bool, limits: Limits) -> str:
+    """A line for the model when a signal, not a time limit, ended the command (the exit code alone is cryptic)."""
+    if timed_out or exit_code is None or not 128 < exit_code < 128 + 65:
+        return ""
+    number = exit_code - 128
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    hint = f"; a common cause is going over the memory limit of {limits.memory}" if name == "SIGKILL" else ""
+    return f"\n[the command was killed by {name} (exit code {exit_code}){hint}]\n"

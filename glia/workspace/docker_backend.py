@@ -34,6 +34,7 @@ from glia.workspace.base import DEFAULT_LIMITS, ExecResult, Limits, Workspace, W
 from glia.workspace.commands import (
     BACKSTOP_S,
     KILL_GRACE_S,
+    killed_note,
     looks_timed_out,
     resolve_timeout,
     sandbox_environment,
@@ -254,12 +255,13 @@ class DockerWorkspace(Workspace):
         if exit_code is None or exit_code == 137:
             self._require_alive_after_kill()
         output, truncated = capture.excerpt()
+        timed_out = not finished or looks_timed_out(exit_code, duration, limit)
         return ExecResult(
             command=command,
             exit_code=exit_code,
-            timed_out=not finished or looks_timed_out(exit_code, duration, limit),
+            timed_out=timed_out,
             duration_s=duration,
-            output=output,
+            output=output + killed_note(exit_code, timed_out, self.limits),
             output_path=output_path,
             truncated=truncated,
             output_bytes=capture.total_bytes,

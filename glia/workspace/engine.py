@@ -10,6 +10,7 @@ import os
 
 import docker
 import docker.errors
+import requests
 
 from glia.workspace.base import DockerUnavailable, ImageMissing
 
@@ -33,7 +34,7 @@ def docker_client(timeout_s: float = 120.0) -> docker.DockerClient:
     try:
         client = docker.from_env(version=api_version(), timeout=timeout_s)
         client.ping()
-    except docker.errors.DockerException as err:
+    except (docker.errors.DockerException, requests.RequestException) as err:
         raise DockerUnavailable(f"No Docker engine answers at {where}: {err}. {START_ENGINE_HINT}") from err
     return client
 

@@ -23,7 +23,13 @@ import structlog
 
 from glia.workspace import registry
 from glia.workspace.base import DEFAULT_LIMITS, ExecResult, Limits, Workspace, WorkspaceDead
-from glia.workspace.commands import KILL_GRACE_S, LEFTOVER_GRACE_S, resolve_timeout, sandbox_environment
+from glia.workspace.commands import (
+    KILL_GRACE_S,
+    LEFTOVER_GRACE_S,
+    killed_note,
+    resolve_timeout,
+    sandbox_environment,
+)
 from glia.workspace.output import CommandLogs, excerpt_of_file
 
 log = structlog.get_logger(__name__)
@@ -122,7 +128,7 @@ class LocalWorkspace(Workspace):
             exit_code=exit_code,
             timed_out=timed_out,
             duration_s=duration,
-            output=output,
+            output=output + killed_note(exit_code, timed_out, self.limits),
             output_path=output_path,
             truncated=truncated,
             output_bytes=total,

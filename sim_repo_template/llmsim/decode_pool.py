@@ -11,17 +11,21 @@ each request, the pool keeps one counter, ``iterations``, and each member stores
   iteration exactly when ``p % B == 1``. Counting members by ``key % B`` gives, for any future
   iteration, how many members need a new block, in O(1);
 * completions: a member finishes when its processed tokens reach its total; a heap ordered by that
-  iteration number gives the next completion.
+  iteration number gives the next completion. That heap encodes decode lengths, so like a
+  request's total it is stored in a slot no attribute name reaches, behind a reader that raises
+  ``HiddenInformationError`` while router code runs (see ``llmsim.request``).
 """
 
 from __future__ import annotations
 
 import heapq
 
-from llmsim.request import Request
+from llmsim.request import Request, _hide_slot
 
 
 class DecodePool:
+    __slots__ = ("block_size", "iterations", "exec_time", "size", "key_sum", "residue_counts", "_hidden_heap")
+
     def __init__(self, block_size: int):
         self.block_size = block_size
         self.iterations = 0  # decode iterations this replica has run
@@ -29,7 +33,7 @@ class DecodePool:
         self.size = 0
         self.key_sum = 0
         self.residue_counts = [0] * block_size  # members by key % block_size
-        self._finish_heap: list[tuple[int, int, int, Request]] = []
+        _write_heap(self, [], None)  # (finish iteration, request id, epoch, request)
 
     # ---- membership ---------------------------------------------------------------------------
 
@@ -43,7 +47,7 @@ class DecodePool:
         self.key_sum += key
         self.residue_counts[key % self.block_size] += 1
         finish_iteration = request._total_tokens - key
-        heapq.heappush(self._finish_heap, (finish_iteration, request.id, request._pool_epoch, request))
+        heapq.heappush(_read_heap(self, None), (finish_iteration, request.id, request._pool_epoch, request))
 
     def remove(self, request: Request) -> None:
         """Take a member out, writing its processed tokens and execution time back to it."""
@@ -87,7 +91,7 @@ class DecodePool:
 
     def next_finish_iteration(self) -> int | None:
         """Iteration count at which the earliest member completes (None if the pool is empty)."""
-        heap = self._finish_heap
+        heap = _read_heap(self, None)
         while heap:
             _, _, epoch, request = heap[0]
             if request._in_pool and request._pool_epoch == epoch:
@@ -98,7 +102,7 @@ class DecodePool:
     def pop_finished(self) -> list[Request]:
         """Remove and return members whose processed tokens reached their total (in id order)."""
         finished = []
-        heap = self._finish_heap
+        heap = _read_heap(self, None)
         while heap:
             finish_iteration, _, epoch, request = heap[0]
             if not (request._in_pool and request._pool_epoch == epoch):
@@ -110,3 +114,6 @@ class DecodePool:
             self.remove(request)
             finished.append(request)
         return finished
+
+
+_read_heap, _write_heap = _hide_slot(DecodePool, "_hidden_heap", "the decode pool's completion schedule")

@@ -1,8 +1,25 @@
 """A request's lifecycle and the rule that routers cannot see decode lengths.
 
 A real router knows a request's prompt but not how many tokens the model will generate. The
-simulator enforces that: while a router's ``schedule()`` runs, reading ``num_decode_tokens`` raises
-``HiddenInformationError`` and the run is invalid (even if the router catches the exception).
+simulator enforces that at run time. While router code runs (its constructor, ``add_request`` and
+``schedule``), touching anything that reveals a decode length raises ``HiddenInformationError`` and
+the run is invalid, even if the router catches the exception. That covers the public
+``num_decode_tokens``, the simulator-side ``_total_tokens`` (prompt + decode), however they are
+reached (``request.x``, ``getattr`` with a name built at run time), and the decode pool's
+completion schedule (``DecodePool``), the only other place a decode length is stored.
+
+How it is enforced (see ``_build_guard``):
+* The decode length is stored in no attribute a router can name: it sits in a ``__slots__`` slot
+  whose descriptor is removed from the class, and the only way to it is a reader function that
+  checks the guard first.
+* The guard's state (is router code running? which violations happened?) lives in a closure, not
+  in an attribute: there is no flag router code can flip. ``ROUTER_GUARD`` only offers
+  ``enter()`` / ``leave(token)`` and a read-only ``active``; router code calling ``enter()`` can
+  only make the guard stricter, and the simulator then fails the run because the guard was not
+  left as it set it (``leave`` checks its own token).
+This is a run-time guard for ordinary Python code, not a sandbox: introspecting closures, frames
+or the garbage collector, or monkeypatching simulator classes, are beyond it; the design rules
+forbid reading other objects' private (``_``) attributes, which covers those.
 
 Token accounting follows vidur: prefill processes ``num_prefill_tokens`` (possibly in chunks); the
 iteration that finishes the prefill also produces the first output token (TTFT), and every later
@@ -14,21 +31,86 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from llmsim.errors import HiddenInformationError
+from llmsim.errors import HiddenInformationError, RouterError
 
 if TYPE_CHECKING:
     from llmsim.replica import Replica
 
-
-class RouterGuard:
-    """Set while a router runs; remembers any attempt to read hidden information."""
-
-    def __init__(self) -> None:
-        self.active = False
-        self.violations: list[str] = []
+HIDDEN_ADVICE = (
+    "decode lengths are unknown at routing time in a real system "
+    "(use prompt tokens, processed tokens, restarts, queues, blocks)"
+)
 
 
-ROUTER_GUARD = RouterGuard()
+class _Guard:
+    """Read-only facade over the guard's closure state (no attributes, none can be set)."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name, value):
+        raise AttributeError("the router guard cannot be modified")
+
+    __delattr__ = __setattr__
+
+
+def _build_guard():
+    tokens: list[object] = []  # one per nested guarded call in progress; non-empty = router code runs
+    violations: list[str] = []
+
+    def enter() -> object:
+        """Start a guarded (router) call; returns the token ``leave`` needs."""
+        if not tokens:
+            violations.clear()
+        token = object()
+        tokens.append(token)
+        return token
+
+    def leave(token: object) -> list[str]:
+        """End the guarded call started with ``token``; returns the violations recorded in it.
+        Raises RouterError if router code entered the guard itself and did not leave it."""
+        if not tokens or tokens[-1] is not token:
+            foreign = token in tokens
+            if foreign:
+                del tokens[tokens.index(token) :]
+            else:
+                tokens.clear()
+            raise RouterError("router code tampered with the simulator's router guard")
+        tokens.pop()
+        return list(violations)
+
+    def hidden(what: str, request_id: int | None) -> HiddenInformationError:
+        whose = "" if request_id is None else f" of request {request_id}"
+        message = f"router read {what}{whose}: {HIDDEN_ADVICE}"
+        violations.append(message)
+        return HiddenInformationError(message)
+
+    def hide_slot(cls: type, slot: str, what: str):
+        """Remove ``slot``'s descriptor from ``cls`` (so no attribute name reaches it) and return
+        guarded ``(read, write)`` functions for it."""
+        descriptor = cls.__dict__[slot]
+        delattr(cls, slot)
+        get, put = descriptor.__get__, descriptor.__set__
+
+        def read(obj, owner_id, name=what):
+            if tokens:
+                raise hidden(name, owner_id)
+            return get(obj)
+
+        def write(obj, value, owner_id):
+            if tokens:
+                raise hidden(what, owner_id)
+            put(obj, value)
+
+        return read, write
+
+    guard = _Guard()
+    _Guard.active = property(lambda self: bool(tokens), doc="True while router code runs")
+    _Guard.enter = staticmethod(enter)
+    _Guard.leave = staticmethod(leave)
+    return guard, hide_slot
+
+
+ROUTER_GUARD, _hide_slot = _build_guard()
 
 
 class Request:
@@ -49,7 +131,7 @@ class Request:
         "preempted_at",
         "execution_time",
         "preemption_time",
-        "_total_tokens",
+        "_hidden_total",  # prompt + decode tokens; its descriptor is removed below (guarded reader)
         "_processed",
         "_blocks",
         "_replica",
@@ -76,7 +158,7 @@ class Request:
         self.preempted_at: float | None = None
         self.execution_time = 0.0  # time spent inside batches, including work later thrown away
         self.preemption_time = 0.0  # time between a preemption and the re-admission
-        self._total_tokens = num_prompt_tokens + num_decode_tokens
+        _write_total(self, num_prompt_tokens + num_decode_tokens, request_id)
         self._processed = 0
         self._blocks = 0  # KV blocks held while in prefill (decode-phase blocks live in DecodePool)
         self._replica: Replica | None = None
@@ -98,19 +180,17 @@ class Request:
     def is_completed(self) -> bool:
         return self.completed_at is not None
 
-    # ---- hidden from routers ----------------------------------------------------------------
+    # ---- hidden from routers (raise HiddenInformationError while router code runs) -----------
 
     @property
     def num_decode_tokens(self) -> int:
         """Tokens still to generate after the current prefill. Unknown to a real router."""
-        if ROUTER_GUARD.active:
-            message = (
-                f"router read num_decode_tokens of request {self.id}: decode lengths are unknown "
-                "at routing time in a real system (use prompt tokens, processed tokens, queues, blocks)"
-            )
-            ROUTER_GUARD.violations.append(message)
-            raise HiddenInformationError(message)
-        return self._total_tokens - self.num_prefill_tokens
+        return _read_total(self, self.id, "num_decode_tokens") - self.num_prefill_tokens
+
+    @property
+    def _total_tokens(self) -> int:
+        """Prompt + decode tokens, for the simulator's own bookkeeping."""
+        return _read_total(self, self.id)
 
     # ---- simulator-side mutations -----------------------------------------------------------
 
@@ -128,3 +208,6 @@ class Request:
             f"Request(id={self.id}, arrived_at={self.arrived_at:.3f}, prefill={self.num_prefill_tokens}, "
             f"processed={self.num_processed_tokens}, restarts={self.num_restarts})"
         )
+
+
+_read_total, _write_total = _hide_slot(Request, "_hidden_total", "_total_tokens")

@@ -288,22 +288,26 @@ class Simulator:
 
     # ---- the router call and its checks -------------------------------------------------------
 
-    def _guarded(self, what: str, call, *args):
-        """Run router code with decode lengths hidden; turn its failures into RouterError."""
-        ROUTER_GUARD.active = True
-        ROUTER_GUARD.violations.clear()
+    def _guarded(self, what: str, call, *args, _enter=ROUTER_GUARD.enter, _leave=ROUTER_GUARD.leave):
+        """Run router code with decode lengths hidden; turn its failures into RouterError. The guard
+        functions are bound when this module loads, so rebinding module names cannot bypass them."""
+        token = _enter()
         try:
             result = call(*args)
         except (HiddenInformationError, SafetyLimitError):
+            _leave(token)
             raise
         except Exception as exc:  # the router's own bug: report it, do not hide it
-            if ROUTER_GUARD.violations:
-                raise HiddenInformationError(ROUTER_GUARD.violations[0]) from exc
+            violations = _leave(token)
+            if violations:
+                raise HiddenInformationError(violations[0]) from exc
             raise RouterError(f"router {what} raised {type(exc).__name__}: {exc}") from exc
-        finally:
-            ROUTER_GUARD.active = False
-        if ROUTER_GUARD.violations:
-            raise HiddenInformationError(ROUTER_GUARD.violations[0])
+        except BaseException:
+            _leave(token)
+            raise
+        violations = _leave(token)
+        if violations:
+            raise HiddenInformationError(violations[0])
         return result
 
     def _call_router(self, now: float) -> int:

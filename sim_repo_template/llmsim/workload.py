@@ -5,10 +5,18 @@ A trace is a CSV with one row per request: ``arrived_at`` (seconds), ``num_prefi
 
 How lengths are drawn (documented figures, not tuned constants):
 * Base lengths are log-normal, the usual shape of conversation lengths.
-* Scale: the per-turn ShareGPT means reported in the LMSYS-Chat-1M paper (Zheng et al. 2023,
-  Table 1): 94.5 prompt and 348.5 response tokens, counted with the Llama-2 tokenizer. Llama-3's
-  128k-entry tokenizer needs ~15% fewer tokens for the same text (Meta's Llama-3 release notes), so
-  the means are 80 prompt and 296 decode tokens.
+* Scale: the ShareGPT request means measured in the vLLM paper (Kwon et al., SOSP'23, Fig. 11:
+  mean input 161.31 and mean output 337.99 tokens, "8.4x longer prompts and 5.8x longer outputs
+  than Alpaca"). That is the single-request form of ShareGPT that serving benchmarks replay (a
+  user message and the reply to it), so it fits a trace of independent requests. Llama-3's
+  128k-entry tokenizer needs ~15% fewer tokens for the same text than the ~32-50k-entry
+  tokenizers these counts come from (Meta's Llama-3 release notes, against Llama-2), so the means
+  are 161.31 x 0.85 = 137 prompt and 337.99 x 0.85 = 287 decode tokens (medians 89 and 248 with
+  the spreads below: chat-like, decode medians longer than prompt medians).
+  An earlier version used the LMSYS-Chat-1M *per-turn* means (94.5 / 348.5 Llama-2 tokens, so
+  80 / 296): per-turn prompts include every short follow-up ("continue", "thanks") and so
+  understate the prompts of independent requests (a 52-token median); with them LLQ sat just
+  below the paper's regime and round robin was 1.6x worse than LLQ on the benchmark trace.
 * Shape: from the spread of vidur's processed ShareGPT file (see README): prompts have
   p90 / median = 5696 / 1730 = 3.29, i.e. log-space sigma = ln(3.29) / 1.2816 = 0.93; decodes have
   p90 / median = 834 / 415 = 2.0, i.e. sigma = 0.54 (outputs are bounded by generation limits, so
@@ -45,8 +53,8 @@ class WorkloadSpec:
     qps: float = 7.5
     duration: float = 1000.0
     seed: int = 0
-    prompt_mean: float = 80.0
-    decode_mean: float = 296.0
+    prompt_mean: float = 137.0  # 161.31 x 0.85 (vLLM paper ShareGPT mean, Llama-3 tokenizer)
+    decode_mean: float = 287.0  # 337.99 x 0.85
     prompt_sigma: float = 0.93
     decode_sigma: float = 0.54
     max_context: int = 8192

@@ -151,3 +151,19 @@ def test_bugs_keep_their_traceback(monkeypatch, finished_run) -> None:
     monkeypatch.setattr("glia.cli.inspect.read_run", broken)
     with pytest.raises(ZeroDivisionError, match="a real bug"):
         main(["runs", "--root", str(finished_run.parent)])
+
+
+def test_an_existing_run_id_is_never_overwritten(capsys, root, finished_run) -> None:
+    before = (finished_run / "run.json").read_text()
+    code = main(
+        ["solve", TASK, "--root", str(finished_run.parent), "--run-id", "done", "--workspace", "local"]
+    )
+    err = capsys.readouterr().err
+    assert code == USER_ERROR_EXIT
+    assert "run 'done' already exists" in err and "glia resume done" in err
+    assert (finished_run / "run.json").read_text() == before
+
+
+def test_resuming_a_finished_run_says_there_is_nothing_to_do(capsys, finished_run) -> None:
+    assert main(["resume", str(finished_run)]) == USER_ERROR_EXIT
+    assert "is finished; there is nothing to resume" in capsys.readouterr().err

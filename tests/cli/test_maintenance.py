@@ -1,7 +1,8 @@
-"""`glia cleanup` against a real engine; `glia image build` wiring (the build itself is tested elsewhere)."""
+"""`glia cleanup` against a real engine; `glia image build` wiring (building is the workspace package's job)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import docker.errors
@@ -37,10 +38,8 @@ def test_cleanup_removes_only_the_runs_containers(docker_client, workspace_image
         assert f"Removed 0 container(s) of run {run_id}." in capsys.readouterr().out
     finally:
         for container in made:
-            try:
+            with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True)
-            except docker.errors.NotFound:
-                pass
 
 
 def test_image_build_passes_method_and_tag(monkeypatch, capsys) -> None:

@@ -133,11 +133,13 @@ def test_backticks_in_output_do_not_break_the_fence(tmp_path: Path) -> None:
 
 def test_non_bash_tool_calls_show_their_arguments(tmp_path: Path) -> None:
     ctx = tmp_path / "ctx-1"
-    call = {"id": "f", "name": "finish", "arguments": {"summary": "done", "confidence": 0.9}}
-    write_events(ctx / "transcript.jsonl", [{"type": "assistant", "text": "", "tool_calls": [call]}])
+    call = {"id": "f", "name": "plot", "arguments": {"column": "e2e", "bins": 20}}
+    finish = {"id": "g", "name": "finish", "arguments": {"design": "x"}}  # shown by its finish event
+    write_events(ctx / "transcript.jsonl", [{"type": "assistant", "text": "", "tool_calls": [call, finish]}])
     text = render_notes(ctx)
-    assert "### Turn 1 · calls finish" in text
-    assert json.dumps({"summary": "done", "confidence": 0.9}, indent=2) in text
+    assert "### Turn 1 · calls plot" in text
+    assert json.dumps({"column": "e2e", "bins": 20}, indent=2) in text
+    assert '"design": "x"' not in text
 
 
 def test_a_resumed_context_reads_as_one_story(tmp_path: Path) -> None:

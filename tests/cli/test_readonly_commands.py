@@ -24,6 +24,7 @@ def test_runs_table(capsys, finished_run, interrupted_run, monkeypatch) -> None:
     out = capsys.readouterr().out
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") >= 7}
     assert set(rows) >= {"done", "cut"}
+    assert "vs llq" in out
     done = [cell.strip() for cell in rows["done"].split("│")[1:-1]]
     cut = [cell.strip() for cell in rows["cut"].split("│")[1:-1]]
     assert done == ["done", "finished", "MCG-Par2", "40.000", "+20.0%", "8", "$1.50"]

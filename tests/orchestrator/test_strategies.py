@@ -61,6 +61,10 @@ def test_run_json_is_complete(make_config, harness) -> None:
     assert run["status"] == "finished" and run["strategy"] == "scg" and run["strategy_label"] == "SCG"
     assert run["started"] and run["ended"] and run["error"] is None
     assert run["config"]["researcher_model"] == "openai:fake-researcher"
+    assert (
+        Path(run["config"]["task_path"]).is_absolute()
+        and Path(run["config"]["workspaces_root"]).is_absolute()
+    )
     assert run["budgets"] == {
         "dollars": 10,
         "simulations": 20,

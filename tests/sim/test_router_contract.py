@@ -172,3 +172,157 @@ def test_a_router_failing_in_its_constructor_is_named():
 
     with pytest.raises(RouterError, match="router __init__ raised KeyError: 'missing table'"):
         run_sim(workload(), BrokenInit, router="ai")
+
+
+# ---- the decode length is reachable by no attribute name, and the guard cannot be switched off ----
+
+
+class ReadsTotalTokensByBuiltName(GlobalScheduler):
+    """Computes the decode length from the simulator's private total, named at run time."""
+
+    def schedule(self):
+        name = "_".join(["", "total", "tokens"])
+        return self.route_all(
+            lambda request: (getattr(request, name) - request.num_prompt_tokens) % self.num_replicas
+        )
+
+
+class ReadsAnySlotByBuiltName(GlobalScheduler):
+    """Reads every slot name the Request class declares: the slot holding the total has no name."""
+
+    def schedule(self):
+        self.seen = getattr(self, "seen", [])
+        for request in self.request_queue:
+            for name in type(request).__slots__:
+                if name != "_total_tokens":
+                    with contextlib.suppress(AttributeError):
+                        self.seen.append((name, getattr(request, name)))
+        return self.route_all(lambda request: 0)
+
+
+def test_scanning_every_slot_of_a_request_finds_no_decode_length():
+    sim = run_sim(workload(), ReadsAnySlotByBuiltName, router="ai")
+    readable = {name for name, _ in sim.router.seen}
+    assert "id" in readable and "_hidden_total" not in readable  # the run is valid, the total unreachable
+
+
+class ReadsCompletionSchedule(GlobalScheduler):
+    """Asks a replica's decode pool when its next decode finishes (that encodes decode lengths)."""
+
+    def schedule(self):
+        for replica in self.replicas.values():
+            replica.pool.next_finish_iteration()
+        return self.route_all(lambda request: 0)
+
+
+class FlipsTheGuardAttribute(GlobalScheduler):
+    def schedule(self):
+        import llmsim.request as request_module
+
+        request_module.ROUTER_GUARD.active = False
+        return self.route_all(lambda request: request.num_decode_tokens % self.num_replicas)
+
+
+class ReplacesTheGuard(GlobalScheduler):
+    """Rebinds every guard-looking module name to a permissive stand-in, then reads decode lengths."""
+
+    def schedule(self):
+        import llmsim.request as request_module
+        import llmsim.simulator as simulator_module
+
+        class Off:
+            active = False
+            violations: list = []
+
+            def enter(self):
+                return None
+
+            def leave(self, token):
+                return []
+
+        for module in (request_module, simulator_module):
+            module.ROUTER_GUARD = Off()
+        request_module._hide_slot = None
+        return self.route_all(lambda request: request.num_decode_tokens % self.num_replicas)
+
+
+class EntersTheGuardItself(GlobalScheduler):
+    def schedule(self):
+        import llmsim.request as request_module
+
+        request_module.ROUTER_GUARD.enter()
+        return self.route_all(lambda request: 0)
+
+
+@pytest.mark.parametrize(
+    "router_cls, error, message",
+    [
+        (
+            ReadsTotalTokensByBuiltName,
+            HiddenInformationError,
+            "router read _total_tokens of request 0: decode",
+        ),
+        (ReadsCompletionSchedule, HiddenInformationError, "completion schedule: decode lengths are unknown"),
+        (FlipsTheGuardAttribute, RouterError, "AttributeError: the router guard cannot be modified"),
+        (ReplacesTheGuard, HiddenInformationError, "router read num_decode_tokens of request 0"),
+        (EntersTheGuardItself, RouterError, "tampered with the simulator's router guard"),
+    ],
+)
+def test_decode_lengths_stay_hidden_however_a_router_reaches_for_them(router_cls, error, message):
+    import llmsim.request as request_module
+    import llmsim.simulator as simulator_module
+
+    saved = {m: dict(vars(m)) for m in (request_module, simulator_module)}
+    try:
+        with pytest.raises(error, match=message):
+            run_sim(workload(), router_cls, router="ai")
+        # a later, honest run is guarded as before (nothing the bad router did leaked into it)
+        with pytest.raises(HiddenInformationError):
+            run_sim(workload(), ReadsDecodeLength, router="ai")
+    finally:
+        for module, names in saved.items():
+            vars(module).update(names)
+
+
+def test_no_attribute_of_a_request_or_pool_holds_the_decode_length():
+    """Outside router code the simulator still knows the totals, but not through any slot name."""
+    from llmsim.decode_pool import DecodePool
+    from llmsim.request import Request
+
+    request = Request(0, 0.0, 100, 37)
+    for cls in (Request, DecodePool):
+        for name in cls.__slots__:
+            if name.startswith("_hidden"):
+                assert not hasattr(cls, name)
+    values = [getattr(request, name, None) for name in Request.__slots__]
+    assert 137 not in values and 37 not in values
+    assert request.num_decode_tokens == 37 and request._total_tokens == 137  # simulator side
+
+
+def test_the_router_view_is_public_names_only():
+    """Everything a router is meant to read has a public name (the evaluator rejects `_private` reads)."""
+    sim = run_sim(workload(), router="llq")
+    replica = sim.replicas[0]
+    for name in (
+        "num_pending_requests",
+        "pending_requests",
+        "num_active_requests",
+        "active_requests",
+        "num_allocated_blocks",
+        "num_free_blocks",
+        "num_blocks",
+        "block_size",
+        "memory_usage_percent",
+    ):
+        getattr(replica, name)
+    request = sim.requests[0]
+    for name in (
+        "id",
+        "arrived_at",
+        "num_prompt_tokens",
+        "num_prefill_tokens",
+        "num_processed_tokens",
+        "num_restarts",
+        "is_prefill_complete",
+    ):
+        getattr(request, name)

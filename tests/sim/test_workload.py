@@ -54,11 +54,11 @@ def test_lengths_follow_documented_figures():
     trace = generate_trace(WorkloadSpec(qps=7.5, duration=1000, seed=0))
     prompts, decodes = trace.num_prefill_tokens, trace.num_decode_tokens
     # log-normal bodies: median = mean x exp(-sigma^2 / 2)
-    assert prompts.median() == pytest.approx(80 * np.exp(-(0.93**2) / 2), rel=0.1)
-    assert decodes.median() == pytest.approx(296 * np.exp(-(0.54**2) / 2), rel=0.1)
+    assert prompts.median() == pytest.approx(137 * np.exp(-(0.93**2) / 2), rel=0.1)
+    assert decodes.median() == pytest.approx(287 * np.exp(-(0.54**2) / 2), rel=0.1)
     # 5% of each inflated 10x: means grow by 0.95 + 0.05 x 10 = 1.45 (less a little context clipping)
-    assert prompts.mean() == pytest.approx(80 * 1.45, rel=0.1)
-    assert decodes.mean() == pytest.approx(296 * 1.45, rel=0.1)
+    assert prompts.mean() == pytest.approx(137 * 1.45, rel=0.1)
+    assert decodes.mean() == pytest.approx(287 * 1.45, rel=0.1)
     assert (prompts + decodes <= 8192).all() and (prompts >= 1).all() and (decodes >= 1).all()
     assert abs(np.corrcoef(prompts, decodes)[0, 1]) < 0.1  # independent
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from glia.workspace.base import Limits
-from glia.workspace.commands import looks_timed_out, resolve_timeout, sandbox_environment
+from glia.workspace.commands import killed_note, looks_timed_out, resolve_timeout, sandbox_environment
 from glia.workspace.output import CommandLogs, OutputCapture, excerpt_of_file
 
 
@@ -94,3 +94,12 @@ def test_sandbox_environment_carries_nothing_from_the_host(monkeypatch):
     assert "OPENAI_API_KEY" not in env
     assert env["HOME"] == "/tmp" and env["PYTHONUNBUFFERED"] == "1"
     assert "sk-test-secret" not in "".join(env.values())
+
+
+def test_a_note_explains_commands_killed_by_signals():
+    limits = Limits(memory="2g")
+    assert "SIGKILL (exit code 137)" in killed_note(137, False, limits)
+    assert "memory limit of 2g" in killed_note(137, False, limits)
+    assert "SIGSEGV (exit code 139)" in killed_note(139, False, limits)
+    assert killed_note(137, True, limits) == ""  # the time limit did it: timed_out says so
+    assert killed_note(1, False, limits) == killed_note(None, False, limits) == ""

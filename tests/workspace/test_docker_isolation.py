@@ -54,8 +54,11 @@ def test_a_fork_bomb_is_contained_and_the_container_survives(isolated):
 
 def test_memory_is_limited(isolated):
     result = isolated.exec("python -c 'x = bytearray(600 * 2**20); print(len(x))'", timeout_s=30)
-    assert result.exit_code != 0
+    assert (result.exit_code, result.timed_out) == (137, False)
     assert "629145600" not in result.output
+    assert result.output.endswith(
+        "killed by SIGKILL (exit code 137); a common cause is going over the memory limit of 256m]\n"
+    )
     assert isolated.is_alive()
 
 
@@ -110,3 +113,12 @@ def test_the_self_destruct_timer_ends_the_container(make_workspace, docker_clien
 def test_names_are_sanitised():
     assert container_name("run 2025/01:x", "ctx-3") == "glia-run-2025-01-x-ctx3"
     assert container_name("abc", "7") == "glia-abc-ctx7"
+
+
+def test_the_image_has_the_promised_tools(isolated):
+    probe = (
+        "python -c 'import sys, numpy, pandas; print(sys.version_info >= (3, 11), numpy.__version__ > \"1\")'; "
+        "for tool in git ps pkill timeout grep sed awk setsid nohup; do command -v $tool >/dev/null || echo missing $tool; done"
+    )
+    result = isolated.exec(probe, timeout_s=30)
+    assert (result.exit_code, result.output) == (0, "True True\n")

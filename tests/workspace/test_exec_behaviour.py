@@ -125,3 +125,8 @@ def test_leftovers_in_the_command_group_die_with_it(shared_workspace):
     result = run(shared_workspace, f"{sleeper} & echo left-behind")
     assert (result.exit_code, result.output) == (0, "left-behind\n")
     assert not is_running(shared_workspace, sleeper)
+
+
+def test_commands_reading_stdin_get_end_of_file(shared_workspace):
+    result = run(shared_workspace, "cat; read -r line; echo after $?", timeout_s=10)
+    assert (result.exit_code, result.timed_out, result.output) == (0, False, "after 1\n")

@@ -14,8 +14,11 @@ What a router may read:
 * per request: ``id``, ``arrived_at``, ``num_prompt_tokens``, ``num_prefill_tokens`` (prompt plus
   tokens to recompute after a restart), ``num_processed_tokens``, ``num_restarts``,
   ``is_prefill_complete``.
-Reading ``num_decode_tokens`` raises ``HiddenInformationError`` and invalidates the run; so does a
-router that raises, returns an unknown replica, a request not in its queue, or a request twice.
+Reading ``num_decode_tokens`` (or anything else that reveals a decode length, such as the private
+``_total_tokens``, however it is named) raises ``HiddenInformationError`` and invalidates the run;
+so does a router that raises, returns an unknown replica, a request not in its queue, or a request
+twice. Every field above has a public name: routers must not read other objects' ``_private``
+attributes.
 """
 
 from __future__ import annotations
