@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,14 @@ from glia.orchestrator.best import relative_improvement, write_best
 from glia.orchestrator.config import RunConfig, default_run_id
 from glia.orchestrator.interrupts import InterruptGuard
 from glia.orchestrator.outcome import ContextOutcome
+from glia.orchestrator.records import (
+    add_timeline,
+    context_entry,
+    initial_record,
+    now_iso,
+    pending_context,
+    set_context,
+)
 from glia.orchestrator.trusted import Candidate, TrustedJudge, load_evaluation
 from glia.run_store import (
     BEST_DIR,
@@ -92,7 +99,7 @@ def prepare_run(config: RunConfig) -> Path:
         task_path=config.task_path.resolve(),
         workspaces_root=config.workspaces_root.resolve(),
     )
-    save_run(run_dir, _initial_record(config, task))
+    save_run(run_dir, initial_record(config, task))
     log.info("run.prepared", run_id=run_id, strategy=config.label, run_dir=str(run_dir))
     return run_dir
 
@@ -344,7 +351,7 @@ class _Run:
                 self.record.update(lambda d, r=reason: d.__setitem__("stopped_launching", r))
                 return
             index = len(self.record.snapshot()["contexts"]) + 1
-            self.record.update(lambda d, k=index: d["contexts"].append(_pending_context(k)))
+            self.record.update(lambda d, k=index: d["contexts"].append(pending_context(k)))
             self._advance_context(index)
 
     def _reason_to_stop_launching(self) -> str | None:
@@ -382,7 +389,7 @@ class _Run:
             self._judge_context(outcome)
 
     def _run_context(self, index: int, resume: bool) -> ContextOutcome:
-        self.record.update(lambda d: _set_context(d, index, status="running", started=_now()))
+        self.record.update(lambda d: set_context(d, index, status="running", started=now_iso()))
         self._emit(event="context_started", context=index, resumed=resume)
         log.info("context.started", context=index, resumed=resume)
         history = list(self._context_entry(index).get("run_totals") or [])
@@ -415,11 +422,11 @@ class _Run:
         ]
 
         def change(data: dict[str, Any]) -> None:
-            _set_context(
+            set_context(
                 data,
                 outcome.index,
                 status=status,
-                ended=_now(),
+                ended=now_iso(),
                 end_reason=outcome.end_reason,
                 error=outcome.error,
                 steps=outcome.steps,
@@ -431,7 +438,7 @@ class _Run:
                 final_snapshot=outcome.final_sha,
                 outcome=outcome.to_dict(),
             )
-            _add_timeline(data, claimed_points)
+            add_timeline(data, claimed_points)
             data["usage"] = self._usage()
 
         self.record.update(change)
@@ -478,7 +485,7 @@ class _Run:
         ]
 
         def change(data: dict[str, Any]) -> None:
-            _set_context(
+            set_context(
                 data,
                 outcome.index,
                 judged=True,
@@ -486,7 +493,7 @@ class _Run:
                 best_trusted=best_here.evaluation.score if best_here else None,
                 evaluation_problems=problems,
             )
-            _add_timeline(data, points)
+            add_timeline(data, points)
 
         self.record.update(change)
         for candidate in candidates:
@@ -496,7 +503,7 @@ class _Run:
 
     def _on_simulation(self, index: int, run_total: int) -> None:
         def change(data: dict[str, Any]) -> None:
-            entry = _context(data, index)
+            entry = context_entry(data, index)
             entry.setdefault("run_totals", []).append(run_total)
             entry["simulations"] = len(entry["run_totals"])
             data["usage"] = self._usage()
@@ -631,7 +638,7 @@ class _Run:
         return self.task.defaults.target_improvement
 
     def _context_entry(self, index: int) -> dict[str, Any]:
-        return _context(self.record.snapshot(), index)
+        return context_entry(self.record.snapshot(), index)
 
     def _usage(self) -> dict[str, Any]:
         usage = self.budget.usage()
@@ -642,11 +649,11 @@ class _Run:
         data["status"] = "running"
         data["ended"] = None
         data["error"] = None
-        data.setdefault("sessions", []).append({"started": _now(), "resumed": resuming})
+        data.setdefault("sessions", []).append({"started": now_iso(), "resumed": resuming})
 
     def _close_session(self, data: dict[str, Any], status: str) -> None:
         data["status"] = status
-        data["ended"] = _now()
+        data["ended"] = now_iso()
         data["usage"] = self._usage()
         data["budget_exhausted"] = self.budget.exhausted()
         notes = [note for note in data.get("notes", []) if note not in self.budget.notes()]
@@ -673,107 +680,8 @@ class _Run:
             log.exception("progress.callback_failed", progress_event=event.get("event"))
 
 
-# ------------------------------------------------------------------------------ run.json structure
-
-
-def _initial_record(config: RunConfig, task: Task) -> dict[str, Any]:
-    count = 0 if config.strategy == "mcg-seq" else config.contexts
-    target = config.target_improvement
-    return {
-        "version": 1,
-        "run_id": config.run_id,
-        "status": "running",
-        "strategy": config.strategy,
-        "strategy_label": config.label,
-        "config": config.to_dict(),
-        "task": {
-            "name": task.name,
-            "path": str(Path(task.path).resolve()),
-            "title": task.title,
-            "design_files": list(task.design_files),
-            "metric": {
-                "name": task.metric.name,
-                "direction": task.metric.direction,
-                "unit": task.metric.unit,
-                "lower_is_better": task.metric.direction == "minimize",
-            },
-        },
-        "started": _now(),
-        "ended": None,
-        "budgets": dataclasses.asdict(config.budgets),
-        "usage": {
-            "simulations": 0,
-            "dollars": 0.0,
-            "tokens": 0,
-            "wall_time_s": 0.0,
-            "minutes": 0.0,
-            "cost_known": True,
-            "unpriced_calls": 0,
-        },  # fmt: skip
-        "reference_baseline": task.evaluation.reference_baseline,
-        "target_improvement": target if target is not None else task.defaults.target_improvement,
-        "baselines": {},
-        "contexts": [_pending_context(k) for k in range(1, count + 1)],
-        "best": None,
-        "timeline": [],
-        "notes": [],
-        "error": None,
-    }
-
-
-def _pending_context(index: int) -> dict[str, Any]:
-    return {
-        "context": index,
-        "name": f"ctx-{index}",
-        "status": "pending",
-        "end_reason": None,
-        "error": None,
-        "started": None,
-        "ended": None,
-        "steps": 0,
-        "simulations": 0,
-        "cost_usd": 0.0,
-        "tokens": 0,
-        "best_claimed": None,
-        "best_claimed_sha": None,
-        "best_trusted": None,
-        "final_snapshot": None,
-        "judged": False,
-        "trusted": [],
-        "run_totals": [],
-        "outcome": None,
-    }
-
-
-def _context(data: dict[str, Any], index: int) -> dict[str, Any]:
-    for entry in data["contexts"]:
-        if entry["context"] == index:
-            return entry
-    raise KeyError(f"run.json has no context {index}")
-
-
-def _set_context(data: dict[str, Any], index: int, **fields: Any) -> None:
-    _context(data, index).update(fields)
-
-
-def _add_timeline(data: dict[str, Any], points: list[dict[str, Any]]) -> None:
-    """Append progress-plot points, skipping ones already there (a resumed context repeats its past)."""
-    timeline = data.setdefault("timeline", [])
-    seen = {(p["context"], p["kind"], p.get("sha"), p.get("label")) for p in timeline}
-    for point in points:
-        key = (point["context"], point["kind"], point.get("sha"), point.get("label"))
-        if key not in seen:
-            timeline.append(point)
-            seen.add(key)
-    timeline.sort(key=lambda p: (p["simulations"] is None, p["simulations"] or 0))
-
-
 def _transcript(run_dir: Path, index: int) -> Path:
     return context_dir(run_dir, index) / TRANSCRIPT_FILE
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # ------------------------------------------------------- the real collaborators (imported when used)
