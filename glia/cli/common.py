@@ -16,8 +16,12 @@ ROOT_ENV_VAR = "GLIA_WORKSPACES"
 
 
 def console() -> Console:
-    """Output for humans; rich decides colour and width from the terminal (plain when piped)."""
-    return Console(highlight=False, soft_wrap=False)
+    """Output for humans; rich decides colour from the terminal (plain when piped).
+
+    Lines are never hard-wrapped: paths and commands in messages must stay copy-pasteable.
+    Tables and panels still fit the terminal's width.
+    """
+    return Console(highlight=False, soft_wrap=True)
 
 
 def workspaces_root(flag: str | None, config: UserConfig | None = None) -> Path:

@@ -41,7 +41,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="scg: one context; mcg-seq: contexts one after another; mcg-par: N contexts at once "
         "(default: the task's)",
     )
-    parser.add_argument("--contexts", type=int, metavar="N", help="N for mcg-par (shown as MCG-ParN)")
+    parser.add_argument(
+        "--contexts",
+        type=int,
+        metavar="N",
+        help="mcg-par: N contexts at once (shown as MCG-ParN); mcg-seq: at most N contexts in a row",
+    )
+    parser.add_argument(
+        "--target-improvement",
+        type=float,
+        metavar="FRACTION",
+        help="mcg-seq stops once the best trusted score beats the reference baseline by this fraction "
+        "(e.g. 0.3; default: the task's)",
+    )
     parser.add_argument(
         "--researcher-model", metavar="PROVIDER:MODEL", help=f"e.g. openai:o3 (default {DEFAULT_MODEL})"
     )
@@ -121,9 +133,11 @@ def build_run_config(args: argparse.Namespace, config: UserConfig) -> Any:
     budgets = merged_budgets(task, config, args)
     check_budget(budgets.dollars, budgets.simulations, minutes(budgets.wall_time_s), budgets.steps)
     researcher = pick(DEFAULT_MODEL, config.researcher_model, args.researcher_model)
+    strategy = pick(task.defaults.strategy, config.strategy, args.strategy)
+    sequential_cap = {"max_contexts_seq": args.contexts} if strategy == "mcg-seq" and args.contexts else {}
     return RunConfig(
         task_path=Path(args.task),
-        strategy=pick(task.defaults.strategy, config.strategy, args.strategy),
+        strategy=strategy,
         contexts=pick(task.defaults.contexts, config.contexts, args.contexts),
         researcher_model=researcher,
         supervisor_model=pick(researcher, config.supervisor_model, args.supervisor_model),
@@ -134,6 +148,8 @@ def build_run_config(args: argparse.Namespace, config: UserConfig) -> Any:
         run_id=args.run_id,
         workspaces_root=workspaces_root(args.root, config),
         seeds=seed_list(task, args.seeds, config),
+        target_improvement=args.target_improvement,
+        **sequential_cap,
     )
 
 
@@ -143,10 +159,10 @@ def minutes(seconds: float | None) -> float | None:
 
 def preflight(run_config: Any) -> None:
     """Fail before creating anything: unknown model, missing key, no Docker engine, missing image."""
-    from glia.llm import make_provider
+    from glia.llm import compatible_base_url, make_provider
 
-    make_provider(run_config.researcher_model, base_url=run_config.base_url)
-    make_provider(run_config.supervisor_model, base_url=run_config.base_url)
+    for model in (run_config.researcher_model, run_config.supervisor_model):
+        make_provider(model, base_url=compatible_base_url(model, run_config.base_url))
     if run_config.backend == "docker":
         from glia.workspace.engine import docker_client, require_image
         from glia.workspace.image import DEFAULT_IMAGE

@@ -5,7 +5,7 @@ Start here: `make_provider("openai:o3")` or `make_provider("anthropic:claude-son
 """
 
 from glia.llm.cost_tracker import CostTotals, CostTracker
-from glia.llm.factory import make_provider, split_model_string
+from glia.llm.factory import compatible_base_url, make_provider, split_model_string
 from glia.llm.pricing import ModelPrice, PriceTable
 from glia.llm.retry import RetryPolicy
 from glia.llm.tool_calls import validate_tool_calls
@@ -26,6 +26,7 @@ from glia.llm.types import (
 )
 
 __all__ = [
+    "compatible_base_url",
     "ContextLengthExceeded",
     "CostTotals",
     "CostTracker",

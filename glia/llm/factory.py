@@ -83,6 +83,16 @@ def make_provider(
     )
 
 
+def compatible_base_url(model: str, base_url: str | None) -> str | None:
+    """The `--base-url` of a run names an OpenAI-compatible server, so only `openai:` models use it.
+
+    An `anthropic:` Supervisor next to a local vLLM Researcher must still reach Anthropic (or whatever
+    ANTHROPIC_BASE_URL says, which the Anthropic SDK reads itself).
+    """
+    provider_name, _ = split_model_string(model)
+    return base_url if provider_name == "openai" else None
+
+
 def _without_version_suffix(base_url: str) -> str:
     trimmed = base_url.rstrip("/")
     return trimmed[: -len("/v1")] if trimmed.endswith("/v1") else trimmed

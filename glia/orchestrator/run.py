@@ -45,6 +45,7 @@ from glia.run_store import (
     write_json_atomic,
 )
 from glia.task import Task, load_task
+from glia.workspace.base import Limits
 
 log = structlog.get_logger()
 
@@ -52,6 +53,7 @@ Progress = Callable[[dict[str, Any]], None]
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _POLL_S = 0.2
 CONTAINER_CLEANUP_S = 20.0
+CONTAINER_LIFETIME_MARGIN_S = 600.0  # a context ends at the time limit; its container a little later
 
 
 class RunExists(FileExistsError):
@@ -589,11 +591,14 @@ class _Run:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _make_providers(self) -> tuple[Any, Any]:
-        make = self._provider_factory
-        return (
-            make(self.config.researcher_model, base_url=self.config.base_url),
-            make(self.config.supervisor_model, base_url=self.config.base_url),
+        from glia.llm import compatible_base_url
+
+        models = (self.config.researcher_model, self.config.supervisor_model)
+        researcher, supervisor = (
+            self._provider_factory(model, base_url=compatible_base_url(model, self.config.base_url))
+            for model in models
         )
+        return researcher, supervisor
 
     def _providers_for(self, index: int) -> tuple[Any, Any]:
         """Fresh provider objects per context (no client shared between threads), the first reused."""
@@ -618,7 +623,18 @@ class _Run:
             max_steps=self.config.budgets.steps,
             supervisor_settings=self.task.supervisor,
             strategy=self.config.label,
+            limits=self._workspace_limits(),
         )
+
+    def _workspace_limits(self) -> Limits:
+        """Default limits, with the container's self-destruct timer set to the run's remaining time.
+
+        The margin lets a context end cleanly at the time limit before its container disappears.
+        """
+        seconds_left = self.budget.remaining()["seconds"]
+        if seconds_left is None:
+            return Limits()
+        return dataclasses.replace(Limits(), lifetime_s=float(seconds_left) + CONTAINER_LIFETIME_MARGIN_S)
 
     def _evaluator_arguments(self) -> dict[str, Any]:
         return {

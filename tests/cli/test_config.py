@@ -114,3 +114,12 @@ def test_bad_config_through_the_cli(tmp_path, monkeypatch, capsys) -> None:
     assert main(["runs", "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "unknown key 'colour'" in err and "allowed keys: researcher_model" in err
+
+
+def test_contexts_caps_mcg_seq_and_target_improvement_reaches_the_run() -> None:
+    config = build_run_config(
+        solve_args("--strategy", "mcg-seq", "--contexts", "3", "--target-improvement", "0.2"), UserConfig()
+    )
+    assert (config.label, config.max_contexts_seq, config.target_improvement) == ("MCG-Seq", 3, 0.2)
+    parallel = build_run_config(solve_args("--strategy", "mcg-par", "--contexts", "4"), UserConfig())
+    assert (parallel.label, parallel.contexts, parallel.max_contexts_seq) == ("MCG-Par4", 4, 8)

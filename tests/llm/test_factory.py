@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from glia.llm import MissingAPIKey, PriceTable, UnknownModel, make_provider, split_model_string
+from glia.llm import (
+    MissingAPIKey,
+    PriceTable,
+    UnknownModel,
+    compatible_base_url,
+    make_provider,
+    split_model_string,
+)
 from glia.llm.anthropic_provider import AnthropicProvider
 from glia.llm.openai_provider import OpenAIProvider
 
@@ -88,3 +95,11 @@ def test_options_reach_the_provider(no_keys: None) -> None:
     )
     assert provider.prices is prices
     assert provider._client.max_retries == 0
+
+
+def test_a_run_base_url_only_redirects_openai_models() -> None:
+    """A local vLLM Researcher must not drag an anthropic: Supervisor to the local server."""
+    local = "http://localhost:8000/v1"
+    assert compatible_base_url("openai:qwen2.5-coder", local) == local
+    assert compatible_base_url("anthropic:claude-sonnet-4-5", local) is None
+    assert compatible_base_url("openai:o3", None) is None

@@ -10,6 +10,7 @@ import pytest
 
 from glia.llm.types import MissingAPIKey
 from glia.orchestrator import RunExists, RunNotResumable, execute_run, prepare_run, resume_run
+from glia.orchestrator.run import CONTAINER_LIFETIME_MARGIN_S
 from glia.run_store import load_run
 from glia.task import BudgetLimits
 
@@ -278,6 +279,8 @@ def test_time_limit_ends_contexts(make_config, harness) -> None:
     assert {c["end_reason"] for c in run["contexts"]} == {"time_limit"}
     assert 0 < run["usage"]["simulations"] < 20 and run["budget_exhausted"] == "time_limit"
     assert result.best is not None
+    for spec in h.runner.specs:  # no container may outlive the run's time limit by more than the margin
+        assert 0 < spec.limits.lifetime_s <= 0.5 + CONTAINER_LIFETIME_MARGIN_S
 
 
 def test_token_limit_with_unknown_prices_ends_the_run_and_says_so(make_config, harness) -> None:
