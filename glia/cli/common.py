@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -15,13 +16,18 @@ DEFAULT_ROOT = "workspaces"
 ROOT_ENV_VAR = "GLIA_WORKSPACES"
 
 
+PIPED_WIDTH = 140
+
+
 def console() -> Console:
     """Output for humans; rich decides colour from the terminal (plain when piped).
 
     Lines are never hard-wrapped: paths and commands in messages must stay copy-pasteable.
-    Tables and panels still fit the terminal's width.
+    Tables fit the terminal; piped into a file or a log they get room enough not to cut numbers
+    (rich would otherwise assume 80 columns).
     """
-    return Console(highlight=False, soft_wrap=True)
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPED_WIDTH
+    return Console(highlight=False, soft_wrap=True, width=width)
 
 
 def workspaces_root(flag: str | None, config: UserConfig | None = None) -> Path:

@@ -7,32 +7,14 @@ from typing import Any
 import anthropic
 
 from glia.llm import anthropic_wire
-from glia.llm.base import BaseProvider, GenerationOptions, ParsedReply
-from glia.llm.pricing import PriceTable
-from glia.llm.retry import RetryPolicy
+from glia.llm.base import BaseProvider, ParsedReply
 from glia.llm.types import Message, ToolSpec
 
 
 class AnthropicProvider(BaseProvider):
     provider_name = "anthropic"
+    sdk_client = anthropic.Anthropic
     key_env_var = "ANTHROPIC_API_KEY"
-
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str,
-        base_url: str | None,
-        options: GenerationOptions,
-        retry_policy: RetryPolicy,
-        prices: PriceTable,
-    ) -> None:
-        super().__init__(model, options=options, retry_policy=retry_policy, prices=prices)
-        self.base_url = base_url
-        # max_retries=0: retries live in glia.llm.retry only.
-        self._client = anthropic.Anthropic(
-            api_key=api_key, base_url=base_url, timeout=options.timeout_s, max_retries=0
-        )
 
     def _send(
         self, system: str, messages: list[Message], tools: list[ToolSpec], max_output_tokens: int

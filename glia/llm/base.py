@@ -55,14 +55,27 @@ class BaseProvider(ABC):
 
     provider_name: ClassVar[str]
     key_env_var: ClassVar[str]
+    sdk_client: ClassVar[Any]  # the official SDK's client class (openai.OpenAI, anthropic.Anthropic)
 
     def __init__(
-        self, model: str, *, options: GenerationOptions, retry_policy: RetryPolicy, prices: PriceTable
+        self,
+        model: str,
+        *,
+        api_key: str,
+        base_url: str | None,
+        options: GenerationOptions,
+        retry_policy: RetryPolicy,
+        prices: PriceTable,
     ) -> None:
         self.model = model
+        self.base_url = base_url
         self.options = options
         self.retry_policy = retry_policy
         self.prices = prices
+        # max_retries=0: retries live in glia.llm.retry only.
+        self._client = self.sdk_client(
+            api_key=api_key, base_url=base_url, timeout=options.timeout_s, max_retries=0
+        )
         self._counter_lock = threading.Lock()
         self.calls = 0
         self.malformed_tool_calls = 0
