@@ -207,6 +207,7 @@ class _ContextRun:
             transcript,
             snapshot=snapshot,
             score_key=spec.task.metric.name,
+            design_router=spec.task.evaluation.design_router,
             lower_is_better=lower,
         )
         self.policy = SupervisorPolicy(spec.settings, lower_is_better=lower)

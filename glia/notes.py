@@ -116,6 +116,7 @@ class _Notebook:
         self.briefed = False
         self.end: dict[str, Any] | None = None
         self.finish_event: dict[str, Any] | None = None
+        self.review_at: int | None = None  # where the latest finish review starts in `lines`
         self.snapshots: list[tuple[int, str]] = []
 
     # -- events ------------------------------------------------------------------------------------
@@ -192,6 +193,8 @@ class _Notebook:
         self.cost += as_number(event.get("cost_usd")) or 0.0
 
     def _on_tool_result(self, event: dict[str, Any]) -> None:
+        if event.get("name") == "finish" and not event.get("is_error"):
+            return  # the review it carries is shown as the Supervisor's block
         command = str(
             event.get("command")
             or self.commands.get(str(event.get("id")))
@@ -226,6 +229,11 @@ class _Notebook:
         if not valid:
             reason = shorten(str(event.get("error") or "invalid run"), 120)
             self.lines.append(f"\n## 🧪 Simulation {self.simulations} · invalid: {reason}\n")
+        elif event.get("design_run", True) is False:
+            router = event.get("router") or "another router"
+            self.lines.append(
+                f"\n## 🧪 Simulation {self.simulations} · {router} (reference run) {_score(claimed)}\n"
+            )
         else:
             record = valid and better(claimed, self.best, self.lower)
             if record:
@@ -243,6 +251,8 @@ class _Notebook:
         verdict = event.get("verdict")
         text = str(event.get("text") or "").strip()
         title = f"Supervisor ({trigger}{', ' + str(verdict) if verdict else ''})"
+        if trigger == "finish":
+            self.review_at = len(self.lines)  # the submission it reviews is shown before it
         self.lines.append(f"\n### 🧭 {title}: {_first_sentence(text, 80)}\n")
         quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
         self.lines.append(f"{quoted}\n")
@@ -260,8 +270,10 @@ class _Notebook:
         self.finish_event = event
         accepted = event.get("accepted")
         state = {True: "accepted", False: "sent back"}.get(accepted, "submitted")
-        self.lines.append(f"\n## ✅ The Researcher submits ({state})\n")
-        self.lines.append(f"{_summary_text(event.get('summary'))}\n")
+        block = [f"\n## ✅ The Researcher submits ({state})\n", f"{_summary_text(event.get('summary'))}\n"]
+        at = len(self.lines) if self.review_at is None else self.review_at
+        self.lines[at:at] = block
+        self.review_at = None
 
     def _on_context_end(self, event: dict[str, Any]) -> None:
         self.end = event

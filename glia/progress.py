@@ -227,7 +227,8 @@ class ContextState:
         index = event.get("index")
         self.simulations = index if isinstance(index, int) and index > 0 else self.simulations + 1
         claimed = as_number(event.get("claimed_score"))
-        if event.get("valid", True) is not False and better(claimed, self.best_claimed, self.lower_is_better):
+        counts = event.get("valid", True) is not False and event.get("design_run", True) is not False
+        if counts and better(claimed, self.best_claimed, self.lower_is_better):
             self.best_claimed = claimed
         if self.best_claimed is not None:
             self.claimed_points.append((self.simulations, self.best_claimed))

@@ -50,16 +50,22 @@ class SimulationRecord:
     valid: bool
     error: str | None
     snapshot: str | None
+    router: str | None = None
+    design_run: bool = True  # False for runs of another router (e.g. the Researcher re-measuring LLQ)
 
     def to_event_fields(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def best_record(records: list[SimulationRecord], lower_is_better: bool = True) -> SimulationRecord | None:
-    """The valid record with the best claimed score; the earliest wins a tie."""
+    """The valid design run with the best claimed score; the earliest wins a tie.
+
+    Runs of other routers (a baseline measured for comparison) are simulations, but not claims about
+    the design.
+    """
     best: SimulationRecord | None = None
     for record in records:
-        if not record.valid or record.claimed_score is None:
+        if not record.valid or not record.design_run or record.claimed_score is None:
             continue
         if best is None or _improves(record.claimed_score, best.claimed_score, lower_is_better):
             best = record
@@ -97,6 +103,15 @@ def read_claim(run_dir: Path, score_key: str) -> tuple[float | None, bool, str |
     if summary.get("valid") is True and score is None:
         error = error or f"summary.json has no numeric {score_key}"
     return (float(score) if score is not None else None), valid, error
+
+
+def read_router(run_dir: Path) -> str | None:
+    """The router a run used, from its summary.json (None when it cannot be told)."""
+    try:
+        router = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8")).get("router")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return None
+    return router if isinstance(router, str) else None
 
 
 def format_remaining(remaining: dict[str, Any]) -> str:
@@ -139,6 +154,7 @@ class SimulationLedger:
         score_key: str = "mean_e2e",
         lower_is_better: bool = True,
         quiet_after_s: float = 300.0,
+        design_router: str | None = None,
     ) -> None:
         self.repo_path = Path(repo_path)
         self.results_dir = results_dir
@@ -148,6 +164,7 @@ class SimulationLedger:
         self.score_key = score_key
         self.lower_is_better = lower_is_better
         self.quiet_after_s = quiet_after_s
+        self.design_router = design_router
         self.records: list[SimulationRecord] = []
         self._pending: set[str] = set()
 
@@ -161,6 +178,8 @@ class SimulationLedger:
                 valid=bool(e.get("valid")),
                 error=e.get("error"),
                 snapshot=e.get("snapshot"),
+                router=e.get("router"),
+                design_run=e.get("design_run", True) is not False,
             )
             for e in events
             if e.get("type") == "simulation"
@@ -235,7 +254,9 @@ class SimulationLedger:
         self.budget.charge_simulations(1)
         shown = f"{claimed:.3f}" if claimed is not None else "none"
         sha = self.snapshot(self.repo_path, f"sim {index}: claimed {self.score_key}={shown} ({rel})")
-        record = SimulationRecord(index, rel, claimed, valid, error, sha)
+        router = read_router(run_dir)
+        design_run = self.design_router is None or router in (None, self.design_router)
+        record = SimulationRecord(index, rel, claimed, valid, error, sha, router, design_run)
         self.records.append(record)
         self.transcript.append("simulation", **record.to_event_fields())
         return record

@@ -178,3 +178,24 @@ def test_runs_sent_to_another_output_root_in_the_repo_still_count(repo, tmp_path
     (notes / "summary.json").write_text("{}")  # the Researcher's own file, not a run: no config.json
     [record] = ledger.scan("python -m llmsim run --output-root my_runs")
     assert (record.result_dir, record.claimed_score) == ("my_runs/bench/t1", 28.0)
+
+
+def test_runs_of_other_routers_cost_a_simulation_but_are_not_claims_about_the_design(repo, tmp_path):
+    transcript = Transcript(tmp_path / "transcript.jsonl")
+    ledger = SimulationLedger(
+        repo,
+        "simulator_results",
+        make_budget(simulations=10),
+        transcript,
+        snapshot=snapshot,
+        design_router="ai",
+    )
+    write_run(repo, "ai", {"valid": True, "router": "ai", "mean_e2e": 37.0})
+    write_run(repo, "llq", {"valid": True, "router": "llq", "mean_e2e": 34.9})  # a baseline, re-measured
+    records = ledger.scan("python sim.py")
+    assert [(r.router, r.design_run) for r in records] == [("ai", True), ("llq", False)]
+    assert ledger.budget.remaining()["simulations"] == 8
+    assert ledger.best().claimed_score == 37.0
+    restored = SimulationLedger(repo, "simulator_results", make_budget(), transcript, snapshot=snapshot)
+    restored.restore(read_events(transcript.path))
+    assert restored.best().claimed_score == 37.0  # resume keeps the distinction

@@ -167,3 +167,20 @@ def test_a_resumed_context_reads_as_one_story(tmp_path: Path) -> None:
     # the brief's own headings stay inside its fenced block, out of the notebook's outline
     assert "```markdown\n# Brief\n\n## Rules\n\nBe good.\n```" in text
     assert "### Turn 2 · Back again." in headings(text)
+
+
+def test_a_submission_reads_before_the_review_that_sends_it_back(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx-1"
+    finish = {"id": "f1", "name": "finish", "arguments": {"design": "head-room"}}
+    write_events(
+        ctx / "transcript.jsonl",
+        [
+            {"type": "assistant", "text": "I think this is done.", "tool_calls": [finish]},
+            {"type": "supervisor", "trigger": "finish", "verdict": "revise", "text": "Why margin 0.12?"},
+            {"type": "tool_result", "id": "f1", "name": "finish", "output": "[Supervisor] Why margin 0.12?"},
+            {"type": "finish", "summary": {"design": "head-room"}, "accepted": False},
+        ],
+    )
+    text = render_notes(ctx)
+    assert text.index("The Researcher submits (sent back)") < text.index("Supervisor (finish, revise)")
+    assert "```bash\nfinish\n```" not in text  # the finish call is not a shell command

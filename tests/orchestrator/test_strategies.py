@@ -41,6 +41,8 @@ def test_scg_runs_one_context_and_writes_the_best_design(make_config, harness) -
     explanation = (best / "explanation.md").read_text()
     assert "most free KV blocks" in explanation
     assert "| llq (reference) | score | 50.000 |" in explanation and "+20.0%" in explanation
+    main_row = next(line for line in explanation.splitlines() if line.startswith("| this design | main |"))
+    assert main_row.endswith("| 50.000 | +20.0% |")  # each workload is set against llq on that workload
 
     for name in ("ctx1-final.json", "ctx1-best-claimed.json", "llq.json", "round_robin.json"):
         assert (result.run_dir / "evaluations" / name).is_file()
