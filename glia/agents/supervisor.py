@@ -55,19 +55,29 @@ class SupervisorPolicy:
     def interventions_left(self) -> int:
         return max(0, self.settings.max_interventions - self.interventions)
 
+    @property
+    def finish_reserve(self) -> int:
+        """Interventions kept for finish reviews, so that check-ins over a long context cannot use up the
+        review of the moment that matters most (the paper's Supervisor acts when the Researcher wants to
+        stop)."""
+        return min(2, max(1, self.settings.max_interventions // 2))
+
+    def _checkins_allowed(self) -> bool:
+        return self.interventions_left > self.finish_reserve
+
     def reviews_finish(self) -> bool:
         """False once the allowance is used: the finish is then accepted as it is."""
         return self.interventions_left > 0
 
     def periodic_due(self, researcher_turns: int) -> bool:
         k = self.settings.every_k_turns
-        return self.interventions_left > 0 and k > 0 and researcher_turns > 0 and researcher_turns % k == 0
+        return self._checkins_allowed() and k > 0 and researcher_turns > 0 and researcher_turns % k == 0
 
     def stall_due(self, records: Sequence[SimulationRecord]) -> bool:
         """True when none of the last M simulations set a new best claimed score."""
         m = self.settings.stall_after_sims
         n = len(records)
-        if self.interventions_left == 0 or m <= 0 or n < m or n - self.last_stall_at < m:
+        if not self._checkins_allowed() or m <= 0 or n < m or n - self.last_stall_at < m:
             return False
         window_start = n - m
         return all(

@@ -40,6 +40,19 @@ def test_periodic_fires_every_k_turns_until_the_allowance_is_used():
     assert not policy.periodic_due(6) and not policy.reviews_finish()
 
 
+def test_check_ins_leave_the_last_interventions_for_finish_reviews():
+    policy = SupervisorPolicy(SupervisorSettings(every_k_turns=1, stall_after_sims=5, max_interventions=8))
+    checkins = 0
+    for turn in range(1, 50):
+        if policy.periodic_due(turn):
+            policy.note(PERIODIC, 0, delivered=True)
+            checkins += 1
+    assert checkins == 6 and policy.reviews_finish()  # two reviews of a finish are still available
+    policy.note(FINISH, 0, delivered=True)
+    policy.note(FINISH, 0, delivered=True)
+    assert not policy.reviews_finish()
+
+
 def test_stall_needs_m_simulations_without_a_new_best_and_fires_once_per_m():
     policy = SupervisorPolicy(SupervisorSettings(every_k_turns=10, stall_after_sims=3, max_interventions=8))
     assert not policy.stall_due(records(40.0, 41.0))  # fewer than M simulations
