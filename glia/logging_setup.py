@@ -26,6 +26,19 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
 ]
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is at the moment (redirections and test runners swap it), so a
+    handler made early never writes into a stream that has since been closed."""
+
+    @property
+    def stream(self) -> TextIO:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_logging(verbose: int = 0, stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to the console; call once at program start (idempotent)."""
     structlog.configure(
@@ -41,7 +54,7 @@ def configure_logging(verbose: int = 0, stream: TextIO | None = None) -> None:
     )
     root = logging.getLogger()
     _remove_handlers(root, kind="console")
-    console = logging.StreamHandler(stream or sys.stderr)
+    console = logging.StreamHandler(stream) if stream is not None else _CurrentStderrHandler()
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
     console.setFormatter(
         structlog.stdlib.ProcessorFormatter(

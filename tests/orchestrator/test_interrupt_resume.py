@@ -150,7 +150,10 @@ def test_resume_evaluates_a_context_that_finished_before_the_stop(make_config, h
 
     run_dir = prepare_run(make_config("mcg-par", contexts=2))
     first = execute_run(run_dir, **(h.injectables() | {"context_runner": runner}))
-    assert first.status == "interrupted" and first.best is None
+    assert first.status == "interrupted"
+    # context 2 may or may not be judged before the stop lands (a race the test does not control);
+    # context 1, held until the stop, is not
+    assert first.best is None or first.best["context"] == 2
     assert load_run(run_dir)["contexts"][0]["judged"] is False
 
     second = resume_run(run_dir, **(h.injectables() | {"context_runner": runner}))
