@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from glia.llm.tool_calls import tool_call_problem
 from glia.llm.types import ToolCall, ToolSpec
 from glia.workspace.base import ExecResult, Limits
 
@@ -92,34 +93,20 @@ def researcher_tools(limits: Limits) -> list[ToolSpec]:
     return [bash_tool(limits), finish_tool()]
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "object": (dict,),
-    "array": (list,),
-    "boolean": (bool,),
-}
-
-
 def validate_call(call: ToolCall, tools: list[ToolSpec]) -> str | None:
-    """Return why `call` cannot be run (phrased for the model), or None when it is well formed."""
-    names = [tool.name for tool in tools]
-    if call.name not in names:
-        return f"Unknown tool {call.name!r}. Available tools: {', '.join(names)}."
-    if call.error:
-        return f"Could not use your call to {call.name!r}: {call.error}. Send the arguments as a JSON object."
+    """Return why `call` cannot be run (phrased for the model), or None when it is well formed.
+
+    The schema checks are the LLM layer's (`tool_call_problem`, which providers already applied to set
+    `call.error`); checking again here covers providers that do not, such as in-process test doubles.
+    """
+    by_name = {tool.name: tool for tool in tools}
+    if call.name not in by_name:
+        return f"Unknown tool {call.name!r}. Available tools: {', '.join(by_name)}."
     if not isinstance(call.arguments, dict):
         return f"The arguments of {call.name!r} must be a JSON object."
-    schema = next(tool.parameters for tool in tools if tool.name == call.name)
-    missing = [key for key in schema.get("required", []) if key not in call.arguments]
-    if missing:
-        return f"Missing required argument(s) for {call.name!r}: {', '.join(missing)}."
-    for key, value in call.arguments.items():
-        expected = schema.get("properties", {}).get(key, {}).get("type")
-        allowed = _JSON_TYPES.get(expected or "")
-        if allowed and (not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed)):
-            return f"Argument {key!r} of {call.name!r} must be of type {expected}."
+    problem = call.error or tool_call_problem(call, by_name)
+    if problem:
+        return f"Could not use your call to {call.name!r}: {problem}. Send the arguments as a JSON object."
     if call.name == BASH and not call.arguments["command"].strip():
         return "The `command` argument is empty."
     return None

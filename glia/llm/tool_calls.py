@@ -44,12 +44,13 @@ def validate_tool_calls(message: Message, tools: list[ToolSpec] | None) -> int:
     bad = 0
     for call in message.tool_calls:
         if call.error is None:
-            call.error = _problem_with(call, by_name)
+            call.error = tool_call_problem(call, by_name)
         bad += call.error is not None
     return bad
 
 
-def _problem_with(call: ToolCall, tools: dict[str, ToolSpec]) -> str | None:
+def tool_call_problem(call: ToolCall, tools: dict[str, ToolSpec]) -> str | None:
+    """Why `call` does not fit its tool's schema (unknown tool, missing or mistyped top-level argument)."""
     tool = tools.get(call.name)
     if tool is None:
         known = ", ".join(sorted(tools)) or "none"
