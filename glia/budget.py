@@ -78,6 +78,16 @@ class Budget:
             self._simulations += max(0, int(n))
             return self._simulations
 
+    def try_charge_simulation(self) -> int | None:
+        """Charge one simulation unless the simulation limit is reached; returns the run's total, or
+        None when refused. Check and charge are one step, so concurrent contexts never overshoot."""
+        with self._lock:
+            limit = self.limits.simulations
+            if limit is not None and self._simulations >= limit:
+                return None
+            self._simulations += 1
+            return self._simulations
+
     # -- reading ----------------------------------------------------------------------------------
 
     @property
@@ -220,6 +230,18 @@ class ContextBudget:
             self.run_totals_after_simulation.extend(range(first, total + 1))
             self.simulations += max(0, int(n))
         if self._on_simulation is not None and n > 0:
+            self._on_simulation(self.index, total)
+        return total
+
+    def try_charge_simulation(self) -> int | None:
+        """`Budget.try_charge_simulation`, tallied for this context when it is granted."""
+        total = self.shared.try_charge_simulation()
+        if total is None:
+            return None
+        with self._lock:
+            self.run_totals_after_simulation.append(total)
+            self.simulations += 1
+        if self._on_simulation is not None:
             self._on_simulation(self.index, total)
         return total
 

@@ -28,6 +28,7 @@ class UserConfig:
     strategy: str | None = None  # scg | mcg-seq | mcg-par
     contexts: int | None = None  # N of MCG-Par-N
     workspace: str | None = None  # docker | local
+    allow_unsafe_local: bool | None = None  # true: accept `workspace: local`, which has no sandbox
     image: str | None = None  # the workspace image tag
     workspaces_root: str | None = None  # where runs are kept
     seeds: int | None = None  # seeds per workload in trusted evaluations
@@ -36,6 +37,13 @@ class UserConfig:
     max_minutes: float | None = None
     max_steps: int | None = None
     prices: str | None = None  # a JSON price file merged over the shipped prices (sets GLIA_PRICES)
+    # Model settings per agent (see glia/llm/settings.py for the values and defaults)
+    researcher_reasoning_effort: str | None = None  # OpenAI reasoning models: low | medium | high | ...
+    supervisor_reasoning_effort: str | None = None
+    researcher_thinking_budget: int | None = None  # Claude extended thinking, tokens (>= 1024; 0: off)
+    supervisor_thinking_budget: int | None = None
+    reasoning_summary: str | None = None  # auto | concise | detailed | off (both agents)
+    openai_api: str | None = None  # auto | responses | chat (both agents)
 
     @classmethod
     def key_names(cls) -> list[str]:
@@ -47,8 +55,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "seeds": (int,),
     "max_simulations": (int,),
     "max_steps": (int,),
+    "researcher_thinking_budget": (int,),
+    "supervisor_thinking_budget": (int,),
     "max_dollars": (int, float),
     "max_minutes": (int, float),
+    "allow_unsafe_local": (bool,),
 }
 
 
@@ -83,7 +94,7 @@ def _checked(path: Path, key: str, value: Any) -> Any:
     if value is None:
         return None
     expected = _TYPES.get(key, (str,))
-    if isinstance(value, bool) or not isinstance(value, expected):
+    if (isinstance(value, bool) and bool not in expected) or not isinstance(value, expected):
         kind = " or ".join(t.__name__ for t in expected)
         raise GliaUsageError(f"{path}: key {key!r} must be {kind}, got {value!r}", _allowed())
     return float(value) if float in expected else value

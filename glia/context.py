@@ -1,9 +1,13 @@
 """One research context: a Researcher and a Supervisor working in one workspace until the work ends.
 
 `run_context` never raises: whatever happens (a model that keeps failing, a dead container, a bug), it
-ends the context with a reason, snapshots the repository, closes the workspace and returns a
-`ContextResult`, so one failing context cannot take down the others of a run. Everything that happens
+ends the context with a reason, saves the working tree, closes the workspace and returns a
+`ContextOutcome`, so one failing context cannot take down the others of a run. Everything that happens
 is written to the context's transcript first; resume rebuilds the conversation from it.
+
+The repository lives in the sandbox; the host keeps its history in `ctx-K/history.git` (written only by
+`git fast-import`): the tree is saved after every command that changed it, at every simulation start and
+at the end, and a resumed context's sandbox is rebuilt from the last saved tree.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from glia.agents.ledger import BudgetLike, SimulationLedger, format_remaining
+from glia.agents.ledger import CALL_ENV, BudgetLike, SimulationLedger, format_remaining
 from glia.agents.prompts import load_agent_prompt
 from glia.agents.researcher import (
     INTERRUPTED_CALL_OUTPUT,
@@ -25,6 +29,7 @@ from glia.agents.researcher import (
     SKIPPED_AFTER_FINISH_OUTPUT,
     Researcher,
     assistant_event_fields,
+    interrupted_call_output,
     rebuild_conversation,
     unanswered_calls,
 )
@@ -46,11 +51,16 @@ from glia.agents.tools import (
     validate_call,
 )
 from glia.llm.types import ContextLengthExceeded, LLMError, LLMProvider, LLMResponse, ToolCall
+from glia.record import events as ev
+from glia.record.outcome import ContextOutcome, SnapshotRef
+from glia.record.transcript import TRANSCRIPT_FILE, Transcript, read_events
 from glia.task import SupervisorSettings, Task
-from glia.transcript import Transcript, read_events
 from glia.workspace import create_workspace
-from glia.workspace.base import Limits, Workspace, WorkspaceDead
-from glia.workspace.repo import init_repo, snapshot
+from glia.workspace.base import Limits, Workspace, WorkspaceDead, WorkspaceError
+from glia.workspace.history import HISTORY_DIR, History
+from glia.workspace.output import LOG_NAME
+from glia.workspace.snapshots import Snapshotter
+from glia.workspace.tree import DEFAULT_EXCLUDES, tree_from_folder
 
 log = structlog.get_logger()
 
@@ -98,50 +108,12 @@ class ContextSpec:
         return self.supervisor_settings or self.task.supervisor
 
 
-@dataclass
-class Snapshot:
-    """A commit of the context's repository taken when a simulation was counted."""
-
-    sha: str
-    sim_index: int
-    claimed_score: float | None
-    valid: bool
-
-
-@dataclass
-class ContextResult:
-    """How a context ended and what it produced; `best_claimed` is a claim, checked by the evaluator."""
-
-    index: int
-    end_reason: str
-    steps: int
-    simulations: int
-    cost_usd: float
-    tokens: int
-    final_sha: str | None
-    snapshots: list[Snapshot]
-    best_claimed: Snapshot | None
-    finish_summary: dict[str, Any] | None
-    error: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ContextResult:
-        fields = dict(data)
-        fields["snapshots"] = [Snapshot(**s) for s in fields.get("snapshots") or []]
-        best = fields.get("best_claimed")
-        fields["best_claimed"] = Snapshot(**best) if best else None
-        return cls(**fields)
-
-
 def run_context(
     spec: ContextSpec, budget: BudgetProtocol, stop: threading.Event, resume: bool = False
-) -> ContextResult:
+) -> ContextOutcome:
     """Run (or resume) one context to its end; never raises an `Exception`."""
     spec.ctx_dir.mkdir(parents=True, exist_ok=True)
-    transcript_path = spec.ctx_dir / "transcript.jsonl"
+    transcript_path = spec.ctx_dir / TRANSCRIPT_FILE
     earlier = read_events(transcript_path)
     if resume:
         ended = _final_result(earlier, spec.index)
@@ -157,33 +129,29 @@ def run_context(
         transcript.close()
 
 
-def _final_result(events: list[dict[str, Any]], index: int) -> ContextResult | None:
-    """The result recorded by a context that has ended for good, or None if it should (re)start."""
-    ends = [e for e in events if e.get("type") == "context_end"]
-    if not ends or ends[-1].get("reason") in RESUMABLE_END_REASONS:
+def _final_result(events: list[dict[str, Any]], index: int) -> ContextOutcome | None:
+    """The outcome recorded by a context that has ended for good, or None if it should (re)start."""
+    typed = [ev.parse_event(e) for e in events]
+    ends = [e for e in typed if isinstance(e, ev.ContextEnded)]
+    if not ends or ends[-1].reason in RESUMABLE_END_REASONS:
         return None
     last = ends[-1]
-    if isinstance(last.get("result"), dict):
-        return ContextResult.from_dict(last["result"])
-    steps = sum(1 for e in events if e.get("type") == "assistant")
-    return ContextResult(
+    if last.result is not None:
+        return ContextOutcome.from_dict(dict(last.result))
+    return ContextOutcome(
         index=index,
-        end_reason=str(last.get("reason")),
-        steps=steps,
-        simulations=int(last.get("simulations") or 0),
-        cost_usd=float(last.get("cost_usd") or 0.0),
-        tokens=0,
-        final_sha=last.get("final_snapshot"),
-        snapshots=[],
-        best_claimed=None,
-        finish_summary=None,
+        end_reason=last.reason,
+        steps=sum(1 for e in typed if isinstance(e, ev.AssistantTurn)),
+        simulations=last.simulations,
+        cost_usd=last.cost_usd,
+        final_sha=last.final_snapshot,
         error="ended before results were recorded in full",
     )
 
 
-def _refused(spec: ContextSpec, why: str) -> ContextResult:
+def _refused(spec: ContextSpec, why: str) -> ContextOutcome:
     log.error("context.refused", run_id=spec.run_id, context=spec.context_id, error=why)
-    return ContextResult(spec.index, "exception", 0, 0, 0.0, 0, None, [], None, None, why)
+    return ContextOutcome(spec.index, "exception", error=why)
 
 
 class _ContextRun:
@@ -196,21 +164,22 @@ class _ContextRun:
         self.budget = budget
         self.stop = stop
         self.transcript = transcript
-        self.repo_path = spec.ctx_dir / "repo"
+        self.history_dir = spec.ctx_dir / HISTORY_DIR
         self.outputs_dir = spec.ctx_dir / "outputs"
+        self.excludes = (*DEFAULT_EXCLUDES, spec.task.results_dir)
+        self.history: History | None = None
+        self.snapshotter: Snapshotter | None = None
+        self.final_sha: str | None = None
+        self._reported_skips: set[str] = set()
         self.tools = researcher_tools(spec.limits)
-        lower = spec.task.metric.direction == "minimize"
         self.ledger = SimulationLedger(
-            self.repo_path,
-            spec.task.results_dir,
             budget,
             transcript,
-            snapshot=snapshot,
-            score_key=spec.task.metric.name,
-            design_router=spec.task.evaluation.design_router,
-            lower_is_better=lower,
+            snapshot=self._snapshot_design,
+            metric=spec.task.metric,
+            benchmark_conditions=_benchmark_conditions(spec.task),
         )
-        self.policy = SupervisorPolicy(spec.settings, lower_is_better=lower)
+        self.policy = SupervisorPolicy(spec.settings, metric=spec.task.metric)
         self.format_streak = Streak(spec.max_format_errors)
         self.timeout_streak = Streak(spec.max_consecutive_timeouts)
         self.steps = 0
@@ -225,7 +194,7 @@ class _ContextRun:
 
     # -- the session ------------------------------------------------------------------------------
 
-    def run(self, resume: bool) -> ContextResult:
+    def run(self, resume: bool) -> ContextOutcome:
         reason, error = "exception", None
         try:
             self._setup(resume)
@@ -240,7 +209,9 @@ class _ContextRun:
         except Exception as exc:  # noqa: BLE001 - one failing context must not kill the run
             reason, error = "exception", _traceback_summary(exc)
         finally:
+            self._save_final()  # while the workspace is still there, if it is
             self._close_workspace()  # even on KeyboardInterrupt, which is left to propagate
+            self.ledger.close()  # after the workspace: runs it cut short are recorded as lost
         if error is not None:
             self.transcript.append("error", detail=error, reason=reason)
             self.log.warning("context.error", reason=reason, error=error)
@@ -248,8 +219,7 @@ class _ContextRun:
 
     def _setup(self, resume: bool) -> None:
         events = self.transcript.events() if resume else []
-        if not self.repo_path.exists():
-            init_repo(self.spec.task.simulator, self.repo_path)
+        self.history = self._open_history()
         self.outputs_dir.mkdir(parents=True, exist_ok=True)
         self.supervisor = Supervisor(
             self.spec.supervisor,
@@ -257,7 +227,7 @@ class _ContextRun:
             self.spec.task.researcher_brief(self.spec.baselines),
             self.spec.settings,
             char_budget=self.spec.supervisor_char_budget,
-            lower_is_better=self.policy.lower_is_better,
+            metric=self.spec.task.metric,
         )
         self.researcher = Researcher(self.spec.researcher, load_agent_prompt("researcher"), self.tools)
         if events:
@@ -267,15 +237,32 @@ class _ContextRun:
         options: dict[str, Any] = {"limits": self.spec.limits}
         if self.spec.image is not None:
             options["image"] = self.spec.image
+        ledger_socket = self.ledger.listen()  # closed in _finish; the simulator reports runs here
         self.workspace = create_workspace(
             self.spec.backend,
-            self.repo_path,
             self.outputs_dir,
             self.spec.run_id,
             self.spec.context_id,
+            ledger_socket=ledger_socket,
             **options,
         )
-        self.workspace.start()  # closed in _finish whatever happens from here on
+        self.workspace.start()  # closed in run() whatever happens from here on
+        self.snapshotter = Snapshotter(
+            self.workspace, self.history, self.excludes, always=self.spec.task.design_files
+        )
+        self.snapshotter.restore(self.history.head())  # the template, or the last saved tree on resume
+
+    def _open_history(self) -> History:
+        """ctx-K/history.git: made from the task's template the first time (its first commit)."""
+        if (self.history_dir / "HEAD").is_file() and History(self.history_dir).commits():
+            return History(self.history_dir)
+        template = tree_from_folder(self.spec.task.simulator, self.excludes)
+        if not template.complete or template.skipped:
+            raise WorkspaceError(
+                f"the simulator template {self.spec.task.simulator} cannot be carried into the sandbox: "
+                + "; ".join(template.skipped[:5])
+            )
+        return History.open_or_create(self.history_dir, template)
 
     def _start_fresh(self) -> None:
         spec = self.spec
@@ -288,21 +275,43 @@ class _ContextRun:
             supervisor_model=spec.supervisor.model,
             task=spec.task.name,
         )
+        self.transcript.append("session_start", session=1, resumed=False)
         self._say(spec.task.researcher_brief(spec.baselines) + "\n\n" + self._budget_facts())
 
     def _restore(self, events: list[dict[str, Any]]) -> None:
-        """Pick up where an earlier session stopped: counters, ledger, supervisor state, conversation."""
+        """Pick up where an earlier session stopped: counters, ledger, supervisor state, conversation.
+
+        The durable record decides what the model is told about a call the stop left unanswered: a
+        command that had started (its `command_started` is there) ran, at least in part, and the
+        simulations it started are named; a call that never started is answered "not run"."""
         assert self.researcher is not None
+        typed = [ev.parse_event(e) for e in events]
+        sessions = sum(1 for e in typed if isinstance(e, ev.SessionStarted)) or 1
+        self.transcript.append("session_start", session=sessions + 1, resumed=True)
+        self.ledger.restore(events)  # runs left without an end are recorded as killed with the process
+        started = {e.id: e for e in typed if isinstance(e, ev.CommandStarted)}
         for call in unanswered_calls(events):
-            self.transcript.append(
-                "tool_result", id=call.id, name=call.name, output=INTERRUPTED_CALL_OUTPUT, is_error=True
+            begun = started.get(call.id)
+            if begun is None:
+                self.transcript.append(
+                    "tool_result", id=call.id, name=call.name, output=INTERRUPTED_CALL_OUTPUT,
+                    is_error=True, recovered="not_run",
+                )  # fmt: skip
+                continue
+            output = interrupted_call_output(
+                begun, [r for r in self.ledger.records if r.call_id == call.id], self.budget.remaining()
             )
+            self.transcript.append(
+                "tool_result", id=call.id, name=call.name, command=begun.command, exit_code=None,
+                timed_out=False, output=output, output_path=begun.output_path, is_error=True,
+                recovered="interrupted",
+            )  # fmt: skip
         events = self.transcript.events()
-        self.steps = sum(1 for e in events if e.get("type") == "assistant")
-        for call in (e for e in events if e.get("type") == "model_call"):
-            self.cost_usd += call.get("cost_usd") or 0.0
-            self.tokens += int(call.get("tokens") or 0)
-        self.ledger.restore(events)
+        typed = [ev.parse_event(e) for e in events]
+        self.steps = sum(1 for e in typed if isinstance(e, ev.AssistantTurn))
+        for call in (e for e in typed if isinstance(e, ev.ModelCall)):
+            self.cost_usd += call.cost_usd or 0.0
+            self.tokens += call.tokens
         self.policy.restore(events)
         self.format_streak.count, self.timeout_streak.count = _trailing_streaks(events)
         self.researcher.messages = rebuild_conversation(events)
@@ -382,7 +391,18 @@ class _ContextRun:
         assert self.workspace is not None and self.researcher is not None
         command = call.arguments["command"]
         timeout_s = bash_timeout(call.arguments, self.spec.limits)
-        result = self.workspace.exec(command, timeout_s=timeout_s)
+        self.transcript.append(
+            "command_started",
+            id=call.id,
+            command=command,
+            timeout_s=timeout_s,
+            output_path=str(_next_output_log(self.outputs_dir)),
+        )  # fmt: skip; written first, so recovery after a kill knows the command ran
+        self.ledger.begin_command(call.id)  # simulations starting now are attributed to this call
+        try:
+            result = self.workspace.exec(command, timeout_s=timeout_s, env={CALL_ENV: call.id})
+        finally:
+            note = self.ledger.end_command()
         output = render_exec_result(result)
         self.transcript.append(
             "tool_result",
@@ -400,10 +420,10 @@ class _ContextRun:
         self.researcher.add_tool_result(call, output)
         if not result.timed_out:
             self.timeout_streak.reset()
-        if self.ledger.scan(command):
-            note = self.ledger.budget_note()
+        if note:
             self.transcript.append("budget", detail=note)
             self.researcher.append_to_last_tool_result(note)
+        self._autosave(command)
         return result.timed_out
 
     def _finish_call(self, call: ToolCall) -> bool:
@@ -477,6 +497,32 @@ class _ContextRun:
         self.cost_usd += response.cost_usd or 0.0
         self.tokens += tokens
 
+    def _snapshot_design(self, message: str) -> str | None:
+        """Save the working tree as it is when a simulation starts (the ledger calls this)."""
+        if self.snapshotter is None:
+            return None
+        return self.snapshotter.save(message).sha
+
+    def _autosave(self, command: str) -> None:
+        """Save the working tree to the history if the command changed it (WorkspaceDead propagates)."""
+        if self.snapshotter is None:
+            return
+        try:
+            saved = self.snapshotter.save(f"after: {_one_line(command)}", only_if_changed=True)
+        except WorkspaceDead:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failed save must not end the context
+            self.transcript.append(
+                "error", detail=f"saving the working tree failed: {exc}", reason="snapshot"
+            )
+            return
+        new = [line for line in saved.skipped if line not in self._reported_skips]
+        if new:
+            self._reported_skips.update(new)
+            self.transcript.append(
+                "error", detail="left out of the saved tree: " + "; ".join(new[:20]), reason="snapshot"
+            )
+
     def _say(self, text: str) -> None:
         """A user message to the Researcher, recorded first."""
         assert self.researcher is not None
@@ -500,7 +546,8 @@ class _ContextRun:
         if self.spec.max_steps is not None:
             lines.append(f"This session may take at most {self.spec.max_steps} turns.")
         lines.append(
-            "Every benchmark run counts as one simulation; each command's result tells you what remains."
+            "Every simulation you start counts as one, benchmark runs and experiments alike; each "
+            "command's result tells you what it ran and what remains."
         )
         return "\n".join(lines)
 
@@ -518,6 +565,23 @@ class _ContextRun:
 
     # -- the end ----------------------------------------------------------------------------------
 
+    def _save_final(self) -> None:
+        """The final snapshot: the live tree if the workspace still runs, else the last saved commit."""
+        if self.history is None:
+            return
+        try:
+            if self.snapshotter is not None and self.workspace is not None and self.workspace.is_alive():
+                self.final_sha = self.snapshotter.save("final").sha
+        except Exception as exc:  # noqa: BLE001 - the last saved commit stands in
+            self.transcript.append("error", detail=f"final snapshot failed: {_traceback_summary(exc)}")
+        if self.final_sha is None:
+            try:
+                self.final_sha = self.history.head()
+            except Exception as exc:  # noqa: BLE001
+                self.transcript.append(
+                    "error", detail=f"reading the history failed: {_traceback_summary(exc)}"
+                )
+
     def _close_workspace(self) -> None:
         if self.workspace is None:
             return
@@ -526,20 +590,15 @@ class _ContextRun:
         except Exception as exc:  # noqa: BLE001 - closing is best effort; the registry is the backstop
             self.log.warning("workspace.close_failed", error=str(exc))
 
-    def _finish(self, reason: str, error: str | None) -> ContextResult:
-        """Count runs the closed workspace left behind, take the final snapshot, record the end."""
-        final_sha = None
-        if self.repo_path.exists():
-            try:
-                self.ledger.scan(finalize=True)
-                final_sha = snapshot(self.repo_path, "final")
-            except Exception as exc:  # noqa: BLE001
-                self.transcript.append("error", detail=f"final snapshot failed: {_traceback_summary(exc)}")
+    def _finish(self, reason: str, error: str | None) -> ContextOutcome:
+        """Record the end: the simulations (the ledger was closed in run()), the final snapshot, the outcome."""
+        final_sha = self.final_sha  # taken in run() before the workspace closed
         snapshots = [
-            Snapshot(r.snapshot or "", r.index, r.claimed_score, r.valid) for r in self.ledger.records
+            SnapshotRef(r.snapshot or "", r.index, r.claimed_score, r.valid, r.kind, r.run_total)
+            for r in self.ledger.records
         ]
         best = self.ledger.best()
-        result = ContextResult(
+        outcome = ContextOutcome(
             index=self.spec.index,
             end_reason=reason,
             steps=self.steps,
@@ -555,15 +614,38 @@ class _ContextRun:
         self.transcript.append(
             "context_end",
             reason=reason,
-            simulations=result.simulations,
-            cost_usd=result.cost_usd,
+            simulations=outcome.simulations,
+            cost_usd=outcome.cost_usd,
             final_snapshot=final_sha,
-            best_claimed=asdict(result.best_claimed) if result.best_claimed else None,
-            result=result.to_dict(),
+            best_claimed=asdict(outcome.best_claimed) if outcome.best_claimed else None,
+            result=outcome.to_dict(),
         )
-        self.log.info("context.end", reason=reason, steps=self.steps, simulations=result.simulations)
+        self.log.info("context.end", reason=reason, steps=self.steps, simulations=outcome.simulations)
         self._refresh_notes(force=True)
-        return result
+        return outcome
+
+
+def _benchmark_conditions(task: Task) -> dict[str, Any]:
+    """The conditions that make a simulation a claim (the task's `benchmark.conditions`); a task that
+    names none counts every run of its design as a claim."""
+    conditions = dict(task.benchmark.conditions)
+    return conditions or {"router": task.design.name}
+
+
+def _next_output_log(outputs_dir: Path) -> Path:
+    """The log the workspace will write the next command's output to (`outputs/cmd-<n>.log`): only
+    the Researcher's commands are numbered there, one at a time per context."""
+    try:
+        numbers = [int(m.group(1)) for p in outputs_dir.iterdir() if (m := LOG_NAME.match(p.name))]
+    except OSError:
+        numbers = []
+    return outputs_dir / f"cmd-{max(numbers, default=0) + 1}.log"
+
+
+def _one_line(command: str, limit: int = 120) -> str:
+    """A command shortened to one line for a commit message."""
+    line = " ".join(command.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _trailing_streaks(events: list[dict[str, Any]]) -> tuple[int, int]:
@@ -578,18 +660,17 @@ def _trailing_streaks(events: list[dict[str, Any]]) -> tuple[int, int]:
         elif turn_error:
             format_errors += 1
 
-    for event in events:
-        kind = event.get("type")
-        if kind == "assistant":
+    for event in map(ev.parse_event, events):
+        if isinstance(event, ev.AssistantTurn):
             close_turn()
             turn_valid = turn_error = False
-        elif kind == "format_error":
+        elif isinstance(event, ev.FormatError):
             turn_error = True
-        elif kind == "tool_result" and not event.get("is_error"):
+        elif isinstance(event, ev.ToolResult) and not event.is_error:
             turn_valid = True
-            if event.get("name") == BASH:
-                timeouts = timeouts + 1 if event.get("timed_out") else 0
-        elif kind == "finish":
+            if event.name == BASH:
+                timeouts = timeouts + 1 if event.timed_out else 0
+        elif isinstance(event, ev.FinishCalled):
             turn_valid = True
     close_turn()
     return format_errors, timeouts

@@ -43,7 +43,9 @@ class UserError:
 def explain(exc: BaseException) -> UserError | None:
     """The user-facing explanation of `exc`, or None when it is a bug that deserves a traceback."""
     # Imported here: the model SDKs and Docker take a second to import, and only failures need them.
-    from glia.llm.types import LLMError, MissingAPIKey, UnknownModel
+    from glia.evaluation.evaluator import EvaluationRefused
+    from glia.llm.settings import ModelSettingsError
+    from glia.llm.types import EndpointError, LLMError, MissingAPIKey, ProviderRejected, UnknownModel
     from glia.orchestrator import RunConfigError, RunExists, RunNotResumable
     from glia.run_store import RunNotFound
     from glia.task import TaskError
@@ -56,6 +58,18 @@ def explain(exc: BaseException) -> UserError | None:
         return UserError(message, _key_fix(message))
     if isinstance(exc, UnknownModel):
         return UserError(message, _known_models_fix())
+    if isinstance(exc, EndpointError):  # bad base URL, nothing listening, not a model API: fix included
+        return UserError(message, exc.fix)
+    if isinstance(exc, ModelSettingsError):
+        return UserError(
+            message, "see `glia solve --help`, section 'model settings', for the accepted values"
+        )
+    if isinstance(exc, ProviderRejected):
+        return UserError(
+            f"the model endpoint refused the request: {message}",
+            "check the model name, the API key and the model settings (reasoning effort, thinking budget, "
+            "--openai-api); `glia solve -v` logs each call",
+        )
     if isinstance(exc, LLMError):
         return UserError(
             f"the model call failed: {message}",
@@ -65,7 +79,8 @@ def explain(exc: BaseException) -> UserError | None:
         return UserError(
             "no Docker engine answers" if "docker" not in message.lower() else message,
             "start it (`sudo systemctl start docker`, or `dockerd --iptables=false --bridge=none &` as root), "
-            "or set DOCKER_HOST to a running engine, or use `--workspace local` (no sandbox)",
+            "or set DOCKER_HOST to a running engine, or (no sandbox: unsafe) "
+            "`--workspace local --unsafe-local-workspace`",
         )
     if isinstance(exc, ImageMissing):
         return UserError(message, "build it once with `glia image build` (or pass --image NAME)")
@@ -76,6 +91,10 @@ def explain(exc: BaseException) -> UserError | None:
     if isinstance(exc, WorkspaceError):
         return UserError(
             message, "run the command again with -v for details; `glia cleanup` removes leftover containers"
+        )
+    if isinstance(exc, EvaluationRefused):
+        return UserError(
+            message, "run it where Docker answers (the default backend); `glia image build` once"
         )
     if isinstance(exc, RunConfigError | RunExists | RunNotResumable | RunNotFound):
         return UserError(message, "")  # their messages already say what to do

@@ -1,35 +1,35 @@
 """Research notes: a context's transcript rendered as a lab notebook in Markdown.
 
-Called by the context loop while the run works, so rendering is a pure function of the transcript (and
-run.json / evaluations when present): fast, idempotent, and it never raises on an odd event. A reader
-who skims only the headings and the highlighted lines should still follow the research story.
+Called by the context loop while the run works, so rendering is a pure function of the run folder (read
+through `glia.record.view`): fast, idempotent, and it never raises on an odd event. A reader who skims
+only the headings and the highlighted lines should still follow the research story: each turn, each
+simulation where the command that ran it stands (a claim with the running best claim, an experiment with
+its conditions and number, never ranked against claims), the Supervisor's words, and at the end the
+trusted verdict on the design, with the reason when it was rejected.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from git import GitError, Repo
-
-from glia.progress import (
-    ContextState,
-    as_number,
-    best_context_evaluation,
-    better,
-    context_dirs,
-    context_records,
-    evaluation_score,
-    iter_events,
-    load_json,
-    lower_is_better,
-    shorten,
-)
+from glia.progress import shorten
+from glia.record import events as ev
+from glia.record.audit import claim_gap, outside_changes
+from glia.record.transcript import TRANSCRIPT_FILE, read_events
+from glia.record.view import ContextView, RunView, Simulation, read_context
+from glia.workspace.history import HISTORY_DIR, History, HistoryError
 
 OUTPUT_FOLD_CHARS = 4000
 DIFF_MAX_LINES = 400
+# Reasoning (OpenAI reasoning summaries, Claude's thinking) longer than this, or in several paragraphs,
+# is folded under its first line so the actions stay easy to follow.
+THINKING_FOLD_CHARS = 500
 
 
 def write_notes(ctx_dir: Path) -> Path:
@@ -40,7 +40,7 @@ def write_notes(ctx_dir: Path) -> Path:
         text = render_notes(ctx_dir)
     except Exception as exc:  # notes must never take the run down
         text = f"# Research notes\n\n_Rendering failed: {type(exc).__name__}: {exc}_\n"
-    tmp = target.with_name(f".notes.md.{os.getpid()}.tmp")
+    tmp = target.with_name(f".notes.md.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)
     return target
@@ -48,27 +48,34 @@ def write_notes(ctx_dir: Path) -> Path:
 
 def write_run_notes(run_dir: Path) -> list[Path]:
     """Render every context's notes again, e.g. once trusted scores have landed after the contexts ended."""
-    return [write_notes(ctx_dir) for ctx_dir in context_dirs(Path(run_dir))]
+    run_dir = Path(run_dir)
+    folders = sorted((p for p in run_dir.glob("ctx-*") if p.is_dir()), key=lambda p: (len(p.name), p.name))
+    return [write_notes(folder) for folder in folders]
 
 
 def render_notes(ctx_dir: Path) -> str:
     """The notes Markdown for one context folder."""
-    run = load_json(ctx_dir.parent / "run.json")
-    book = _Notebook(ctx_dir=ctx_dir, lower=lower_is_better(run))
-    for event in iter_events(ctx_dir / "transcript.jsonl"):
+    ctx_dir = Path(ctx_dir)
+    raw_events = read_events(ctx_dir / TRANSCRIPT_FILE)
+    run, view = read_context(ctx_dir, raw_events)
+    book = _Notebook(ctx_dir, run, view)
+    for raw in raw_events:
+        event = ev.parse_event(raw)
         try:
             book.add(event)
         except Exception as exc:  # one odd event must not hide the rest
-            book.lines.append(f"\n_(could not render a `{event.get('type')}` event: {exc})_\n")
+            book.lines.append(f"\n_(could not render a `{event.type}` event: {exc})_\n")
     return book.finish()
 
 
 def _fence(text: str, lang: str = "text") -> str:
     """A fenced block that survives backticks inside the text."""
-    longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
+    longest = 0
+    run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
     ticks = "`" * max(3, longest + 1)
-    if "```" in text:
-        ticks = "`" * max(len(ticks), 4)
     return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
 
 
@@ -88,194 +95,243 @@ def _first_sentence(text: str, width: int = 100) -> str:
     return shorten(flat, width)
 
 
-def _summary_text(summary: Any) -> str:
-    """The finish summary: free text, or the finish tool's fields as labelled paragraphs."""
-    if isinstance(summary, dict):
-        return "\n\n".join(f"**{str(k).replace('_', ' ').capitalize()}:** {v}" for k, v in summary.items())
+def _plain(text: str) -> str:
+    """Text without Markdown emphasis markers (reasoning summaries open with a **bold** heading)."""
+    return text.replace("**", "").replace("__", "").strip()
+
+
+def _thinking(reasoning: str) -> str:
+    """The model's reasoning before its actions: inline when short, folded under its first line when long."""
+    if len(reasoning) <= THINKING_FOLD_CHARS and "\n\n" not in reasoning:
+        return f"💭 *Thinking:* {reasoning}\n"
+    title = html.escape(shorten(_plain(reasoning.lstrip().splitlines()[0]), 90))
+    body = reasoning.replace("</details", "&lt;/details")
+    return f"<details><summary>💭 Thinking: {title}</summary>\n\n{body}\n\n</details>\n"
+
+
+def summary_text(summary: Mapping[str, Any] | str | None) -> str:
+    """The finish summary: free text, or the finish tool's fields as labelled paragraphs (a text given
+    under several fields is shown once)."""
+    if isinstance(summary, Mapping):
+        groups: dict[str, list[str]] = {}
+        for key, value in summary.items():
+            if value in (None, "", [], {}):
+                continue
+            groups.setdefault(str(value).strip(), []).append(str(key).replace("_", " "))
+        return "\n\n".join(f"**{' / '.join(keys).capitalize()}:** {text}" for text, keys in groups.items())
     return str(summary or "").strip()
-
-
-def _score(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
 
 
 class _Notebook:
     """Accumulates Markdown while walking the events once."""
 
-    def __init__(self, ctx_dir: Path, lower: bool) -> None:
+    def __init__(self, ctx_dir: Path, run: RunView, view: ContextView) -> None:
         self.ctx_dir = ctx_dir
-        self.lower = lower
+        self.run = run
+        self.view = view
+        self.metric = run.metric
         self.header: list[str] = [f"# Research notes · {ctx_dir.name}"]
         self.lines: list[str] = []
         self.turn = 0
-        self.best: float | None = None
-        self.best_index: int | None = None
-        self.simulations = 0
-        self.cost = 0.0
         self.commands: dict[str, str] = {}
         self.briefed = False
-        self.end: dict[str, Any] | None = None
-        self.finish_event: dict[str, Any] | None = None
+        self.end: ev.ContextEnded | None = None
         self.review_at: int | None = None  # where the latest finish review starts in `lines`
-        self.snapshots: list[tuple[int, str]] = []
+        self.started_shown: set[int] = set()
+        self.indices: set[int] = set()
+        self.best_shown: Simulation | None = None
+        self.commands_shown: set[str] = set()  # commands shown when they started (their runs follow)
 
     # -- events ------------------------------------------------------------------------------------
 
-    def add(self, event: dict[str, Any]) -> None:
-        if self.end is not None and event.get("type") != "context_end":
-            # The context stopped (e.g. Ctrl-C) and a resumed session carried on.
-            self.lines.append(f"\n> ⏸ **Session stopped ({self.end.get('reason')}); resumed below.**\n")
-            self.end = None
-        handler = getattr(self, f"_on_{event.get('type')}", None)
-        if handler is None:
+    def add(self, event: ev.Event) -> None:
+        if isinstance(event, ev.SessionStarted) and event.resumed:
+            self._resumed()
             return
-        handler(event)
+        if self.end is not None and not isinstance(event, ev.ContextEnded):
+            self._resumed()  # a resumed session written before session_start existed
+        handler = getattr(self, f"_on_{event.type}", None)
+        if handler is not None:
+            handler(event)
 
-    def _on_context_start(self, event: dict[str, Any]) -> None:
+    def _resumed(self) -> None:
+        if self.end is not None:
+            self.lines.append(f"\n> ⏸ **Session stopped ({self.end.reason}); resumed below.**\n")
+        else:
+            self.lines.append(
+                "\n> ⏸ **Session cut off (the process stopped without recording an end); resumed below.**\n"
+            )
+        self.end = None
+
+    def _on_context_start(self, event: ev.ContextStarted) -> None:
         facts = [
-            ("run", event.get("run_id")),
-            ("strategy", event.get("strategy")),
-            ("researcher", event.get("researcher_model")),
-            ("supervisor", event.get("supervisor_model")),
-            ("task", event.get("task")),
-            ("started", event.get("ts")),
+            ("run", event.run_id),
+            ("strategy", event.strategy),
+            ("researcher", event.researcher_model),
+            ("supervisor", event.supervisor_model),
+            ("task", event.task),
+            ("started", event.ts),
         ]
         self.header.append(" · ".join(f"**{k}** {v}" for k, v in facts if v))
 
-    def _on_user(self, event: dict[str, Any]) -> None:
-        text = str(event.get("text") or "")
+    def _on_user(self, event: ev.UserMessage) -> None:
         if not self.briefed:
             self.briefed = True
             self.lines.append("\n## The brief\n")
             # Fenced, so the brief's own headings do not mix with the notebook's.
-            fenced = _fence(text, "markdown")
+            fenced = _fence(event.text, "markdown")
             self.lines.append(
                 f"<details><summary>Task given to the Researcher</summary>\n\n{fenced}\n\n</details>\n"
             )
         else:
-            self.lines.append(f"\n> **Note to the Researcher:** {shorten(text, 600)}\n")
+            self.lines.append(f"\n> **Note to the Researcher:** {shorten(event.text, 600)}\n")
 
-    def _on_assistant(self, event: dict[str, Any]) -> None:
+    def _on_assistant(self, event: ev.AssistantTurn) -> None:
         self.turn += 1
-        reasoning = str(event.get("reasoning") or "").strip()
-        text = str(event.get("text") or "").strip()
-        calls = [c for c in event.get("tool_calls") or [] if isinstance(c, dict)]
-        for call in calls:
-            args = call.get("arguments") if isinstance(call.get("arguments"), dict) else {}
-            if "command" in args:
-                self.commands[str(call.get("id"))] = str(args["command"])
-        summary = self._turn_summary(reasoning, text, calls)
+        for call in event.tool_calls:
+            if call.command is not None:
+                self.commands[call.id] = call.command
+        summary = self._turn_summary(event)
         self.lines.append(f"\n### Turn {self.turn} · {summary}\n")
+        reasoning, text = event.reasoning.strip(), event.text.strip()
         if reasoning and reasoning != summary:
-            self.lines.append(f"*Thinking:* {reasoning}\n")
+            self.lines.append(_thinking(reasoning))
         if text and text != summary:
             self.lines.append(f"{text}\n")
-        for call in calls:
-            args = call.get("arguments") if isinstance(call.get("arguments"), dict) else {}
-            if call.get("name") in ("bash", "finish") or "command" in args:
+        for call in event.tool_calls:
+            if call.name in ("bash", "finish") or call.command is not None:
                 continue  # shown with its result, or as the submission
-            self.lines.append(
-                f"Calls `{call.get('name')}`:\n\n{_fence(json.dumps(args, indent=2), 'json')}\n"
-            )
+            arguments = json.dumps(dict(call.arguments), indent=2, default=str)
+            self.lines.append(f"Calls `{call.name}`:\n\n{_fence(arguments, 'json')}\n")
 
-    def _turn_summary(self, reasoning: str, text: str, calls: list[dict[str, Any]]) -> str:
-        if text or reasoning:
-            return _first_sentence(text or reasoning)
-        for call in calls:
-            args = call.get("arguments") if isinstance(call.get("arguments"), dict) else {}
-            if "command" in args:
-                command = shorten(str(args["command"]), 70).replace("`", "'")
-                return f"runs `{command}`"
-            return f"calls {call.get('name')}"
+    def _turn_summary(self, event: ev.AssistantTurn) -> str:
+        if event.text.strip():
+            return _first_sentence(event.text)
+        if event.reasoning.strip():  # its first line: a summary's bold heading, or its first sentence
+            return _first_sentence(_plain(event.reasoning.lstrip().splitlines()[0]))
+        for call in event.tool_calls:
+            if call.command is not None:
+                shown = shorten(call.command, 70).replace("`", "'")
+                return f"runs `{shown}`"
+            return f"calls {call.name or 'a tool'}"
         return "(empty turn)"
 
-    def _on_model_call(self, event: dict[str, Any]) -> None:
-        self.cost += as_number(event.get("cost_usd")) or 0.0
+    def _on_command_started(self, event: ev.CommandStarted) -> None:
+        self.commands_shown.add(event.id)
+        self.lines.append(f"{_fence(event.command or '(unknown command)', 'bash')}\n")
 
-    def _on_tool_result(self, event: dict[str, Any]) -> None:
-        if event.get("name") == "finish" and not event.get("is_error"):
+    def _on_tool_result(self, event: ev.ToolResult) -> None:
+        if event.name == "finish" and not event.is_error:
             return  # the review it carries is shown as the Supervisor's block
-        command = str(
-            event.get("command")
-            or self.commands.get(str(event.get("id")))
-            or event.get("name")
-            or "(unknown command)"
-        )
-        exit_code = event.get("exit_code")
-        status = "timed out" if event.get("timed_out") else f"exit {exit_code}"
-        duration = as_number(event.get("duration_s"))
-        if duration is not None:
-            status += f", {duration:.1f} s"
-        output = str(event.get("output") or "")
+        command = event.command or self.commands.get(event.id) or event.name or "(unknown command)"
+        if event.recovered == "interrupted":
+            status = "⏸ interrupted while running (the session stopped; told to the Researcher on resume)"
+        elif event.recovered == "not_run":
+            status = "⏸ not run (the session stopped first)"
+        elif event.timed_out:
+            status = "❌ timed out"
+        else:
+            failed = event.is_error or event.exit_code not in (0, None)
+            status = f"{'❌ ' if failed else ''}exit {event.exit_code}"
+        if event.duration_s is not None:
+            status += f", {event.duration_s:.1f} s"
+        output = event.output
         lines = output.count("\n") + (1 if output else 0)
-        marker = (
-            "❌ " if event.get("is_error") or event.get("timed_out") or exit_code not in (0, None) else ""
-        )
-        self.lines.append(f"{_fence(command, 'bash')}\n")
-        summary = f"{marker}{status} · {lines} lines of output"
-        if event.get("output_path"):
-            summary += f" (full: `{event['output_path']}`)"
+        if event.id not in self.commands_shown:
+            self.lines.append(f"{_fence(command, 'bash')}\n")
+        summary = f"{status} · {lines} line{'s' if lines != 1 else ''} of output"
+        if event.output_path:
+            summary += f" (full: `{event.output_path}`)"
         self.lines.append(
             f"<details><summary>{summary}</summary>\n\n{_fence(_fold_output(output))}\n\n</details>\n"
         )
 
-    def _on_simulation(self, event: dict[str, Any]) -> None:
-        index = event.get("index")
-        self.simulations = index if isinstance(index, int) and index > 0 else self.simulations + 1
-        if isinstance(event.get("snapshot"), str):
-            self.snapshots.append((self.simulations, event["snapshot"]))
-        claimed = as_number(event.get("claimed_score"))
-        valid = event.get("valid", True) is not False
-        if not valid:
-            reason = shorten(str(event.get("error") or "invalid run"), 120)
-            self.lines.append(f"\n## 🧪 Simulation {self.simulations} · invalid: {reason}\n")
-        elif event.get("design_run", True) is False:
-            router = event.get("router") or "another router"
-            self.lines.append(
-                f"\n## 🧪 Simulation {self.simulations} · {router} (reference run) {_score(claimed)}\n"
-            )
-        else:
-            record = valid and better(claimed, self.best, self.lower)
-            if record:
-                self.best, self.best_index = claimed, self.simulations
-            flag = " · ★ new best" if record else f" · best so far {_score(self.best)}"
-            self.lines.append(f"\n## 🧪 Simulation {self.simulations} · claimed {_score(claimed)}{flag}\n")
-        facts = [f"results `{event.get('result_dir')}`" if event.get("result_dir") else ""]
-        if event.get("snapshot"):
-            facts.append(f"snapshot `{str(event['snapshot'])[:10]}`")
-        if facts := [f for f in facts if f]:
-            self.lines.append(f"> **Benchmark:** {' · '.join(facts)}\n")
+    def _index(self, index: int) -> int:
+        """The simulation's number as the view folded it (an unreadable one is the next number)."""
+        if index <= 0:
+            index = max(self.indices, default=0) + 1
+        self.indices.add(index)
+        return index
 
-    def _on_supervisor(self, event: dict[str, Any]) -> None:
-        trigger = event.get("trigger") or "?"
-        verdict = event.get("verdict")
-        text = str(event.get("text") or "").strip()
-        title = f"Supervisor ({trigger}{', ' + str(verdict) if verdict else ''})"
+    def _on_simulation_started(self, event: ev.SimulationStarted) -> None:
+        index = self._index(event.index)
+        sim = self.view.simulations.get(index)
+        if sim is not None:
+            self.started_shown.add(index)
+            self._simulation(sim)
+
+    def _on_simulation(self, event: ev.SimulationEnded) -> None:
+        index = self._index(event.index)
+        if index in self.started_shown:
+            return  # shown where it started, with its outcome
+        sim = self.view.simulations.get(index)
+        if sim is not None:
+            self._simulation(sim)
+
+    def _simulation(self, sim: Simulation) -> None:
+        metric = self.metric
+        if not sim.is_claim:
+            value = sim.value(metric)
+            number = f" · {metric.name} {metric.format(value, 3)}" if value is not None else ""
+            state = self._state(sim)
+            self.lines.append(
+                f"\n## 🧪 Simulation {sim.index} · experiment ({sim.conditions_text()}){number}{state} · "
+                "not ranked against claims\n"
+            )
+        elif not sim.ended or not sim.valid:
+            self.lines.append(f"\n## 🧪 Simulation {sim.index} · claim{self._state(sim)}\n")
+        else:
+            best = self.view.best_claim(upto=sim.index)
+            if best is sim and best is not self.best_shown:
+                flag = " · ★ new best"
+                self.best_shown = best
+            else:
+                shown = self.best_shown.claimed_score if self.best_shown else None
+                flag = f" · best so far {metric.format(shown, 3)}"
+            self.lines.append(
+                f"\n## 🧪 Simulation {sim.index} · claimed {metric.format(sim.claimed_score, 3)}{flag}\n"
+            )
+        facts = [f"results `{sim.result_dir}`" if sim.result_dir else ""]
+        if sim.snapshot:
+            facts.append(f"snapshot `{sim.snapshot[:10]}`")
+        if facts := [f for f in facts if f]:
+            label = "Benchmark" if sim.is_claim else "Experiment"
+            self.lines.append(f"> **{label}:** {' · '.join(facts)}\n")
+
+    def _state(self, sim: Simulation) -> str:
+        if not sim.ended:
+            return " · still running" if self.view.live else " · no end recorded"
+        if not sim.valid:
+            return f" · invalid: {shorten(sim.error or 'invalid run', 120)}"
+        return ""
+
+    def _on_supervisor(self, event: ev.SupervisorSpoke) -> None:
+        trigger = event.trigger or "?"
+        title = f"Supervisor ({trigger}{', ' + event.verdict if event.verdict else ''})"
         if trigger == "finish":
             self.review_at = len(self.lines)  # the submission it reviews is shown before it
+        text = event.text.strip()
         self.lines.append(f"\n### 🧭 {title}: {_first_sentence(text, 80)}\n")
         quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
         self.lines.append(f"{quoted}\n")
 
-    def _on_format_error(self, event: dict[str, Any]) -> None:
-        self.lines.append(f"\n> ⚠️ **Format error:** {shorten(str(event.get('detail') or ''), 300)}\n")
+    def _on_format_error(self, event: ev.FormatError) -> None:
+        self.lines.append(f"\n> ⚠️ **Format error:** {shorten(event.detail, 300)}\n")
 
-    def _on_budget(self, event: dict[str, Any]) -> None:
-        self.lines.append(f"\n> ⏳ **Budget:** {shorten(str(event.get('detail') or ''), 300)}\n")
+    def _on_budget(self, event: ev.BudgetNote) -> None:
+        self.lines.append(f"\n> ⏳ **Budget:** {shorten(event.detail, 300)}\n")
 
-    def _on_error(self, event: dict[str, Any]) -> None:
-        self.lines.append(f"\n> ❗ **Error:** {shorten(str(event.get('detail') or ''), 300)}\n")
+    def _on_error(self, event: ev.ErrorEvent) -> None:
+        self.lines.append(f"\n> ❗ **Error:** {shorten(event.detail, 300)}\n")
 
-    def _on_finish(self, event: dict[str, Any]) -> None:
-        self.finish_event = event
-        accepted = event.get("accepted")
-        state = {True: "accepted", False: "sent back"}.get(accepted, "submitted")
-        block = [f"\n## ✅ The Researcher submits ({state})\n", f"{_summary_text(event.get('summary'))}\n"]
+    def _on_finish(self, event: ev.FinishCalled) -> None:
+        state = {True: "accepted", False: "sent back"}.get(event.accepted, "submitted")  # type: ignore[arg-type]
+        block = [f"\n## ✅ The Researcher submits ({state})\n", f"{summary_text(event.summary)}\n"]
         at = len(self.lines) if self.review_at is None else self.review_at
         self.lines[at:at] = block
         self.review_at = None
 
-    def _on_context_end(self, event: dict[str, Any]) -> None:
+    def _on_context_end(self, event: ev.ContextEnded) -> None:
         self.end = event
 
     # -- closing sections --------------------------------------------------------------------------
@@ -286,63 +342,96 @@ class _Notebook:
         return "\n".join([*self.header, "", *summary, *self.lines, *closing]).rstrip() + "\n"
 
     def _unfinished_line(self) -> str:
-        status = load_json(self.ctx_dir.parent / "run.json").get("status")
+        status = self.run.status
+        if self.run.live:
+            return "\n_The context is still working._\n"
         if status in ("interrupted", "failed"):
             return f"\n_The run was {status} before this context ended; `glia resume` continues it._\n"
-        return "\n_The context is still working._\n"
+        return "\n_This context has no recorded end, and no process is working on its run._\n"
 
     def _summary_block(self) -> list[str]:
-        best = f"{_score(self.best)} (simulation {self.best_index})" if self.best is not None else "—"
-        status = f"ended: {self.end.get('reason')}" if self.end else "running"
+        view, metric = self.view, self.metric
+        best = view.best_claim()
+        best_text = f"{metric.format(best.claimed_score, 3)} (simulation {best.index})" if best else "—"
+        status = f"ended: {self.end.reason}" if self.end else view.status
+        experiments = len(view.experiments())
+        plural = "s" if experiments != 1 else ""
+        sims = f"{len(view.simulations)}" + (f" ({experiments} experiment{plural})" if experiments else "")
         rows = [
-            "| status | turns | simulations | best claimed | cost |",
-            "| --- | --- | --- | --- | --- |",
-            f"| {status} | {self.turn} | {self.simulations} | {best} | ${self.cost:.2f} |",
+            "| status | turns | simulations | best claim | trusted | cost |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| {status} | {self.turn} | {sims} | {best_text} | {view.verdict_text(3)} | ${view.cost_usd:.2f} |",
         ]
         return [*rows, ""]
 
     def _final_design_block(self) -> list[str]:
-        end = self.end or {}
-        snapshot = end.get("final_snapshot")
-        lines = ["\n## The final design\n"]
-        lines.append(f"Ended because: **{end.get('reason', '?')}**.")
-        if snapshot:
-            lines.append(f"Final snapshot `{str(snapshot)[:10]}`.")
-        trusted = self._trusted_score()
-        lines.append(
-            f"**Trusted score: {_score(trusted)}** (re-evaluated by the evaluator)."
-            if trusted is not None
-            else "Trusted score: not evaluated yet."
-        )
-        diff = _design_diff(self.ctx_dir / "repo", str(snapshot) if snapshot else None)
+        end = self.end
+        assert end is not None
+        view, metric = self.view, self.metric
+        lines = ["\n## The final design\n", f"Ended because: **{end.reason}**."]
+        if end.final_snapshot:
+            lines.append(f"Final snapshot `{end.final_snapshot[:10]}`.")
+        lines += self._verdict_lines()
+        gap = claim_gap(view)
+        if gap is not None and gap.verdict is not None:
+            lines.append(f"Best claim against trusted: {gap.text(metric)}.")
+        changes = outside_changes(self.run.run_dir, view.index, end.final_snapshot, self.run.doc.design_files)
+        if changes is not None and changes.changed:
+            lines.append(
+                "**⚠ Changed outside the design:** "
+                + ", ".join(f"`{p}`" for p in changes.changed)
+                + " (its own measurements ran on that modified simulator; trusted evaluation uses the "
+                "design file(s) alone)."
+            )
+        diff = _design_diff(self.ctx_dir / HISTORY_DIR, end.final_snapshot)
         if diff:
             lines.append(
                 f"\n<details><summary>Diff from the template</summary>\n\n{_fence(diff, 'diff')}\n\n</details>\n"
             )
         return lines
 
-    def _trusted_score(self) -> float | None:
-        """The context's best trusted score: run.json's record of it, else its evaluation files."""
-        state = ContextState(name=self.ctx_dir.name, lower_is_better=self.lower, snapshots=self.snapshots)
-        run_dir = self.ctx_dir.parent
-        for name, record in context_records(load_json(run_dir / "run.json")).items():
-            if name == self.ctx_dir.name:
-                for key in ("best_trusted", "trusted_score"):
-                    if (score := as_number(record.get(key))) is not None:
-                        return score
-        best = best_context_evaluation(run_dir, state)
-        return evaluation_score(best) if best else None
+    def _verdict_lines(self) -> list[str]:
+        view, metric = self.view, self.metric
+        best = view.best_verdict()
+        lines = []
+        if best is not None:
+            lines.append(f"**Trusted score: {best.describe(metric)}** (re-evaluated by the evaluator).")
+        verdicts = view.verdicts
+        problems = view.entry.evaluation_problems if view.entry else ()
+        if not verdicts and not problems:
+            if view.judged:
+                lines.append("**Trusted verdict:** nothing to evaluate.")
+            elif self.run.live:
+                lines.append(
+                    "**Trusted verdict:** not evaluated yet (designs are judged as the run goes on)."
+                )
+            else:
+                lines.append(
+                    "**Trusted verdict:** not evaluated (the run stopped first; `glia resume` judges it)."
+                )
+            return lines
+        if best is None:
+            lines.append(f"**Trusted verdict: {view.verdict_text(3)}**.")
+        for verdict in verdicts:
+            interval = verdict.interval
+            ci = f" [{metric.format(interval[0], 3)}, {metric.format(interval[1], 3)}]" if interval else ""
+            same = f" (same design as {verdict.entry.duplicate_of})" if verdict.entry.duplicate_of else ""
+            lines.append(
+                f"- {verdict.label} `{verdict.entry.sha[:10]}`: {verdict.describe(metric)}{ci if verdict.valid else ''}{same}"
+            )
+        for problem in problems:
+            lines.append(f"- not evaluated: {problem}")
+        return lines
 
 
-def _design_diff(repo: Path, snapshot: str | None) -> str:
-    """The diff of the final snapshot against the template commit (the repository's first), capped."""
-    if not snapshot or not (repo / ".git").exists():
+def _design_diff(history_dir: Path, snapshot: str | None) -> str:
+    """The diff of the final snapshot against the template commit (the history's first), capped."""
+    if not snapshot or not (history_dir / "HEAD").is_file():
         return ""
     try:
-        git = Repo(repo).git
-        root = git.rev_list("--max-parents=0", snapshot).split()[0]
-        diff = git.diff(root, snapshot, "--", ".", ":(exclude)simulator_results")
-    except (GitError, OSError, ValueError, IndexError):
+        history = History(history_dir)
+        diff = history.diff(history.first_commit(), snapshot)
+    except (HistoryError, KeyError, OSError, ValueError):
         return ""
     lines = diff.splitlines()
     if len(lines) > DIFF_MAX_LINES:

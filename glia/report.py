@@ -1,31 +1,28 @@
-"""The run report: a scoreboard, the best design with its explanation, and a progress plot.
+"""The run report: a scoreboard, what the record says about each context's claims, the best design with
+the Researcher's account, and a progress plot.
 
-Everything comes from the run folder, so a report can be written for a finished, interrupted or still
-running run, as often as wanted. The plot is the paper's view (Fig. 7/8): best score so far against
-simulations used, per context, with the baselines as horizontal reference lines.
+Everything comes from the run folder through the one reader (`glia.record.view`), so a report can be
+written for a finished, failed, interrupted or still running run, as often as wanted. The report is honest
+about the winner: every context's best claim is set against the trusted verdict on the same design, files
+a context changed outside the design are listed, and a statistical tie between the top two designs is
+said out loud. The plot is the paper's view (Fig. 7): the best trusted score so far (solid, from designs
+judged as the run went on) and the best claim so far (light) against simulations used, per context,
+with experiments and rejected designs marked and the baselines as horizontal lines.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from glia.progress import (
-    RunState,
-    best_context_evaluation,
-    evaluation_interval,
-    evaluation_score,
-    fmt,
-    improvement,
-    load_json,
-    read_run,
-    trusted_points,
-)
+from glia.orchestrator.best import summary_lines
+from glia.progress import simulations_cell
+from glia.record.audit import FileChanges, claim_gap, outside_changes, statistical_tie
+from glia.record.view import ContextView, RunView, read_run
 
 REPORT_FILE = "report.md"
 PLOT_FILE = "progress.png"
@@ -47,134 +44,205 @@ def write_report(run_dir: Path) -> tuple[Path, Path]:
 # ---------------------------------------------------------------------------------------------------
 
 
-def render_report(state: RunState) -> str:
+def render_report(state: RunView) -> str:
     sections = [
         _header(state),
         _result(state),
         _scoreboard(state),
+        _claims(state),
         f"## Progress\n\n![best score against simulations used]({PLOT_FILE})\n",
-        _best_design(state.run_dir),
+        _best_design(state),
         _budget(state),
     ]
     return "\n".join(section for section in sections if section).rstrip() + "\n"
 
 
-def _header(state: RunState) -> str:
-    run, config = state.run, state.run.get("config") or {}
+def _header(state: RunView) -> str:
+    doc = state.doc
+    task = f"{doc.task_name} ({doc.task_title})" if doc.task_title else doc.task_name
     facts = [
-        ("task", _task_name(run, config)),
+        ("task", task),
         ("strategy", state.strategy_label),
-        ("status", state.status),
-        ("researcher", config.get("researcher_model") or run.get("researcher_model")),
-        ("supervisor", config.get("supervisor_model") or run.get("supervisor_model")),
-        ("started", run.get("started")),
-        ("ended", run.get("ended") or run.get("finished")),
+        ("status", state.status_text()),
+        ("researcher", doc.config.get("researcher_model")),
+        ("supervisor", doc.config.get("supervisor_model")),
+        ("started", doc.started),
+        ("ended", doc.ended),
     ]
     lines = [f"# Glia run `{state.run_id}`", ""]
-    lines += [f"- **{name}:** {value}" for name, value in facts if value and not isinstance(value, dict)]
-    direction = "lower" if state.lower_is_better else "higher"
-    lines.append(f"- **scores:** trusted re-evaluation by Glia's evaluator; {direction} is better")
+    lines += [f"- **{name}:** {value}" for name, value in facts if value and isinstance(value, str)]
+    lines.append(
+        f"- **scores:** trusted re-evaluation by Glia's evaluator; objective: {state.metric.describe()}"
+    )
     return "\n".join(lines) + "\n"
 
 
-def _task_name(run: dict[str, Any], config: dict[str, Any]) -> str | None:
-    task = run.get("task")
-    if isinstance(task, dict):
-        title = f" ({task['title']})" if task.get("title") else ""
-        return f"{task.get('name')}{title}" if task.get("name") else None
-    return str(task or config.get("task_path") or "") or None
-
-
-def _result(state: RunState) -> str:
+def _result(state: RunView) -> str:
     score, where = state.best_trusted()
+    metric = state.metric
     if score is None:
-        return "## Result\n\nNo design has a trusted score yet.\n"
+        reason = state.doc.no_best_reason or state.doc.error
+        text = "## Result\n\nNo design has a trusted score"
+        text += f": {reason}." if reason else " yet."
+        return text + "\n"
     reference_name, reference = state.reference_baseline()
-    gain = improvement(score, reference, state.lower_is_better)
-    text = f"## Result\n\n**Best trusted score: {score:.3f}**"
+    gain = metric.improvement(score, reference)
+    text = f"## Result\n\n**Best trusted score: {metric.format(score, 3)}**"
     if where:
         text += f" (from {where})"
     if gain is not None:
-        text += f", **{gain:+.1%}** over {reference_name} ({reference:.3f})"
-    return text + ". The design is in `best/`.\n"
+        text += f", **{gain:+.1%}** over {reference_name} ({metric.format(reference, 3)})"
+    text += ". The design is in `best/`.\n"
+    tie = statistical_tie(state)
+    if tie is not None:
+        text += f"\n> **{tie.text(metric)}**\n"
+    return text
 
 
-def _ci_text(record: dict[str, Any] | None) -> str:
-    interval = evaluation_interval(record) if record else None
+def _ci_text(interval: tuple[float, float] | None) -> str:
     return f"[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "—"
 
 
-def _scoreboard(state: RunState) -> str:
+def _scoreboard(state: RunView) -> str:
+    metric = state.metric
     rows = [
         "## Scoreboard",
         "",
-        "| entry | trusted mean | 90% CI | best claimed | simulations | cost | end reason |",
+        "| entry | trusted | 90% CI | best claim | simulations | cost | end reason |",
         "| --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
     for ctx in state.contexts:
-        record = best_context_evaluation(state.run_dir, ctx)
-        trusted = ctx.best_trusted if ctx.best_trusted is not None else (record and evaluation_score(record))
+        best = ctx.best_verdict()
+        claim = ctx.best_claim()
         rows.append(
-            f"| {ctx.name} | {fmt(trusted or None, 3)} | {_ci_text(record)} | {fmt(ctx.best_claimed, 3)} "
-            f"| {ctx.simulations} | ${ctx.cost_usd:.2f} | {ctx.end_reason or ctx.status} |"
+            f"| {ctx.name} | {_cell(ctx.verdict_text(3))} | {_ci_text(best.interval if best else None)} "
+            f"| {metric.format(claim.claimed_score if claim else None, 3)} | {simulations_cell(ctx)} "
+            f"| ${ctx.cost_usd:.2f} | {_cell(_end_text(ctx))} |"
         )
     for name, score in sorted(state.baseline_scores().items(), key=lambda item: item[1]):
-        record = load_json(state.run_dir / "evaluations" / f"{name}.json")
-        rows.append(f"| baseline `{name}` | {score:.3f} | {_ci_text(record)} | — | — | — | — |")
+        entry = state.baseline(name)
+        interval = (entry.ci_low, entry.ci_high) if entry and entry.ci_low is not None else None
+        rows.append(
+            f"| baseline `{name}` | {metric.format(score, 3)} | {_ci_text(interval)} | — | — | — | — |"  # type: ignore[arg-type]
+        )
     return "\n".join(rows) + "\n"
 
 
-def _best_design(run_dir: Path) -> str:
-    best = run_dir / "best"
-    if not best.is_dir():
-        return "## The best design\n\nNo best design has been selected yet.\n"
-    parts = ["## The best design", ""]
-    evaluation = load_json(best / "evaluation.json")
-    if evaluation:
-        parts.append(
-            f"Trusted score **{fmt(evaluation_score(evaluation), 3)}**, 90% CI {_ci_text(evaluation)}"
-            + (f" ({evaluation.get('label')})" if evaluation.get("label") else "")
-            + ".\n"
+def _end_text(ctx: ContextView) -> str:
+    text = ctx.status
+    if ctx.error and ctx.status not in ("running", "pending"):
+        text += f" ({ctx.error})"
+    return text
+
+
+def _cell(text: str, width: int = 160) -> str:
+    flat = " ".join(text.split()).replace("|", "\\|")
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _claims(state: RunView) -> str:
+    """Every context's best claim against the trusted verdict on that design, and what it changed
+    outside the design (the chosen design's snapshot and each context's final one)."""
+    metric = state.metric
+    lines = [
+        "## Claims against trusted verdicts",
+        "",
+        "A claim is a benchmark run of the design under the task's own conditions, as the context's own "
+        "copy of the simulator reported it; experiments (other conditions) are counted but never ranked. "
+        "Only trusted verdicts choose the design.",
+        "",
+        "| context | best claim | trusted on that design | gap | changed outside the design | added files |",
+        "| --- | ---: | ---: | --- | --- | --- |",
+    ]
+    best, _ = state.best()
+    for ctx in state.contexts:
+        gap = claim_gap(ctx)
+        snapshots = [gap.claim.snapshot if gap else None, ctx.final_sha]
+        if best is not None and best.context == ctx.index:
+            snapshots.append(best.sha)
+        changes = _changes(state, ctx, snapshots)
+        changed = ", ".join(f"`{p}`" for p in changes.changed) if changes and changes.changed else "none"
+        if changes and changes.changed:
+            changed = "⚠ " + changed
+        added = ", ".join(f"`{p}`" for p in changes.added[:8]) if changes and changes.added else "—"
+        if changes is None:
+            changed = added = "—"
+        if gap is None:
+            lines.append(f"| {ctx.name} | — | — | — | {changed} | {added} |")
+            continue
+        trusted = "not judged" if gap.verdict is None else gap.verdict.describe(metric)
+        size = gap.gap(metric)
+        gap_text = "—" if size is None else gap.text(metric).rsplit("(", 1)[-1].rstrip(")")
+        lines.append(
+            f"| {ctx.name} | {metric.format(gap.claim.claimed_score, 3)} (sim {gap.claim.index}) "
+            f"| {_cell(trusted, 100)} | {gap_text} | {changed} | {added} |"
         )
-    explanation = best / "explanation.md"
-    if explanation.is_file():
-        parts += [
-            "### Why it works",
-            "",
-            _demote_headings(explanation.read_text(encoding="utf-8").strip()),
-            "",
-        ]
-    for path in sorted(p for p in best.rglob("*") if p.suffix in DESIGN_SUFFIXES and p.is_file()):
+    return "\n".join(lines) + "\n"
+
+
+def _changes(state: RunView, ctx: ContextView, snapshots: list[str | None]) -> FileChanges | None:
+    """Files changed outside the design in any of these snapshots of a context (its best claim's, its
+    final one, the chosen one): a claim measured on a modified simulator is flagged even when the
+    context put the simulator back later."""
+    found = [
+        c
+        for sha in dict.fromkeys(s for s in snapshots if s)
+        if (c := outside_changes(state.run_dir, ctx.index, sha, state.doc.design_files)) is not None
+    ]
+    if not found:
+        return None
+    changed = tuple(dict.fromkeys(p for c in found for p in c.changed))
+    added = tuple(dict.fromkeys(p for c in found for p in c.added))
+    return FileChanges(changed, added)
+
+
+def _best_design(state: RunView) -> str:
+    run_dir = state.run_dir
+    best, context = state.best()
+    folder = run_dir / "best"
+    if best is None or not folder.is_dir():
+        return "## The best design\n\nNo design has been selected.\n"
+    metric = state.metric
+    verdict = context.verdict_for(best.sha) if context else None
+    parts = ["## The best design", ""]
+    interval = f", 90% CI {_ci_text(verdict.interval)}" if verdict and verdict.interval else ""
+    parts.append(
+        f"ctx-{best.context}, {best.label} snapshot `{best.sha[:12]}`: trusted score "
+        f"**{metric.format(best.score, 3)}**{interval}. Trusted numbers per workload: `best/explanation.md`.\n"
+    )
+    changes = outside_changes(run_dir, best.context, best.sha, state.doc.design_files)
+    if changes is not None and changes.changed:
+        parts.append(
+            "> **⚠ This context also changed "
+            + ", ".join(f"`{p}`" for p in changes.changed)
+            + ".** Its own measurements and its account below were made on that modified simulator; the "
+            "trusted score used the design file(s) alone on a pristine one.\n"
+        )
+    gap = claim_gap(context) if context else None
+    if gap is not None and gap.verdict is not None:
+        parts.append(f"Its best claim: {gap.text(metric)}.\n")
+    parts += ["### The Researcher's account (its own words, not checked)", ""]
+    parts += summary_lines(
+        context.finish_summary if context else None, context.status if context else None, "####"
+    )
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in DESIGN_SUFFIXES and p.is_file()):
         code = path.read_text(encoding="utf-8", errors="replace").rstrip()
-        parts += [f"### `{path.relative_to(best)}`", "", f"````{path.suffix.lstrip('.')}", code, "````", ""]
-    diff = best / "design.diff"
+        parts += [f"### `{path.relative_to(folder)}`", "", f"````{path.suffix.lstrip('.')}", code, "````", ""]
+    diff = folder / "design.diff"
     if diff.is_file() and diff.stat().st_size:
         body = diff.read_text(encoding="utf-8", errors="replace").rstrip()
-        parts += [
-            "<details><summary>Diff from the template</summary>",
-            "",
-            "````diff",
-            body,
-            "````",
-            "",
-            "</details>",
-            "",
-        ]
+        parts += ["<details><summary>Diff from the template</summary>", "", "````diff", body, "````", "",
+                  "</details>", ""]  # fmt: skip
     return "\n".join(parts)
 
 
-def _demote_headings(markdown: str) -> str:
-    """Push the explanation's headings below the report's own (# -> ####)."""
-    return "\n".join(f"###{line}" if line.startswith("#") else line for line in markdown.splitlines())
-
-
-def _budget(state: RunState) -> str:
+def _budget(state: RunView) -> str:
     totals, limits = state.totals(), state.budgets()
 
     def cell(used: float, limit: float | None, digits: int) -> str:
         return f"{used:.{digits}f}" + (f" of {limit:.{digits}f}" if limit is not None else "")
 
-    notes = [str(n) for n in state.run.get("notes") or [] if n]
+    notes = [*state.doc.notes, *state.doc.recovered]
     return (
         "## Budget\n\n"
         f"- simulations: {cell(totals['simulations'], limits['simulations'], 0)}\n"
@@ -189,20 +257,10 @@ def _budget(state: RunState) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _offsets(state: RunState) -> dict[str, int]:
-    """Fallback x offsets when run.json has no run-level counts: sequential contexts continue one axis."""
-    sequential = "seq" in state.strategy_label.lower()
-    offsets, used = {}, 0
-    for ctx in state.contexts:
-        offsets[ctx.name] = used if sequential else 0
-        used += ctx.simulations
-    return offsets
-
-
-def _running_best(points: list[tuple[int, float]], lower: bool) -> list[tuple[int, float]]:
+def _running_best(points: list[tuple[int, float]], state: RunView) -> list[tuple[int, float]]:
     best: list[tuple[int, float]] = []
     for x, y in sorted(points):
-        if not best or (y < best[-1][1] if lower else y > best[-1][1]):
+        if not best or state.metric.better(y, best[-1][1]):
             best.append((x, y))
     return best
 
@@ -219,39 +277,63 @@ def _steps(points: list[tuple[int, float]], end: int) -> tuple[list[int], list[f
 
 @dataclass
 class ContextSeries:
-    """One context's lines on the progress plot, on the run's simulation axis."""
+    """One context's marks on the progress plot, on the run's simulations-used axis."""
 
-    claimed: list[tuple[int, float]]
-    trusted: list[tuple[int, float]]
+    claimed: list[tuple[int, float]]  # running best claim
+    trusted: list[tuple[int, float]]  # running best trusted score
     end: int  # simulations used when the context last ran one
+    experiments: list[tuple[int, float]] = field(default_factory=list)
+    rejected: list[tuple[int, float]] = field(default_factory=list)  # at the claim of the rejected design
 
 
-def progress_series(state: RunState) -> dict[str, ContextSeries]:
-    """Per context: running best claimed and trusted scores against the run's simulations used."""
-    offsets = _offsets(state)
+def progress_series(state: RunView) -> dict[str, ContextSeries]:
+    """Per context: running best claim and trusted score, experiments and rejected designs."""
     series = {}
     for ctx in state.contexts:
-        offset = offsets[ctx.name]
-        claimed = [(ctx.run_axis(i, offset), y) for i, y in ctx.claimed_points]
-        trusted = state.timeline(ctx.name, "trusted")
-        if not trusted:
-            trusted = [(ctx.run_axis(i, offset), y) for i, y in trusted_points(state.run_dir, ctx)]
-        if not trusted and ctx.best_trusted is not None:
-            trusted = [(ctx.run_axis(ctx.simulations, offset), ctx.best_trusted)]
-        end = ctx.run_axis(ctx.simulations, offset) if ctx.simulations else 0
+        sims = ctx.sims
+        end = max((ctx.run_axis(s) for s in sims), default=0)
+        trusted = state.timeline(ctx.index, "trusted")
+        if not trusted:  # a run recorded before verdicts had run totals: the verdicts, where they ran
+            trusted = [(_verdict_x(ctx, v.entry.sim_index, end), v.score) for v in ctx.verdicts if v.valid]  # type: ignore[misc]
+        experiments = [
+            (ctx.run_axis(s), value)
+            for s in ctx.experiments()
+            if s.valid and (value := s.value(state.metric)) is not None
+        ]
+        rejected: list[tuple[int, float]] = []
+        for verdict in ctx.verdicts:
+            if verdict.valid or verdict.entry.duplicate_of:
+                continue  # a design judged again under another label is marked once
+            sim = next((s for s in sims if s.snapshot == verdict.entry.sha), None)
+            y = sim.claimed_score if sim is not None else None
+            if y is None:
+                claim = ctx.best_claim()
+                y = claim.claimed_score if claim else None
+            if y is not None:
+                rejected.append(
+                    (ctx.run_axis(sim) if sim else _verdict_x(ctx, verdict.entry.sim_index, end), y)
+                )
         series[ctx.name] = ContextSeries(
-            claimed=_running_best(claimed, state.lower_is_better),
-            trusted=_running_best(trusted, state.lower_is_better),
+            claimed=_running_best(ctx.claim_curve(), state),
+            trusted=_running_best(trusted, state),  # type: ignore[arg-type]
             end=end,
+            experiments=experiments,
+            rejected=rejected,
         )
     return series
 
 
-def plot_progress(state: RunState, path: Path) -> Path:
+def _verdict_x(ctx: ContextView, sim_index: int | None, end: int) -> int:
+    sim = ctx.simulations.get(sim_index) if sim_index else None
+    return ctx.run_axis(sim) if sim is not None else end
+
+
+def plot_progress(state: RunView, path: Path) -> Path:
     """Best trusted (solid) and best claimed (light) score against simulations used, per context."""
     figure = Figure(figsize=(8, 4.8), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    experiments_labelled = rejected_labelled = False
     for i, (name, lines) in enumerate(progress_series(state).items()):
         color, end = f"C{i % 10}", lines.end
         if lines.claimed:
@@ -262,14 +344,23 @@ def plot_progress(state: RunState, path: Path) -> Path:
             xs, ys = _steps(lines.trusted, end)
             axes.step(xs, ys, where="post", color=color, linewidth=2, label=f"{name} trusted")
             axes.plot(*zip(*lines.trusted, strict=True), "o", color=color)
+        if lines.experiments:
+            label = None if experiments_labelled else "experiments (other conditions, not ranked)"
+            axes.plot(*zip(*lines.experiments, strict=True), "x", color=color, alpha=0.5, label=label)
+            experiments_labelled = True
+        if lines.rejected:
+            label = None if rejected_labelled else "rejected by trusted evaluation"
+            axes.plot(*zip(*lines.rejected, strict=True), "X", color="red", markersize=9, label=label)
+            rejected_labelled = True
     for j, (name, score) in enumerate(sorted(state.baseline_scores().items())):
         axes.axhline(score, color="0.4", linestyle=":", linewidth=1)
         axes.annotate(
             name, (0, score), xytext=(4, 2 + 8 * (j % 2)), textcoords="offset points", color="0.3", fontsize=8
         )
-    direction = "lower is better" if state.lower_is_better else "higher is better"
+    direction = "lower is better" if state.metric.lower_is_better else "higher is better"
+    unit = f" ({state.metric.unit})" if state.metric.unit else ""
     axes.set_xlabel("simulations used (whole run)")
-    axes.set_ylabel(f"best score so far ({direction})")
+    axes.set_ylabel(f"best {state.metric.name}{unit} so far ({direction})")
     axes.set_title(f"{state.run_id} · {state.strategy_label}")
     axes.grid(alpha=0.3)
     axes.set_xlim(left=0)

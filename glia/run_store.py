@@ -1,20 +1,8 @@
-"""Run state on disk: the run folder layout and `run.json`, read and written in one place.
+"""Run state on disk: the run folder layout and run.json's atomic reading and writing, in one place.
 
 The orchestrator writes run.json whenever something changes; the CLI (`glia runs`, `show`, `report`,
-`resume`) reads it. Writes go to a temporary file that replaces run.json in one step, so a reader or a
-crash never sees half a file.
-
-run.json (written by glia.orchestrator) holds: run_id, status (running / finished / interrupted /
-failed), strategy + strategy_label, config (RunConfig.to_dict), task {name, path, title, design_files,
-metric}, started / ended, sessions [{started, resumed}], budgets (the limits) and usage (Budget.usage()
-plus minutes), baselines {router: {score, valid, reason}}, reference_baseline, target_improvement,
-contexts [{context, name, status (pending / running / interrupted / finished), end_reason, error, steps,
-simulations, cost_usd, tokens, best_claimed, best_claimed_sha, best_trusted, final_snapshot, judged,
-trusted [{label, sha, sim_index, design_hash, valid, score, reason, duplicate_of, file}],
-evaluation_problems, run_totals, outcome}], best {context, label, sha, score, reference_baseline,
-improvement_over_reference, dir} or null (then no_best_reason), timeline [{simulations, context, kind
-(claimed / trusted), score, sha, label?, valid?}], budget_exhausted, stopped_launching (MCG-Seq),
-notes, error.
+`resume`) reads it through `glia.record.view`. Writes go to a temporary file that replaces run.json in one
+step, so a reader or a crash never sees half a file. What run.json holds is defined in `glia.record.run`.
 """
 
 from __future__ import annotations
@@ -29,11 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from glia.record.run import RUN_STATUSES  # noqa: F401 - re-exported for readers importing it from here
+from glia.record.transcript import TRANSCRIPT_FILE  # noqa: F401 - re-exported likewise
+
 RUN_FILE = "run.json"
-TRANSCRIPT_FILE = "transcript.jsonl"
 EVALUATIONS_DIR = "evaluations"
 BEST_DIR = "best"
-RUN_STATUSES = ("running", "finished", "interrupted", "failed")
 
 
 class RunNotFound(FileNotFoundError):
@@ -107,25 +96,6 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
         runs.append(data)
     runs.sort(key=lambda run: (run.get("started") or "", run.get("run_id") or ""))
     return runs
-
-
-def last_context_end(transcript: Path) -> dict[str, Any] | None:
-    """The last `context_end` event of a transcript, or None if the context never ended.
-
-    A torn last line (the process died mid-write) is ignored, like any line that is not JSON.
-    """
-    try:
-        lines = Path(transcript).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    for line in reversed(lines):
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(event, dict) and event.get("type") == "context_end":
-            return event
-    return None
 
 
 class RunRecord:

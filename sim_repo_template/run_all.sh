@@ -6,6 +6,7 @@
 #   ./run_all.sh llq                  # another router (or: --router llq)
 #   ./run_all.sh --trace data/processed_traces/sharegpt_8.5_seed2.csv
 #   ./run_all.sh --seed 3             # a fresh 7.5 QPS workload generated with seed 3
+#   ./run_all.sh --duration 200       # the first 200 s of the standard trace (a quick look)
 #
 # Any other option of `python -m llmsim run` is passed through (see `python -m llmsim run --help`).
 # Prints the result folder, a summary, and last the mean end-to-end latency: `mean_e2e: <seconds>`.

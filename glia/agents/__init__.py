@@ -4,7 +4,8 @@
 - `supervisor`: the Supervisor model call, the transcript rendering it reads, and `SupervisorPolicy`,
   the one place that decides when the Supervisor steps in;
 - `tools`: the Researcher's `bash` and `finish` tools and the checks on its calls;
-- `ledger`: the simulation count, kept from the simulator's own output folders;
+- `ledger`: the simulation count, charged when the simulator reports a run over the ledger socket
+  (`ledger_socket`), and which runs are claims;
 - `prompts`: the system prompts in `agent_prompts/`.
 
 The loop that runs them is `glia.context.run_context`.

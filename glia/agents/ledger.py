@@ -1,117 +1,150 @@
-"""The simulation ledger: counts benchmark runs from what the simulator wrote, not from what the
-Researcher says.
+"""The simulation ledger: every simulation is counted where it happens, by the simulator's own report.
 
-After every command the ledger looks for new run folders in the context repository's results folder
-(`<results_dir>/<experiment>/<timestamp>/`, or another output root inside the repository). Each new
-folder is one simulation: the budget is charged, the working tree is snapshotted as a git commit, and
-a `simulation` event is written. The score read
-from `summary.json` is only a *claim* (the Researcher can write that file); trusted numbers come from
-the evaluator. A folder without `summary.json` is a crashed or killed run and still counts, once the
-command that started it has finished (for background runs: once the folder has gone quiet, or at the
-end of the context).
+The bundled simulator reports each run from `Simulator.run()` over a unix socket (`ledger_socket.py`
+serves it; the protocol is in its docstring and in docs/architecture.md). On `start` the ledger
+charges the shared budget (refusing once the simulation budget is spent, so it is never overshot),
+snapshots the working tree (the design that ran), records a `simulation_started` event attributed to
+the bash call that started it (the `GLIA_CALL` it reports, else the call in flight), and answers with
+the simulation's number. On `end` it records a `simulation`
+event; a run whose connection closes without one crashed or was killed, and counts all the same.
+
+Nothing reported is trusted. A run is a *claim* (a benchmark run of the design) only when every key of
+the task's benchmark conditions matches the conditions it reported; anything else is an *experiment*,
+recorded and shown but never ranked. A claim's score is only what the simulator said: trusted numbers
+come from the evaluator. Fake `start` messages from a Researcher's own script are simulations it chose
+to report and cost budget like any other; nothing else on the socket costs anything.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import re
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import structlog
+
+from glia.agents.ledger_socket import Answer, EndReport, LedgerServer, ServerLimits, StartReport, clean_text
+from glia.metric import Metric
 from glia.transcript import Transcript
 
-SUMMARY_FILE = "summary.json"
-CONFIG_FILE = "config.json"  # the simulator writes both; together they mark a run folder
-CRASHED_RUN_ERROR = "no summary.json: the run crashed or was killed"
+log = structlog.get_logger()
 
-# A lone `&` (not `&&`, `>&`, `&>`) or a detaching helper means the command may leave runs going.
-_BACKGROUND_PATTERN = re.compile(r"(?<![&>])&(?![&>])|\b(nohup|setsid|disown)\b")
+CLAIM, EXPERIMENT = "claim", "experiment"
+CALL_ENV = "GLIA_CALL"  # set for each command; the simulator reports it (see llmsim/glia_ledger.py)
+BUDGET_SPENT = "the simulation budget of this run is spent"
+CONTEXT_ENDED = "this context has ended"
+KILLED_WITH_PROCESS = "killed with the Glia process: the run was in progress when the session stopped"
+CONDITIONS_UNREADABLE = "its conditions were unreadable"
+
+ENDED, LOST, KILLED = "ended", "lost", "killed_with_process"
 
 
 class BudgetLike(Protocol):
-    """The part of `glia.budget.Budget` the ledger uses."""
+    """The part of `glia.budget.Budget` (or a context's view of it) the ledger uses."""
 
-    def charge_simulations(self, n: int) -> int: ...
+    def try_charge_simulation(self) -> int | None: ...
 
     def remaining(self) -> dict[str, Any]: ...
 
 
 @dataclass
 class SimulationRecord:
-    """One counted simulation, as recorded in the transcript's `simulation` event."""
+    """One counted simulation: its start (conditions, snapshot, command) and, once known, its end.
+
+    The first six fields keep the order of the older folder-scanning record, and the defaults describe
+    a finished claim, so records built for tests read as they did."""
 
     index: int
-    result_dir: str
-    claimed_score: float | None
+    result_dir: str | None  # as the simulator reported it (a path inside the sandbox)
+    claimed_score: float | None  # claims only
     valid: bool
     error: str | None
     snapshot: str | None
-    router: str | None = None
-    design_run: bool = True  # False for runs of another router (e.g. the Researcher re-measuring LLQ)
+    kind: str = CLAIM  # CLAIM or EXPERIMENT
+    conditions: dict[str, Any] | None = None
+    call_id: str | None = None  # the bash call in flight when it started
+    run_total: int | None = None  # the run's simulation count once this one was charged
+    problems: list[str] = field(default_factory=list)
+    ended: bool = True
+    outcome: str | None = ENDED  # ENDED, LOST or KILLED; None while running
+    values: dict[str, float] | None = None  # the reported numbers (claims: for constraints; display)
+    ended_call_id: str | None = None
+
+    @property
+    def is_claim(self) -> bool:
+        return self.kind == CLAIM
+
+    @property
+    def design_run(self) -> bool:
+        """Kept for readers of older transcripts: a claim is a run of the design."""
+        return self.is_claim
+
+    @property
+    def router(self) -> str | None:
+        router = (self.conditions or {}).get("router")
+        return router if isinstance(router, str) else None
+
+    def started_fields(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "conditions": self.conditions,
+            "snapshot": self.snapshot,
+            "call_id": self.call_id,
+            "result_dir": self.result_dir,
+            "run_total": self.run_total,
+            "problems": self.problems,
+        }
+
+    def ended_fields(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "valid": self.valid,
+            "error": self.error,
+            "claimed_score": self.claimed_score,
+            "values": self.values,
+            "result_dir": self.result_dir,
+            "snapshot": self.snapshot,
+            "router": self.router,
+            "design_run": self.design_run,
+            "call_id": self.call_id,
+            "ended_call_id": self.ended_call_id,
+            "problems": self.problems,
+        }
 
     def to_event_fields(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def best_record(records: list[SimulationRecord], lower_is_better: bool = True) -> SimulationRecord | None:
-    """The valid design run with the best claimed score; the earliest wins a tie.
-
-    Runs of other routers (a baseline measured for comparison) are simulations, but not claims about
-    the design.
-    """
-    best: SimulationRecord | None = None
-    for record in records:
-        if not record.valid or not record.design_run or record.claimed_score is None:
-            continue
-        if best is None or _improves(record.claimed_score, best.claimed_score, lower_is_better):
-            best = record
-    return best
+def is_claim(conditions: Mapping[str, Any] | None, benchmark_conditions: Mapping[str, Any]) -> bool:
+    """True when every benchmark condition is reported with the same value (numbers compare as
+    numbers, so 1000 equals 1000.0; a boolean never equals a number)."""
+    if conditions is None:
+        return False
+    return all(
+        key in conditions and _same(conditions[key], want) for key, want in benchmark_conditions.items()
+    )
 
 
-def _improves(score: float, than: float | None, lower_is_better: bool) -> bool:
-    if than is None:
-        return True
-    return score < than if lower_is_better else score > than
+def _same(got: Any, want: Any) -> bool:
+    if isinstance(got, bool) or isinstance(want, bool):
+        return type(got) is type(want) and got == want
+    if isinstance(got, int | float) and isinstance(want, int | float):
+        return float(got) == float(want)
+    return type(got) is type(want) and got == want
 
 
-def starts_background_work(command: str) -> bool:
-    """True when a shell command may leave processes running after it returns."""
-    return bool(_BACKGROUND_PATTERN.search(command))
-
-
-def read_claim(run_dir: Path, score_key: str) -> tuple[float | None, bool, str | None]:
-    """(claimed score, valid, error) from a run folder's summary.json, trusting nothing in it."""
-    summary_path = run_dir / SUMMARY_FILE
-    if not summary_path.exists():
-        return None, False, CRASHED_RUN_ERROR
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, False, f"unreadable summary.json: {exc}"
-    if not isinstance(summary, dict):
-        return None, False, "summary.json is not a JSON object"
-    score = summary.get(score_key)
-    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
-        score = None
-    error = summary.get("error")
-    error = str(error) if error not in (None, "") else None
-    valid = summary.get("valid") is True and score is not None
-    if summary.get("valid") is True and score is None:
-        error = error or f"summary.json has no numeric {score_key}"
-    return (float(score) if score is not None else None), valid, error
-
-
-def read_router(run_dir: Path) -> str | None:
-    """The router a run used, from its summary.json (None when it cannot be told)."""
-    try:
-        router = json.loads((run_dir / SUMMARY_FILE).read_text(encoding="utf-8")).get("router")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-        return None
-    return router if isinstance(router, str) else None
+def best_record(records: Sequence[SimulationRecord], metric: Metric) -> SimulationRecord | None:
+    """The valid claim the task's metric ranks best (feasible reported numbers first, then the
+    objective); the earliest wins a tie. Experiments (another router, another workload, other
+    settings) are never ranked against claims."""
+    claims = [r for r in records if r.is_claim and r.valid]
+    return metric.best(claims, lambda r: r.claimed_score, lambda r: metric.feasible(r.values))
 
 
 def format_remaining(remaining: dict[str, Any]) -> str:
@@ -142,121 +175,329 @@ def format_remaining(remaining: dict[str, Any]) -> str:
 
 
 class SimulationLedger:
-    """Finds, counts and snapshots the simulations of one context."""
+    """Counts, snapshots and records the simulations of one context, as the simulator reports them.
+
+    Thread-safe: reports arrive on the server's handler threads while the context's own thread asks
+    for notes. `snapshot(message) -> sha` saves the working tree; it is called once per start, before
+    the simulator is allowed to run, and never concurrently with itself from here.
+    """
 
     def __init__(
         self,
-        repo_path: Path,
-        results_dir: str,
         budget: BudgetLike,
         transcript: Transcript,
-        snapshot: Callable[[Path, str], str],
-        score_key: str = "mean_e2e",
-        lower_is_better: bool = True,
-        quiet_after_s: float = 300.0,
-        design_router: str | None = None,
+        snapshot: Callable[[str], str | None],
+        metric: Metric,
+        benchmark_conditions: Mapping[str, Any],
+        server_limits: ServerLimits | None = None,
     ) -> None:
-        self.repo_path = Path(repo_path)
-        self.results_dir = results_dir
         self.budget = budget
         self.transcript = transcript
         self.snapshot = snapshot
-        self.score_key = score_key
-        self.lower_is_better = lower_is_better
-        self.quiet_after_s = quiet_after_s
-        self.design_router = design_router
+        self.metric: Metric = metric
+        self.benchmark_conditions = dict(benchmark_conditions)
+        self.server_limits = server_limits
         self.records: list[SimulationRecord] = []
-        self._pending: set[str] = set()
+        self.refused = 0  # starts refused because the budget was spent or the context had ended
+        self._lock = threading.Lock()  # records, the running map, the happenings since the last note
+        self._start_lock = threading.Lock()  # one start at a time: charge, snapshot, event, answer
+        self._running: dict[int, SimulationRecord] = {}  # connection -> its started run
+        self._call_id: str | None = None  # the bash call in flight
+        self._issued_calls: set[str] = set()  # every call id handed to a command (to check reports)
+        self._touched: list[SimulationRecord] = []  # started or ended since the last note
+        self._refused_since_note: dict[str, int] = {}  # reason -> how many since the last note
+        self._closed = False
+        self._server: LedgerServer | None = None
 
-    def restore(self, events: list[dict[str, Any]]) -> None:
-        """Recover the count and the runs already seen from an earlier session's `simulation` events."""
-        self.records = [
-            SimulationRecord(
-                index=e["index"],
-                result_dir=e["result_dir"],
-                claimed_score=e.get("claimed_score"),
-                valid=bool(e.get("valid")),
-                error=e.get("error"),
-                snapshot=e.get("snapshot"),
-                router=e.get("router"),
-                design_run=e.get("design_run", True) is not False,
+    # -- the socket ---------------------------------------------------------------------------------
+
+    def listen(self, socket_dir: Path | None = None) -> Path:
+        """Start serving the ledger socket; returns its host path (to bind-mount into the sandbox)."""
+        if self._server is None:
+            self._server = LedgerServer(self, self.server_limits, socket_dir)
+            self._server.start()
+        return self._server.path
+
+    def close(self) -> None:
+        """Stop taking reports; runs still going are recorded as lost (the context ended under them)."""
+        with self._start_lock:
+            self._closed = True
+        if self._server is not None:
+            self._server.close()
+        with self._lock:
+            left = list(self._running)
+        for connection in left:
+            self.on_lost(connection, "the context ended while the run was in progress")
+
+    # -- the command in flight ----------------------------------------------------------------------
+
+    def begin_command(self, call_id: str) -> None:
+        """The bash call `call_id` is about to run (with GLIA_CALL=`call_id` in its environment): runs
+        that report it, or report no call while it runs, are attributed to it."""
+        with self._lock:
+            self._call_id = call_id
+            self._issued_calls.add(call_id)
+
+    def end_command(self) -> str | None:
+        """The command is over: the note to append to its result, or None when no simulation started,
+        ended or was refused since the last note."""
+        with self._lock:
+            self._call_id = None
+        return self.take_note()
+
+    # -- reports from the socket (ReportHandler) ----------------------------------------------------
+
+    def on_start(self, connection: int, report: StartReport) -> Answer:
+        with self._start_lock:
+            if self._closed:
+                return self._refuse(CONTEXT_ENDED)
+            total = self.budget.try_charge_simulation()
+            if total is None:
+                return self._refuse(BUDGET_SPENT)
+            problems = list(report.problems)
+            kind = (
+                CLAIM
+                if not problems and is_claim(report.conditions, self.benchmark_conditions)
+                else EXPERIMENT
             )
-            for e in events
-            if e.get("type") == "simulation"
-        ]
+            with self._lock:
+                record = SimulationRecord(
+                    index=len(self.records) + 1,
+                    result_dir=report.result_dir,
+                    claimed_score=None,
+                    valid=False,
+                    error=None,
+                    snapshot=None,
+                    kind=kind,
+                    conditions=report.conditions,
+                    call_id=self._attribute(report.call),
+                    run_total=total,
+                    problems=problems,
+                    ended=False,
+                    outcome=None,
+                )
+                self.records.append(record)
+                self._running[connection] = record
+            record.snapshot = self._take_snapshot(record)
+            self.transcript.append("simulation_started", **record.started_fields())
+            with self._lock:
+                self._touched.append(record)
+            return Answer(True, simulation=record.index)
+
+    def on_end(self, connection: int, report: EndReport) -> None:
+        with self._lock:
+            record = self._running.pop(connection, None)
+            if record is None:
+                return
+            record.problems.extend(report.problems)
+            if report.problems:
+                self._settle(record, ENDED, False, "unreadable end: " + "; ".join(report.problems))
+            else:
+                self._settle(record, ENDED, bool(report.valid), report.error)
+                self._read_numbers(record, report.summary)
+            self._touched.append(record)
+        self.transcript.append("simulation", **record.ended_fields())
+
+    def on_lost(self, connection: int, reason: str) -> None:
+        with self._lock:
+            record = self._running.pop(connection, None)
+            if record is None:
+                return
+            self._settle(record, LOST, False, f"crashed or killed: {reason}")
+            self._touched.append(record)
+        self.transcript.append("simulation", **record.ended_fields())
+
+    # -- views --------------------------------------------------------------------------------------
 
     @property
     def count(self) -> int:
-        return len(self.records)
-
-    def best(self) -> SimulationRecord | None:
-        """The valid simulation with the best claimed score (the earliest one on ties)."""
-        return best_record(self.records, self.lower_is_better)
-
-    def scan(self, command: str | None = None, finalize: bool = False) -> list[SimulationRecord]:
-        """Count the run folders that appeared since the last scan.
-
-        `command` is the command that just finished: when it ran nothing in the background, a new folder
-        without a summary is a crashed run. `finalize` (end of context) counts every pending folder.
-        """
-        seen = {r.result_dir for r in self.records}
-        backgrounded = command is None or starts_background_work(command)
-        new_records = []
-        for run_dir in self._run_folders():
-            rel = run_dir.relative_to(self.repo_path).as_posix()
-            if rel in seen:
-                continue
-            has_summary = (run_dir / SUMMARY_FILE).exists()
-            first_sight = rel not in self._pending
-            crashed_now = not has_summary and (
-                finalize or (first_sight and not backgrounded) or self._gone_quiet(run_dir)
-            )
-            if has_summary or crashed_now:
-                self._pending.discard(rel)
-                new_records.append(self._count(run_dir, rel))
-            else:
-                self._pending.add(rel)
-        return new_records
+        with self._lock:
+            return len(self.records)
 
     @property
-    def pending(self) -> int:
-        """Run folders seen without a summary that may still be running."""
-        return len(self._pending)
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
 
-    def budget_note(self) -> str:
-        """What the Researcher is told after a command that produced simulations."""
-        note = (
-            f"[Simulations used in this session: {self.count}. "
+    def claims(self) -> list[SimulationRecord]:
+        """Finished claims, in the order they started."""
+        with self._lock:
+            return [r for r in self.records if r.is_claim and r.ended]
+
+    def best(self) -> SimulationRecord | None:
+        """The valid claim with the best claimed score (the earliest one on ties)."""
+        with self._lock:
+            records = list(self.records)
+        return best_record(records, metric=self.metric)
+
+    def take_note(self) -> str | None:
+        """What the Researcher is told about simulations since the last note (None: nothing new)."""
+        with self._lock:
+            touched = list({id(r): r for r in self._touched}.values())  # each once, first-touch order
+            refused = dict(self._refused_since_note)
+            self._touched.clear()
+            self._refused_since_note.clear()
+            count, running = len(self.records), len(self._running)
+        if not touched and not refused:
+            return None
+        parts = [self._describe(r) for r in touched]
+        parts += [f"{n} simulation(s) refused before running: {why}." for why, n in refused.items()]
+        in_progress = f" ({running} still running)" if running else ""
+        parts.append(
+            f"Simulations used in this session: {count}{in_progress}. "
             f"Remaining budget: {format_remaining(self.budget.remaining())}."
         )
-        if self._pending:
-            note += f" {len(self._pending)} run(s) still in progress."
-        return note + "]"
+        return "[" + " ".join(parts) + "]"
 
-    def _run_folders(self) -> list[Path]:
-        """Every `<experiment>/<timestamp>` folder of the results dir, plus finished runs the Researcher
-        sent elsewhere in the repository with `--output-root` (recognised by summary.json + config.json)."""
-        root = self.repo_path / self.results_dir
-        folders = {p for p in root.glob("*/*") if p.is_dir()} if root.is_dir() else set()
-        for summary in self.repo_path.glob(f"*/*/*/{SUMMARY_FILE}"):
-            run_dir = summary.parent
-            if (run_dir / CONFIG_FILE).exists() and run_dir.parts[len(self.repo_path.parts)] != ".git":
-                folders.add(run_dir)
-        return sorted(folders)
+    # -- resume -------------------------------------------------------------------------------------
 
-    def _gone_quiet(self, run_dir: Path) -> bool:
-        newest = max((p.stat().st_mtime for p in run_dir.rglob("*")), default=run_dir.stat().st_mtime)
-        return time.time() - newest > self.quiet_after_s
+    def restore(self, events: Sequence[dict[str, Any]]) -> None:
+        """Rebuild the records from an earlier session's events. A start without an end was running
+        when that session's process stopped: it is recorded now as killed with the process."""
+        records: dict[int, SimulationRecord] = {}
+        for event in events:
+            index = event.get("index")
+            if not isinstance(index, int):
+                continue
+            if event.get("type") == "simulation_started":
+                records[index] = _record_from_start(event)
+            elif event.get("type") == "simulation":
+                record = records.get(index) or _record_from_legacy(event)
+                _apply_end(record, event)
+                records[index] = record
+        with self._lock:
+            self.records = [records[i] for i in sorted(records)]
+            orphans = [r for r in self.records if not r.ended]
+            for record in orphans:
+                self._settle(record, KILLED, False, KILLED_WITH_PROCESS)
+        for record in orphans:
+            self.transcript.append("simulation", **record.ended_fields())
 
-    def _count(self, run_dir: Path, rel: str) -> SimulationRecord:
-        claimed, valid, error = read_claim(run_dir, self.score_key)
-        index = self.count + 1
-        self.budget.charge_simulations(1)
-        shown = f"{claimed:.3f}" if claimed is not None else "none"
-        sha = self.snapshot(self.repo_path, f"sim {index}: claimed {self.score_key}={shown} ({rel})")
-        router = read_router(run_dir)
-        design_run = self.design_router is None or router in (None, self.design_router)
-        record = SimulationRecord(index, rel, claimed, valid, error, sha, router, design_run)
-        self.records.append(record)
-        self.transcript.append("simulation", **record.to_event_fields())
-        return record
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _attribute(self, reported: str | None) -> str | None:
+        """The command that started a run: the one it reports (GLIA_CALL is inherited by background
+        processes) when that is a call this context issued, else the call in flight. Under `_lock`."""
+        return reported if reported in self._issued_calls else self._call_id
+
+    def _refuse(self, why: str) -> Answer:
+        with self._lock:
+            self.refused += 1
+            first = not self._refused_since_note
+            self._refused_since_note[why] = self._refused_since_note.get(why, 0) + 1
+            call_id = self._call_id
+        if first:  # one event per note, however many starts a flood sends
+            self.transcript.append("simulation_refused", reason=why, call_id=call_id)
+        return Answer(False, error=why)
+
+    def _take_snapshot(self, record: SimulationRecord) -> str | None:
+        router = record.router or "unknown router"
+        message = f"sim {record.index}: {record.kind} ({clean_text(router, 80)})"
+        try:
+            return self.snapshot(message)
+        except Exception as exc:  # noqa: BLE001 - the run was charged; it goes ahead without a snapshot
+            log.warning("ledger.snapshot_failed", index=record.index, error=str(exc))
+            record.problems.append(f"snapshot failed: {type(exc).__name__}")
+            return None
+
+    def _settle(self, record: SimulationRecord, outcome: str, valid: bool, error: str | None) -> None:
+        record.ended = True
+        record.outcome = outcome
+        record.valid = valid
+        record.error = error
+        record.ended_call_id = self._call_id
+
+    def _read_numbers(self, record: SimulationRecord, summary: Mapping[str, Any] | None) -> None:
+        """A claim's score (only a claim), or an experiment's numbers (for display)."""
+        if summary is None:
+            return
+        numbers = {
+            k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        record.values = numbers  # a claim's too: its constraint keys decide its feasibility
+        if not record.is_claim:
+            return
+        objective = self.metric.name
+        score = numbers.get(objective)
+        if score is not None and math.isfinite(score):
+            record.claimed_score = score
+        elif record.valid:
+            record.valid = False
+            record.error = f"the summary has no numeric {objective}"
+
+    def _describe(self, record: SimulationRecord) -> str:
+        what = "benchmark run" if record.is_claim else f"experiment: {_conditions_brief(record)}"
+        head = f"Simulation #{record.index} ({what})"
+        if not record.ended:
+            return f"{head} started, still running."
+        if record.outcome != ENDED:
+            return f"{head} {record.error}."
+        if not record.valid:
+            return f"{head} invalid: {record.error or 'no reason given'}."
+        if record.claimed_score is not None:
+            return f"{head} valid, claimed {self.metric.name} {record.claimed_score:.3f}."
+        shown = (record.values or {}).get(self.metric.name)
+        return f"{head} valid" + (f", {self.metric.name} {shown:.3f}." if shown is not None else ".")
+
+
+def _conditions_brief(record: SimulationRecord) -> str:
+    if record.conditions is None:
+        return CONDITIONS_UNREADABLE
+    conditions = record.conditions
+    shown = [str(conditions.get(k)) for k in ("router", "workload") if conditions.get(k) is not None]
+    return clean_text(", ".join(shown), 160) if shown else "other conditions"
+
+
+def _record_from_start(event: dict[str, Any]) -> SimulationRecord:
+    conditions = event.get("conditions")
+    return SimulationRecord(
+        index=event["index"],
+        result_dir=_str_or_none(event.get("result_dir")),
+        claimed_score=None,
+        valid=False,
+        error=None,
+        snapshot=_str_or_none(event.get("snapshot")),
+        kind=CLAIM if event.get("kind") == CLAIM else EXPERIMENT,
+        conditions=conditions if isinstance(conditions, dict) else None,
+        call_id=_str_or_none(event.get("call_id")),
+        run_total=event.get("run_total") if isinstance(event.get("run_total"), int) else None,
+        problems=[str(p) for p in event.get("problems") or []],
+        ended=False,
+        outcome=None,
+    )
+
+
+def _record_from_legacy(event: dict[str, Any]) -> SimulationRecord:
+    """A `simulation` event written before starts were recorded (the folder-scanning ledger)."""
+    router = event.get("router")
+    claim = event.get("kind") == CLAIM if "kind" in event else event.get("design_run", True) is not False
+    return SimulationRecord(
+        index=event["index"],
+        result_dir=_str_or_none(event.get("result_dir")),
+        claimed_score=None,
+        valid=False,
+        error=None,
+        snapshot=_str_or_none(event.get("snapshot")),
+        kind=CLAIM if claim else EXPERIMENT,
+        conditions={"router": router} if isinstance(router, str) else None,
+        call_id=_str_or_none(event.get("call_id")),
+    )
+
+
+def _apply_end(record: SimulationRecord, event: dict[str, Any]) -> None:
+    score = event.get("claimed_score")
+    values = event.get("values")
+    record.ended = True
+    record.outcome = _str_or_none(event.get("outcome")) or ENDED
+    record.valid = event.get("valid") is True
+    record.error = _str_or_none(event.get("error"))
+    record.claimed_score = (
+        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
+    )
+    record.values = values if isinstance(values, dict) else None
+    record.ended_call_id = _str_or_none(event.get("ended_call_id"))
+    record.snapshot = record.snapshot or _str_or_none(event.get("snapshot"))
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

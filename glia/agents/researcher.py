@@ -7,18 +7,72 @@ what it would have seen had nothing happened. The loop that drives it lives in `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from glia.llm.types import LLMProvider, LLMResponse, Message, ToolCall, ToolSpec
+from glia.record.events import CommandStarted
 
 INTERRUPTED_CALL_OUTPUT = "[not run: the session was interrupted before this call ran]"
 SKIPPED_AFTER_FINISH_OUTPUT = "[not run: `finish` was called earlier in the same turn]"
+INTERRUPTED_OUTPUT_TAIL_BYTES = 4000
 RESUMED_NOTE = (
     "[Session resumed after an interruption. Your repository is as you left it; commands that were "
     "running in the background were stopped, so check any run you had started before relying on it.]"
 )
+
+
+def interrupted_call_output(
+    started: CommandStarted, simulations: Sequence[Any], remaining: Mapping[str, Any]
+) -> str:
+    """What the model is told, on resume, about a command that was running when its session stopped.
+
+    `started` is the command's `command_started` event, `simulations` the ledger's records of the runs it
+    started (now settled), `remaining` the budget left. The tail of its output log is included: it is
+    Glia's own capture of the command's output on the host."""
+    from glia.agents.ledger import format_remaining
+
+    lines = [
+        "[interrupted: this command was running when the Glia session stopped (it was stopped or killed); "
+        "it may have done part of its work, so check its effects before relying on them.]"
+    ]
+    if simulations:
+        described = "; ".join(_simulation_line(record) for record in simulations)
+        lines.append(f"[Simulations it started: {described}.]")
+    else:
+        lines.append("[It started no simulation.]")
+    lines.append(f"[Remaining budget: {format_remaining(dict(remaining))}.]")
+    tail = _log_tail(started.output_path)
+    if tail:
+        lines.append(f"[Its output so far (the last {len(tail)} characters):]\n{tail}")
+    return "\n".join(lines)
+
+
+def _simulation_line(record: Any) -> str:
+    kind = "benchmark run" if getattr(record, "kind", "claim") == "claim" else "experiment"
+    head = f"#{record.index} ({kind})"
+    if getattr(record, "outcome", None) != "ended":
+        return f"{head} {record.error or 'did not finish'}"
+    if not record.valid:
+        return f"{head} invalid: {record.error or 'no reason given'}"
+    score = getattr(record, "claimed_score", None)
+    return f"{head} valid" + (f", claimed {score:.3f}" if isinstance(score, int | float) else "")
+
+
+def _log_tail(path: Any) -> str:
+    if not isinstance(path, str) or not path:
+        return ""
+    try:
+        with Path(path).open("rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - INTERRUPTED_OUTPUT_TAIL_BYTES))
+            data = handle.read(INTERRUPTED_OUTPUT_TAIL_BYTES)
+    except OSError:
+        return ""
+    return data.decode("utf-8", errors="replace").strip()
 
 
 def tool_call_fields(call: ToolCall) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from typing import Any
 
 from glia.agents.ledger import SimulationRecord, best_record
 from glia.llm.types import LLMProvider, LLMResponse, Message
+from glia.metric import Metric
+from glia.record import events as ev
 from glia.task import SupervisorSettings
 
 FINISH, PERIODIC, STALL = "finish", "periodic", "stall"
@@ -40,14 +42,15 @@ _VERDICT_PATTERN = re.compile(r"VERDICT\s*:\s*\**\s*(APPROVE|REVISE)\b", re.IGNO
 DEFAULT_CHAR_BUDGET = 60_000
 TOOL_OUTPUT_CHARS = 1_500
 HEAD_SHARE = 0.3
+DEFAULT_METRIC = Metric("score", "minimize")  # for callers that name no task metric (tests, tools)
 
 
 class SupervisorPolicy:
     """When the Supervisor steps in; its state is rebuilt from the transcript on resume."""
 
-    def __init__(self, settings: SupervisorSettings, lower_is_better: bool = True) -> None:
+    def __init__(self, settings: SupervisorSettings, metric: Metric = DEFAULT_METRIC) -> None:
         self.settings = settings
-        self.lower_is_better = lower_is_better
+        self.metric = metric
         self.interventions = 0
         self.last_stall_at = 0  # the simulation count when the stall trigger last fired
 
@@ -74,15 +77,18 @@ class SupervisorPolicy:
         return self._checkins_allowed() and k > 0 and researcher_turns > 0 and researcher_turns % k == 0
 
     def stall_due(self, records: Sequence[SimulationRecord]) -> bool:
-        """True when none of the last M simulations set a new best claimed score."""
+        """True when none of the last M finished claims (benchmark runs of the design) set a new best
+        claimed score. Experiments (other routers, workloads or settings) neither stall nor improve."""
         m = self.settings.stall_after_sims
+        records = [r for r in records if r.is_claim and r.ended]
         n = len(records)
-        if not self._checkins_allowed() or m <= 0 or n < m or n - self.last_stall_at < m:
+        fresh = sum(1 for r in records if r.index > self.last_stall_at)  # claims since the last stall check
+        if not self._checkins_allowed() or m <= 0 or n < m or fresh < m:
             return False
         window_start = n - m
         return all(
-            best_record(list(records[:i]), self.lower_is_better)
-            is best_record(list(records[: i + 1]), self.lower_is_better)
+            best_record(list(records[:i]), metric=self.metric)
+            is best_record(list(records[: i + 1]), metric=self.metric)
             for i in range(window_start, n)
         )
 
@@ -104,11 +110,12 @@ class SupervisorPolicy:
             self.last_stall_at = simulations
 
     def restore(self, events: Sequence[dict[str, Any]]) -> None:
-        for event in events:
-            if event.get("type") == "supervisor":
-                self.note(event.get("trigger", ""), int(event.get("at_simulation") or 0), delivered=True)
-            elif event.get("type") == "error" and event.get("agent") == "supervisor":
-                self.note(event.get("trigger", ""), int(event.get("at_simulation") or 0), delivered=False)
+        for raw in events:
+            event = ev.parse_event(raw)
+            if isinstance(event, ev.SupervisorSpoke):
+                self.note(event.trigger, event.at_simulation, delivered=True)
+            elif isinstance(event, ev.ErrorEvent) and event.agent == "supervisor":
+                self.note(event.trigger or "", event.at_simulation, delivered=False)
 
 
 @dataclass
@@ -143,57 +150,78 @@ def clip(text: str, limit: int) -> str:
     return f"{text[:head]}\n[... {len(text) - head - tail} characters omitted ...]\n{text[-tail:]}"
 
 
-def render_simulations(records: Sequence[SimulationRecord], lower_is_better: bool = True) -> str:
-    """Every simulation so far with the running best claimed score (always shown in full)."""
+def render_simulations(records: Sequence[SimulationRecord], metric: Metric = DEFAULT_METRIC) -> str:
+    """Every simulation so far, claims marked, with the running best claim (always shown in full).
+
+    A claim is a benchmark run of the design under the task's own conditions; an experiment (another
+    router, workload or setting) shows its number but is never ranked against claims."""
     if not records:
         return "No simulations yet."
     lines = [
-        "| # | result folder | claimed score | valid | error | best so far |",
-        "| --- | --- | --- | --- | --- | --- |",
+        f"| # | result folder | kind | {metric.name} | valid | error | best claim so far |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for i, record in enumerate(records):
-        best = best_record(list(records[: i + 1]), lower_is_better)
-        score = "-" if record.claimed_score is None else f"{record.claimed_score:.3f}"
+        best = best_record(list(records[: i + 1]), metric=metric)
+        if record.is_claim:
+            kind = "claim"
+            value = record.claimed_score
+        else:
+            kind = "experiment: " + _conditions_text(record)
+            value = (record.values or {}).get(metric.name)
+        shown = "-" if value is None else f"{value:.3f}"
         best_text = "-" if best is None else f"{best.claimed_score:.3f} (#{best.index})"
         error = (record.error or "").replace("\n", " ")[:120]
+        state = "running" if not record.ended else str(record.valid)
         lines.append(
-            f"| {record.index} | {record.result_dir} | {score} | {record.valid} | {error} | {best_text} |"
+            f"| {record.index} | {record.result_dir} | {kind} | {shown} | {state} | {error} | {best_text} |"
         )
     return "\n".join(lines)
 
 
-def _render_event(event: dict[str, Any], turn: int) -> str | None:
-    kind = event.get("type")
-    if kind == "user":
-        return f"USER MESSAGE:\n{clip(str(event.get('text', '')), TOOL_OUTPUT_CHARS)}"
-    if kind == "assistant":
+def _conditions_text(record: SimulationRecord) -> str:
+    conditions = record.conditions or {}
+    shown = [f"{k} {conditions[k]}" for k in ("router", "workload") if conditions.get(k) is not None]
+    return (", ".join(shown) or "other conditions").replace("|", "/")[:100]
+
+
+def _render_event(event: ev.Event, turn: int) -> str | None:
+    """One typed transcript event as the Supervisor reads it (None: not shown)."""
+    if isinstance(event, ev.UserMessage):
+        return f"USER MESSAGE:\n{clip(event.text, TOOL_OUTPUT_CHARS)}"
+    if isinstance(event, ev.AssistantTurn):
         parts = [f"RESEARCHER (turn {turn}):"]
-        if event.get("reasoning"):
-            parts.append(f"(reasoning) {clip(str(event['reasoning']), 3000)}")
-        if event.get("text"):
-            parts.append(clip(str(event["text"]), 4000))
-        for call in event.get("tool_calls") or []:
-            args = call.get("arguments") or {}
-            if call.get("name") == "bash" and isinstance(args, dict) and "command" in args:
-                parts.append(f"$ {clip(str(args['command']), 2000)}")
+        if event.reasoning:
+            parts.append(f"(reasoning) {clip(event.reasoning, 3000)}")
+        if event.text:
+            parts.append(clip(event.text, 4000))
+        for call in event.tool_calls:
+            if call.name == "bash" and call.command is not None:
+                parts.append(f"$ {clip(call.command, 2000)}")
             else:
-                parts.append(f"calls {call.get('name')}: {clip(str(args), 3000)}")
+                parts.append(f"calls {call.name}: {clip(str(dict(call.arguments)), 3000)}")
         return "\n".join(parts)
-    if kind == "tool_result":
-        if event.get("name") == "finish":
+    if isinstance(event, ev.ToolResult):
+        if event.name == "finish":
             return None  # the Supervisor's own reply, shown with its `supervisor` event
-        status = "TIMED OUT" if event.get("timed_out") else f"exit {event.get('exit_code')}"
-        return f"OUTPUT ({status}):\n{clip(str(event.get('output', '')), TOOL_OUTPUT_CHARS)}"
-    if kind == "simulation":
-        score = event.get("claimed_score")
+        status = "TIMED OUT" if event.timed_out else f"exit {event.exit_code}"
+        return f"OUTPUT ({status}):\n{clip(event.output, TOOL_OUTPUT_CHARS)}"
+    if isinstance(event, ev.SimulationEnded):
+        state = "valid" if event.valid else f"invalid: {event.error}"
+        if event.kind == ev.EXPERIMENT:
+            numbers = ", ".join(f"{k} {v:.3f}" for k, v in list((event.values or {}).items())[:3])
+            return (
+                f"SIMULATION #{event.index} (experiment, not ranked against claims): "
+                f"{event.result_dir}, {numbers or 'no numbers'}, {state}"
+            )
+        score = event.claimed_score
         shown = "none" if score is None else f"{score:.3f}"
-        state = "valid" if event.get("valid") else f"invalid: {event.get('error')}"
-        return f"SIMULATION #{event.get('index')}: {event.get('result_dir')}, claimed score {shown}, {state}"
-    if kind == "supervisor":
-        verdict = f", verdict {event['verdict']}" if event.get("verdict") else ""
-        return f"SUPERVISOR ({event.get('trigger')}{verdict}):\n{event.get('text', '')}"
-    if kind == "format_error":
-        return f"(format error: {event.get('detail')})"
+        return f"SIMULATION #{event.index} (claim): {event.result_dir}, claimed score {shown}, {state}"
+    if isinstance(event, ev.SupervisorSpoke):
+        verdict = f", verdict {event.verdict}" if event.verdict else ""
+        return f"SUPERVISOR ({event.trigger}{verdict}):\n{event.text}"
+    if isinstance(event, ev.FormatError):
+        return f"(format error: {event.detail})"
     return None
 
 
@@ -201,7 +229,7 @@ def render_transcript(
     events: Sequence[dict[str, Any]],
     records: Sequence[SimulationRecord],
     char_budget: int = DEFAULT_CHAR_BUDGET,
-    lower_is_better: bool = True,
+    metric: Metric = DEFAULT_METRIC,
 ) -> str:
     """The Researcher's session as the Supervisor reads it, within about `char_budget` characters.
 
@@ -212,18 +240,19 @@ def render_transcript(
     entries: list[str] = []
     turn = 0
     skipped_brief = False
-    for event in events:
-        if event.get("type") == "user" and not skipped_brief:
+    for raw in events:
+        event = ev.parse_event(raw)
+        if isinstance(event, ev.UserMessage) and not skipped_brief:
             skipped_brief = True
             continue
-        if event.get("type") == "assistant":
+        if isinstance(event, ev.AssistantTurn):
             turn += 1
         rendered = _render_event(event, turn)
         if rendered:
             entries.append(rendered)
     table = (
-        "## Simulations so far (claimed scores, as read from the runs' summary.json)\n\n"
-        + render_simulations(records, lower_is_better)
+        "## Simulations so far (as the runs reported them; claims are benchmark runs of the design under "
+        "the task's conditions, experiments are everything else)\n\n" + render_simulations(records, metric)
     )
     room = max(0, char_budget - len(table))
     body = _fit_entries(entries, room)
@@ -269,7 +298,8 @@ def _trigger_request(
         )
     if trigger == STALL:
         return (
-            f"None of the last {settings.stall_after_sims} simulations improved the best claimed score. "
+            f"None of the last {settings.stall_after_sims} claims (benchmark runs of the design) improved the "
+            "best claimed score. "
             "Help the Researcher get unstuck: ask questions, recall earlier findings and unexplored "
             "ideas, point out obstacles. Do not write code. No verdict is needed."
         )
@@ -290,14 +320,14 @@ class Supervisor:
         brief: str,
         settings: SupervisorSettings,
         char_budget: int = DEFAULT_CHAR_BUDGET,
-        lower_is_better: bool = True,
+        metric: Metric = DEFAULT_METRIC,
     ) -> None:
         self.provider = provider
         self.system_prompt = system_prompt
         self.brief = brief
         self.settings = settings
         self.char_budget = char_budget
-        self.lower_is_better = lower_is_better
+        self.metric = metric
 
     def request_text(
         self,
@@ -306,7 +336,7 @@ class Supervisor:
         records: Sequence[SimulationRecord],
         finish_summary: dict[str, Any] | None = None,
     ) -> str:
-        rendering = render_transcript(events, records, self.char_budget, self.lower_is_better)
+        rendering = render_transcript(events, records, self.char_budget, self.metric)
         return (
             f"# The task given to the Researcher\n\n{self.brief.strip()}\n\n{rendering}\n\n"
             f"# Why you are consulted now\n\n{_instruction(trigger, finish_summary, self.settings)}"

@@ -37,9 +37,11 @@ def bash_tool(limits: Limits) -> ToolSpec:
         "For long runs, start them in the background with the output redirected, e.g. "
         "`setsid nohup python -m llmsim run ... > logs/run1.txt 2>&1 &`, then poll the log file or the "
         "results folder with later commands.\n"
-        "Every benchmark run of the simulator counts as one simulation against your budget, whether "
-        "it succeeds, fails or is left unfinished; the result of each command tells you how many "
-        "simulations you have used and what budget remains."
+        "Every simulation the simulator starts counts as one simulation against your budget, however "
+        "it was started (the benchmark script, the command line with any options, or your own scripts "
+        "calling the simulator) and whether it succeeds, fails or is left unfinished; once the budget is "
+        "spent the simulator refuses to start. The result of each command tells you which simulations "
+        "it ran, how many you have used and what budget remains."
     )
     return ToolSpec(
         name=BASH,

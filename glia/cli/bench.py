@@ -7,13 +7,15 @@ this machine, and shows the numbers a design has to beat.
 from __future__ import annotations
 
 import argparse
+import time
+import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from glia.cli.common import add_root_option, console, parse_seeds, seeds_argument, workspaces_root
-from glia.config import load_config
+from glia.config import UserConfig, load_config
 from glia.errors import GliaUsageError
 from glia.task import Task, load_task
 
@@ -31,7 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "scores all of the task's baselines."
         ),
     )
-    parser.add_argument("task", metavar="TASK", help="task file, e.g. tasks/llm_routing.md")
+    parser.add_argument(
+        "task",
+        metavar="TASK",
+        help="task file (e.g. tasks/llm_routing.md) or an OpenEvolve-style problem folder",
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument(
         "--router", metavar="NAME", help="score one built-in router of the simulator (e.g. llq)"
@@ -46,7 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--seeds",
         type=seeds_argument,
         metavar="N|LIST",
-        help="N: first N seeds per workload; LIST: e.g. 0,1,2",
+        help="main workload only: N of its secret seeds, or public seeds such as 0,1,2 (to reproduce a figure)",
     )
     parser.add_argument(
         "--workloads",
@@ -62,7 +68,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--workspace",
         choices=("docker", "local"),
-        help="where simulations run: docker (sandboxed, default) or local (host processes, no sandbox)",
+        help="where simulations run: docker (sandboxed, default) or local (UNSAFE: host processes, no "
+        "sandbox; needs --unsafe-local-workspace)",
+    )
+    parser.add_argument(
+        "--unsafe-local-workspace",
+        action="store_true",
+        help="accept running simulations directly on this machine with --workspace local (no sandbox)",
     )
     parser.add_argument(
         "--image", metavar="TAG", help="workspace image for docker (default: glia-workspace:latest)"
@@ -104,19 +116,58 @@ def _read(path: str) -> str:
         ) from exc
 
 
+def bench_run_id(task: Task) -> str:
+    """A run id of its own for every bench invocation: its containers never share a label with another's."""
+    return f"bench-{task.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
 def run(args: argparse.Namespace) -> int:
-    from glia.evaluation import Evaluator
+    from glia.workspace import install_signal_cleanup, remove_invocation_containers
+    from glia.workspace.unsafe import check_backend_allowed, warning_line
 
     config = load_config()
     task = narrowed_task(load_task(args.task), args.seeds, args.workloads, args.duration)
     backend = args.workspace or config.workspace or "docker"
+    check_backend_allowed(backend, bool(args.unsafe_local_workspace or config.allow_unsafe_local))
+    out = console()
+    if backend == "local":
+        out.print(f"[bold red]{warning_line()}[/]")
+    install_signal_cleanup()  # SIGINT / SIGTERM close this process's workspaces and containers
+    run_id = bench_run_id(task)
+    try:
+        return _bench(args, task, backend, config, run_id)
+    finally:
+        if backend == "docker":  # the evaluator closes its own; this catches what an exception left
+            remove_invocation_containers(run_id)
+
+
+def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfig, run_id: str) -> int:
+    from glia.evaluation import Evaluator
+    from glia.workspace.task_image import prepare_task_image
+
     image = args.image or config.image
+    if backend == "docker":  # a problem folder's requirements, installed into the task's image once
+        image = prepare_task_image(task, image)
     root = workspaces_root(args.root, config)
-    evaluator = Evaluator(task, root / f"bench-{task.name}", backend=backend, image=image)
+    bench_dir = root / f"bench-{task.name}"
+    evaluator = Evaluator(
+        task,
+        bench_dir / "runs" / run_id,  # its name is the containers' run id
+        backend=backend,
+        image=image,
+        cache_dir=bench_dir / "evaluations",  # baselines cached per task, shared by invocations
+        secrets_dir=root / ".secrets",  # the same secret workloads as every run under this root
+        reuse_sandboxes=True,
+    )
+    with evaluator:
+        return _score_and_print(args, task, evaluator, backend)
+
+
+def _score_and_print(args: argparse.Namespace, task: Task, evaluator: Any, backend: str) -> int:
     out = console()
     primary = task.evaluation.primary
     out.print(
-        f"[bold]{task.title}[/] · {len(task.evaluation.workloads)} workload(s), {len(primary.seeds)} seed(s) on "
+        f"[bold]{task.title}[/] · {len(task.evaluation.workloads)} workload(s), {primary.count} seed(s) on "
         f"the main one · backend {backend} · this can take a few minutes",
         highlight=False,
     )
@@ -128,45 +179,55 @@ def run(args: argparse.Namespace) -> int:
     else:
         results = evaluator.baselines()
     out.print(results_table(task, results))
+    for label, evaluation in results.items():
+        if not evaluation.valid:  # in full: a table cell would cut the reason short
+            out.print(f"[red]{label} is invalid:[/] {evaluation.reason}", highlight=False, soft_wrap=True)
+        elif not evaluation.feasible:
+            out.print(f"[red]{label} is infeasible:[/] {'; '.join(evaluation.violations)}", highlight=False)
     reference = results.get(task.evaluation.reference_baseline)
     if reference is not None and reference.valid and reference.score is not None:
         out.print(
-            f"Reference baseline {task.evaluation.reference_baseline}: {reference.score:.2f} "
-            f"{task.metric.unit} ({task.metric.direction} {task.metric.name})."
+            f"Reference baseline {task.evaluation.reference_baseline}: {reference.score:.2f}"
+            f"{' ' + task.metric.unit if task.metric.unit else ''} ({task.metric.direction} {task.metric.name})."
         )
     return 0 if all(e.valid for e in results.values()) else 1
 
 
+def _cell(metric: Any, workload: Any, key: str) -> str:
+    """A value, marked when a constraint on it fails on this workload."""
+    shown = metric.format(workload.value(key))
+    broken = [c for c in metric.constraints if c.key == key and not c.holds(workload.value(key))]
+    return f"{shown} [red]✗ {broken[0].op} {broken[0].bound:g}[/]" if broken else shown
+
+
 def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
-    """One row per (router or design, workload): mean, 90% CI, p90 and restarts over seeds."""
-    unit = f" ({task.metric.unit})" if task.metric.unit else ""
-    better = "lower" if task.metric.direction == "minimize" else "higher"
-    table = Table(title=f"{task.name}: trusted {task.metric.name}{unit}, {better} is better")
-    for column, justify in (
-        ("router", "left"),
-        ("workload", "left"),
-        ("seeds", "right"),
-        ("mean", "right"),
-        ("90% CI", "right"),
-        ("p90", "right"),
-        ("restarts", "right"),
-    ):
+    """One row per (design, workload): the objective's mean and 90% CI over seeds, in the task's metric and
+    unit, then the mean of every other key the metric reports (constraint keys, `report` keys)."""
+    metric = task.metric
+    unit = f" ({metric.unit})" if metric.unit else ""
+    better = "lower" if metric.lower_is_better else "higher"
+    table = Table(title=f"{task.name}: trusted {metric.name}{unit}, {better} is better")
+    others = [key for key in metric.keys if key != metric.name]
+    columns = [("design", "left"), ("workload", "left"), ("seeds", "right"), (f"{metric.name}", "right")]
+    columns += [("90% CI", "right"), *((key, "right") for key in others)]
+    for column, justify in columns:
         table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    blanks = [""] * (len(columns) - 3)
     for label, evaluation in results.items():
         if not evaluation.valid:
-            table.add_row(label, "[red]invalid[/]", "", "", evaluation.reason or "", "", "", end_section=True)
+            table.add_row(label, "[red]invalid[/]", "", "see below", *blanks[1:], end_section=True)
             continue
         rows = list(evaluation.workloads.values())
         for i, workload in enumerate(rows):
-            restarts = sum(s.frac_restarted for s in workload.seeds) / max(len(workload.seeds), 1)
+            shown = f"{workload.name}{'*' if workload.heldout else ''}"
+            described = ", ".join(f"{k}={v}" for k, v in workload.params.items())
             table.add_row(
                 label if i == 0 else "",
-                f"{workload.name}{'*' if workload.heldout else ''} @{workload.qps:g}",
+                f"{shown} ({described})" if described else shown,
                 str(len(workload.seeds)),
-                f"{workload.mean:.2f}",
-                f"{workload.ci_low:.2f}–{workload.ci_high:.2f}",
-                f"{workload.p90:.2f}",
-                f"{restarts:.1%}",
+                metric.format(workload.mean),
+                f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}",
+                *(_cell(metric, workload, key) for key in others),
                 end_section=i == len(rows) - 1,
             )
     if any(w.heldout for e in results.values() for w in e.workloads.values()):

@@ -12,10 +12,15 @@ from rich.table import Table
 from glia.cli.common import add_root_option, console, resolve_run, workspaces_root
 from glia.config import load_config
 from glia.errors import GliaUsageError
-from glia.notes import render_notes, write_run_notes
-from glia.progress import TranscriptFollower, fmt, read_run
+from glia.metric import Metric
+from glia.notes import render_notes, summary_text, write_run_notes
+from glia.progress import shorten
+from glia.record import events as ev
+from glia.record.transcript import TranscriptFollower
+from glia.record.view import ContextView, RunView, read_run
 
 FOLLOW_POLL_S = 1.0
+FOLLOW_THINKING_CHARS = 400  # the reasoning before an action, cut to a few lines in `show --follow`
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +69,7 @@ def list_runs(args: argparse.Namespace) -> int:
         out.print(f"No runs under {root}. Start one with `glia solve tasks/llm_routing.md`.")
         return 0
     states = sorted(
-        (read_run(folder) for folder in folders), key=lambda s: (str(s.run.get("started") or ""), s.run_id)
+        (read_run(folder) for folder in folders), key=lambda s: (str(s.doc.started or ""), s.run_id)
     )
     references = {state.reference_baseline()[0] for state in states}
     versus = f"vs {references.pop()}" if len(references) == 1 else "vs reference"
@@ -77,6 +82,7 @@ def list_runs(args: argparse.Namespace) -> int:
         (versus, "right"),
         ("simulations", "right"),
         ("dollars", "right"),
+        ("note", "left"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for state in states:
@@ -87,13 +93,34 @@ def list_runs(args: argparse.Namespace) -> int:
             state.run_id,
             state.status,
             state.strategy_label,
-            fmt(best, 3),
+            state.metric.format(best, 3),
             "—" if gain is None else f"{gain:+.1%}",
             f"{totals['simulations']:.0f}",
             f"${totals['dollars']:.2f}",
+            shorten(run_note(state), 90),
         )
     out.print(table)
     return 0
+
+
+def run_note(state: RunView) -> str:
+    """Why a run is where it is: who is running it, that its process is gone, or why it failed."""
+    status = state.status
+    if status == "running" and state.lock.holder:
+        return f"pid {state.lock.holder.get('pid')} on {state.lock.holder.get('host')}"
+    if status == "interrupted":
+        gone = "process gone; " if state.doc.status == "running" else ""
+        return f"{gone}`glia resume {state.run_id}` continues it"
+    if status == "failed":
+        reasons = [_failure(ctx) for ctx in state.contexts if ctx.status != "pending"]
+        return "; ".join(reasons) or state.doc.error or state.doc.no_best_reason or ""
+    return ""
+
+
+def _failure(ctx: ContextView) -> str:
+    """Why a context of a failed run produced no design: how it ended, and its trusted verdict."""
+    error = f" ({ctx.error})" if ctx.error else ""
+    return f"{ctx.name}: {ctx.status}{error}; {ctx.verdict_text(3)}"
 
 
 def _context_dir(run_dir: Path, context: int | None) -> Path:
@@ -127,11 +154,15 @@ def follow_context(run_dir: Path, context: int | None, poll_s: float = FOLLOW_PO
     follower = TranscriptFollower(ctx_dir / "transcript.jsonl")
     follower.new_events()  # everything so far is in the notes printed next
     out.print(Markdown(render_notes(ctx_dir)))
+    metric = read_run(run_dir).metric
     try:
         while True:
-            for event in follower.new_events():
-                out.print(Markdown(event_markdown(event)))
-                if event.get("type") == "context_end":
+            for raw in follower.new_events():
+                event = ev.parse_event(raw)
+                text = event_markdown(event, metric)
+                if text:
+                    out.print(Markdown(text))
+                if isinstance(event, ev.ContextEnded):
                     return 0
             if read_run(run_dir).finished:
                 return 0
@@ -140,34 +171,50 @@ def follow_context(run_dir: Path, context: int | None, poll_s: float = FOLLOW_PO
         return 0
 
 
-def event_markdown(event: dict) -> str:
-    """A compact rendering of one live event for `show --follow`."""
-    kind = event.get("type")
-    if kind == "assistant":
-        calls = [
-            c.get("arguments", {}).get("command")
-            for c in event.get("tool_calls") or []
-            if isinstance(c, dict)
-        ]
-        text = str(event.get("text") or event.get("reasoning") or "").strip()
-        commands = "\n".join(f"    $ {c}" for c in calls if c)
-        return f"**Researcher:** {text}\n\n{commands}".strip()
-    if kind == "tool_result":
-        output = str(event.get("output") or "").rstrip().splitlines()[-5:]
-        tail = "\n".join(f"    {line}" for line in output)
-        return f"*exit {event.get('exit_code')}, {event.get('duration_s', 0) or 0:.1f} s*\n\n{tail}".strip()
-    if kind == "simulation":
-        if event.get("valid") is False:
-            return f"### 🧪 Simulation {event.get('index')}: invalid ({event.get('error')})"
-        return f"### 🧪 Simulation {event.get('index')}: claimed {event.get('claimed_score')}"
-    if kind == "supervisor":
-        return f"> **Supervisor ({event.get('trigger')}):** {event.get('text')}"
-    if kind == "finish":
-        return f"## ✅ Finish\n\n{event.get('summary')}"
-    if kind == "context_end":
-        return f"## Context ended: {event.get('reason')}"
-    if kind in ("budget", "error", "format_error"):
-        return f"> **{kind}:** {event.get('detail')}"
+def _fenced(text: str, lang: str = "") -> str:
+    ticks = "`" * max(3, max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0) + 1)
+    if "```" in text:
+        ticks = "`" * max(len(ticks), 4)
+    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
+
+
+def event_markdown(event: ev.Event, metric: Metric) -> str:
+    """A compact rendering of one live event for `show --follow`: commands in code blocks (a heredoc
+    keeps every line and character), numbers rounded, the Supervisor once, a submission as prose."""
+    if isinstance(event, ev.AssistantTurn):
+        reasoning = " ".join(event.reasoning.replace("*", "").split())
+        thinking = f"💭 *{shorten(reasoning, FOLLOW_THINKING_CHARS)}*\n\n" if reasoning else ""
+        commands = "\n\n".join(_fenced(c.command, "bash") for c in event.tool_calls if c.command)
+        text = event.text.strip()
+        return f"{thinking}**Researcher:** {text}\n\n{commands}".strip()
+    if isinstance(event, ev.ToolResult):
+        if event.name == "finish":
+            return ""  # the Supervisor's review it carries is shown with the supervisor event
+        output = "\n".join(event.output.rstrip().splitlines()[-5:])
+        if event.recovered:
+            status = "interrupted while running" if event.recovered == "interrupted" else "not run"
+        elif event.timed_out:
+            status = "timed out"
+        else:
+            status = f"exit {event.exit_code}"
+        duration = f", {event.duration_s:.1f} s" if event.duration_s is not None else ""
+        return f"*{status}{duration}*\n\n{_fenced(output) if output else ''}".strip()
+    if isinstance(event, ev.SimulationEnded):
+        kind = "claim" if event.kind == ev.CLAIM else "experiment (not ranked against claims)"
+        if not event.valid:
+            return f"### 🧪 Simulation {event.index} · {kind}: invalid ({event.error})"
+        value = event.claimed_score if event.kind == ev.CLAIM else (event.values or {}).get(metric.name)
+        return f"### 🧪 Simulation {event.index} · {kind}: {metric.name} {metric.format(value, 3)}"
+    if isinstance(event, ev.SupervisorSpoke):
+        verdict = f", {event.verdict}" if event.verdict else ""
+        return f"> **Supervisor ({event.trigger}{verdict}):** {event.text}"
+    if isinstance(event, ev.FinishCalled):
+        state = {True: "accepted", False: "sent back"}.get(event.accepted, "submitted")  # type: ignore[arg-type]
+        return f"## ✅ The Researcher submits ({state})\n\n{summary_text(event.summary)}"
+    if isinstance(event, ev.ContextEnded):
+        return f"## Context ended: {event.reason}"
+    if isinstance(event, ev.BudgetNote | ev.ErrorEvent | ev.FormatError):
+        return f"> **{event.type}:** {event.detail}"
     return ""
 
 
@@ -184,5 +231,5 @@ def make_report(args: argparse.Namespace) -> int:
     if best is not None:
         gain = state.improvement_over_reference()
         extra = "" if gain is None else f", {gain:+.1%} over {state.reference_baseline()[0]}"
-        out.print(f"Best trusted score {best:.3f}{f' ({where})' if where else ''}{extra}")
+        out.print(f"Best trusted score {state.metric.format(best, 3)}{f' ({where})' if where else ''}{extra}")
     return 0

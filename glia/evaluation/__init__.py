@@ -1,15 +1,17 @@
-"""Trusted evaluation of designs: pristine simulator copy, design file text only, seeds x workloads.
+"""Trusted evaluation of designs: the design in a sandbox of its own, the core pristine, results checked.
 
-See `evaluator.Evaluator` for the procedure and `results.Evaluation` for what it reports.
+See `sandboxes` for what runs where, `evaluator.Evaluator` for the procedure, `verify` for the checks on
+the host, `secrets` for the seeds and `results.Evaluation` for what it reports.
 """
 
 from glia.evaluation.design_checks import design_problem
-from glia.evaluation.evaluator import Evaluator, design_sha256
+from glia.evaluation.evaluator import EvaluationRefused, Evaluator, design_sha256
 from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore, select_best
 from glia.evaluation.stats import bootstrap_mean_ci
 
 __all__ = [
     "Evaluation",
+    "EvaluationRefused",
     "Evaluator",
     "SeedResult",
     "WorkloadScore",

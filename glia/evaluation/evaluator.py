@@ -1,9 +1,12 @@
-"""The trusted evaluator: scores a design by its file text alone, on a pristine copy of the simulator.
+"""The trusted evaluator: scores a design by its file text alone, with the design in a sandbox of its own.
 
 Nothing a context produced is trusted except the text of its design file(s): no claimed scores, no
-edited simulator, no result folders. Each evaluation copies the template afresh, writes only the design
-files into it, and runs every (workload, seed) of the task in one sandboxed workspace. A single failing
-simulation (crash, hidden-field access, unfinished requests, timeout) makes the whole design invalid.
+edited simulator, no result folders. Each evaluation opens fresh sandboxes (`sandboxes.py`: a core
+holding the pristine simulator and the secret workloads, and a sandbox holding only the design), runs
+every (workload, seed) of the task, and reads the results from the core alone, checking them on the host
+(`verify.py`). The static design checks run first, as quick feedback; they are not what makes the score
+trustworthy. A single failing simulation (crash, hang, exit, hidden-field access, unfinished requests,
+timeout) makes the whole design invalid, with a message naming what happened.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import threading
 import time
 import uuid
@@ -22,35 +24,50 @@ from pathlib import Path
 
 import structlog
 
-from glia.evaluation.cache import IGNORED_PARTS, BaselineCache, baseline_key, tree_fingerprint
-from glia.evaluation.design_checks import design_problem
+from glia.evaluation.cache import BaselineCache, baseline_key
+from glia.evaluation.design_checks import design_problem, files_problem
 from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore
-from glia.evaluation.summary import SimulationFailed, read_seed_result
+from glia.evaluation.sandboxes import PROGRAM_SLOT, EvaluationSandboxes, JobOutcome, SandboxPool
+from glia.evaluation.secrets import SeedKey, SeedPlan, plan_seeds
+from glia.evaluation.verify import (
+    SimulationFailed,
+    check_per_request,
+    check_summary,
+    parse_summary,
+    seed_result,
+)
+from glia.problems.checks import program_problem
+from glia.run_store import write_json_atomic
 from glia.task import Task, Workload
-from glia.workspace import create_workspace
-from glia.workspace.base import Limits, Workspace, WorkspaceError
+from glia.workspace.base import WorkspaceError, WorkspaceFileError
 
 log = structlog.get_logger(__name__)
 
-RESULTS_FOLDER = "trusted_results"  # output root inside the evaluation copy
+OUTPUT_ROOT = "trusted_results"  # inside the core sandbox
+SUMMARY_FILE = "summary.json"
+MAX_SUMMARY_BYTES = 2 * 2**20
+MAX_PER_REQUEST_BYTES = 256 * 2**20
+
+
+class EvaluationRefused(ValueError):
+    """The evaluation cannot run as asked (say, a design on the unsandboxed local backend)."""
 
 
 def kill_after_s(time_limit_s: float) -> float:
-    """When the workspace kills a simulation: a grace period after the simulator's own time limit."""
+    """When a simulation is killed from outside: a grace period after the simulator's own time limit."""
     return time_limit_s + max(5.0, 0.25 * time_limit_s)
-
-
-KEPT_OUTPUTS = ("summary.json", "config.json")  # what stays on disk after an evaluation
 
 
 @dataclass(frozen=True)
 class _Job:
     workload: Workload
+    index: int
     seed: int
+    design_seed: int
 
     @property
     def experiment(self) -> str:
-        return f"{self.workload.name}-seed{self.seed}"
+        return f"{self.workload.name}-{self.index}"
 
 
 class Evaluator:
@@ -64,7 +81,10 @@ class Evaluator:
         image: str | None = None,
         workers: int | None = None,
         cache_dir: Path | None = None,
-        keep_copies: bool = False,
+        secrets_dir: Path | None = None,
+        seed_key: SeedKey | None = None,
+        static_checks: bool = True,
+        reuse_sandboxes: bool = False,
     ) -> None:
         self.task = task
         self.work_dir = Path(work_dir)
@@ -73,164 +93,250 @@ class Evaluator:
         self.image = image
         self.workers = workers or min(4, os.cpu_count() or 1)
         self.cache_dir = Path(cache_dir) if cache_dir else self.evaluations_dir
-        self.keep_copies = keep_copies
-        self.simulations_run = 0  # total simulations started by this evaluator (cache hits add none)
+        # One key per workspaces root (runs and benches live side by side there), so that every run and
+        # bench on this machine uses the same secret workloads.
+        key = seed_key or SeedKey.load_or_create(Path(secrets_dir or self.work_dir.parent / ".secrets"))
+        self.seed_plans: dict[str, SeedPlan] = plan_seeds(task, key)
+        # The static checks are quick feedback; switching them off (tests of the structural guarantee do)
+        # must never change what a design can do to its score.
+        self.static_checks = static_checks
+        self.simulations_run = 0  # simulations started by this evaluator (cache hits add none)
         self._lock = threading.Lock()  # one evaluation at a time: they would compete for the same cores
         self._count_lock = threading.Lock()
-        self._counter = 0
+        # A long-lived evaluator (a run, a bench) keeps its sandboxes and restarts them between
+        # evaluations; `close()` releases them.
+        self._pool = (
+            SandboxPool(
+                self.work_dir.name, image, self.workers, kill_after_s(task.evaluation.time_limit_s), backend
+            )
+            if reuse_sandboxes and backend == "docker"
+            else None
+        )
+
+    def close(self) -> None:
+        """Remove the sandboxes this evaluator kept (a no-op when it keeps none)."""
+        if self._pool is not None:
+            self._pool.close()
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------------------------ public API
 
     def evaluate_design(self, files: Mapping[str, str], label: str) -> Evaluation:
-        """Score design file texts (relpath -> text) with the task's design router."""
+        """Score design file texts (relpath -> text): static checks, then the sandboxed evaluation."""
         sha = design_sha256(files)
         task = self.task
-        problem = design_problem(
-            files, task.design_files, task.forbidden_names, task.allowed_imports, task.forbidden_attributes
-        )
+        details = {"design_sha256": sha, "design": task.design.name, "isolation": self._isolation()}
+        problem = files_problem(files, task.design_files)
+        if problem is None and self.static_checks and task.design.slot == PROGRAM_SLOT:
+            problem = program_problem(files, task.forbidden_names)  # the sandbox is the guarantee
+        elif problem is None and self.static_checks:
+            problem = design_problem(
+                files,
+                task.design_files,
+                task.forbidden_names,
+                task.allowed_imports,
+                task.forbidden_attributes,
+            )
         if problem:
             log.info("design_rejected", label=label, reason=problem)
-            return Evaluation.invalid(
-                label, problem, design_sha256=sha, router=self.task.evaluation.design_router
+            return Evaluation.invalid(label, f"rejected before running: {problem}", **details)
+        if self.backend != "docker":
+            raise EvaluationRefused(
+                "trusted evaluation runs designs only in Docker sandboxes; the local backend would run the "
+                "design on this machine with your rights"
             )
-        return self._evaluate(label, self.task.evaluation.design_router, dict(files), sha)
+        return self._evaluate(label, task.design.name, dict(files), sha)
+
+    def evaluate_baseline(self, name: str) -> Evaluation:
+        """Score one of the task's baselines (built into the simulator, or a design file) the same way."""
+        baseline = self.task.evaluation.baseline(name)
+        if baseline.builtin:
+            return self._evaluate(name, name, None, None)
+        text = baseline.file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        files = {self.task.design_files[0]: text}
+        if self.backend != "docker":
+            raise EvaluationRefused(f"baseline {name} is a design file: it needs the docker backend")
+        return self._evaluate(name, self.task.design.name, files, design_sha256(files))
 
     def evaluate_router(self, router: str) -> Evaluation:
-        """Score one of the simulator's built-in routers on the untouched template."""
-        return self._evaluate(router, router, {}, None)
+        """A built-in design selected by name, even one the task does not list as a baseline."""
+        return self._evaluate(router, router, None, None)
 
     def baselines(self) -> dict[str, Evaluation]:
-        """The task's baselines, from the on-disk cache when the template and spec are unchanged."""
-        cache = BaselineCache(self.cache_dir, baseline_key(self.task.simulator, self.task.evaluation))
+        """The task's baselines, from the on-disk cache when the template, spec and seeds are unchanged."""
+        key = baseline_key(self.task, self.seed_plans)
+        cache = BaselineCache(self.cache_dir, key)
         results = {}
-        for router in self.task.evaluation.baselines:
-            cached = cache.get(router)
+        for name in self.task.evaluation.baselines:
+            cached = cache.get(name)
             if cached is None:
-                cached = self.evaluate_router(router)
+                cached = self.evaluate_baseline(name)
                 if cached.valid:  # a failed baseline (say, an overloaded machine) is retried next time
-                    cache.put(router, cached)
-            results[router] = cached
+                    cache.put(name, cached)
+            results[name] = cached
         return results
 
     # ------------------------------------------------------------------------------------ internals
 
-    def _evaluate(self, label: str, router: str, files: dict[str, str], sha: str | None) -> Evaluation:
+    def _isolation(self) -> str:
+        return "sandbox" if self.task.design.host else "none"
+
+    def _evaluate(self, label: str, design: str, files: dict[str, str] | None, sha: str | None) -> Evaluation:
         with self._lock:
             started = time.monotonic()
-            self._counter += 1
             folder = self._fresh_folder(label)
-            repo = folder / "repo"
-            _copy_template(self.task.simulator, repo)
-            for relpath, text in files.items():
-                (folder / "design" / relpath).parent.mkdir(parents=True, exist_ok=True)
-                (folder / "design" / relpath).write_text(text, encoding="utf-8")
-                (repo / relpath).write_text(text, encoding="utf-8")
-            fingerprint = tree_fingerprint(repo, exclude=RESULTS_FOLDER)
+            if files is not None:
+                for relpath, text in files.items():
+                    target = folder / "design" / relpath
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(text, encoding="utf-8")
+            spec = self.task.evaluation
+            sandboxes = EvaluationSandboxes(
+                self.task,
+                folder,
+                run_id=self.work_dir.name,
+                label=label,
+                image=self.image,
+                workers=max(1, min(self.workers, self._job_count())),
+                design_files=files,
+                time_limit_s=kill_after_s(spec.time_limit_s),
+                backend=self.backend,
+                pool=self._pool,
+            )
+            details = {
+                "design_sha256": sha,
+                "design": design,
+                "isolation": sandboxes.isolation,
+            }
             try:
-                seed_results, failure = self._run_all(repo, folder, router)
-                if not failure and tree_fingerprint(repo, exclude=RESULTS_FOLDER) != fingerprint:
-                    failure = (
-                        "the simulator's files changed during the evaluation (designs may not write files)"
-                    )
-            finally:
-                self._tidy(folder, repo)
+                with sandboxes:
+                    seed_results, failure, simulations = self._run_jobs(sandboxes, design, folder)
+            except WorkspaceError as exc:
+                seed_results, failure, simulations = {}, f"the evaluation sandbox failed: {exc}", 0
             duration = time.monotonic() - started
-            details = {"design_sha256": sha, "router": router, "duration_s": duration}
+            details.update(duration_s=duration, simulations=simulations)
             if failure:
                 log.info("evaluation_invalid", label=label, reason=failure, duration_s=round(duration, 1))
                 return Evaluation.invalid(label, failure, **details)
+            metric = self.task.metric
             workloads = {
-                w.name: WorkloadScore.from_seeds(w.name, w.qps, w.heldout, seed_results[w.name])
-                for w in self.task.evaluation.workloads
+                w.name: WorkloadScore.from_seeds(
+                    w.name, w.params, w.heldout, w.secret, seed_results[w.name], metric
+                )
+                for w in spec.workloads
             }
-            score = workloads[self.task.evaluation.primary.name].mean
-            log.info("evaluation_done", label=label, score=score, duration_s=round(duration, 1))
+            primary = workloads[spec.primary.name]
+            log.info("evaluation_done", label=label, score=primary.mean, duration_s=round(duration, 1))
             return Evaluation(
-                label=label, valid=True, reason=None, score=score, workloads=workloads, **details
+                label=label,
+                valid=True,
+                reason=None,
+                score=primary.mean,
+                workloads=workloads,
+                feasible=not primary.violations,
+                violations=primary.violations,
+                **details,
             )
+
+    def _job_count(self) -> int:
+        return sum(len(plan.seeds) for plan in self.seed_plans.values())
+
+    def _jobs(self) -> list[_Job]:
+        jobs = []
+        for workload in self.task.evaluation.workloads:
+            plan = self.seed_plans[workload.name]
+            for index, (seed, design_seed) in enumerate(zip(plan.seeds, plan.design_seeds, strict=True)):
+                jobs.append(_Job(workload, index, seed, design_seed))
+        return jobs
+
+    def _run_jobs(
+        self, sandboxes: EvaluationSandboxes, design: str, folder: Path
+    ) -> tuple[dict[str, list[SeedResult]], str | None, int]:
+        """Run the jobs in parallel; after the first failure, jobs not yet started are skipped."""
+        abort = threading.Event()
+        jobs = self._jobs()
+        started = [0]
+
+        def attempt(job: _Job) -> SeedResult | str | None:
+            if abort.is_set():
+                return None
+            with self._count_lock:
+                self.simulations_run += 1
+                started[0] += 1
+            try:
+                return self._simulate(sandboxes, design, job, folder)
+            except (SimulationFailed, WorkspaceError) as error:
+                abort.set()  # one bad seed sinks the design: stop spending simulations on it
+                return f"{job.workload.name} workload, run {job.index + 1}: {error}"
+
+        results: dict[str, list[SeedResult]] = {w.name: [] for w in self.task.evaluation.workloads}
+        first_failure = None
+        with ThreadPoolExecutor(max_workers=sandboxes.workers, thread_name_prefix="glia-eval") as pool:
+            for job, outcome in zip(jobs, pool.map(attempt, jobs), strict=True):
+                if isinstance(outcome, SeedResult):
+                    results[job.workload.name].append(outcome)
+                elif isinstance(outcome, str) and first_failure is None:
+                    first_failure = outcome  # jobs are in task order, so this is the first failing one
+        return results, first_failure, started[0]
+
+    def _simulate(self, sandboxes: EvaluationSandboxes, design: str, job: _Job, folder: Path) -> SeedResult:
+        spec = self.task.evaluation
+        output_root = f"{OUTPUT_ROOT}/{job.workload.name}"
+        command = spec.render_command(
+            design, job.workload, job.seed, job.experiment, output_root, design_seed=job.design_seed
+        )
+        outcome = sandboxes.run(command, kill_after_s(spec.time_limit_s))
+        result = outcome.core
+        experiment_dir = f"{output_root}/{job.experiment}"
+        try:
+            if result.timed_out:
+                raise SimulationFailed(f"exceeded the time limit of {spec.time_limit_s:g} s")
+            runs = sandboxes.list_folder(experiment_dir)
+            if len(runs) != 1:
+                raise SimulationFailed(
+                    _no_result_message(result.exit_code, result.output, outcome.design_note, len(runs))
+                )
+            run_dir = f"{experiment_dir}/{runs[0]}"
+            try:
+                summary_bytes = sandboxes.read(f"{run_dir}/{SUMMARY_FILE}", MAX_SUMMARY_BYTES)
+            except WorkspaceFileError as exc:
+                raise SimulationFailed(
+                    f"no readable summary.json ({exc}); the simulator exited with code {result.exit_code}: "
+                    f"{_last_lines(result.output)}"
+                    + (f" ({outcome.design_note})" if outcome.design_note else "")
+                ) from None
+            summary = parse_summary(summary_bytes)
+            self._keep(folder, job, summary_bytes)
+            values = check_summary(summary, self.task.metric)
+            if result.exit_code != 0:
+                raise SimulationFailed(f"exited with code {result.exit_code}: {_last_lines(result.output)}")
+            if spec.per_request is not None:
+                records = sandboxes.read(f"{run_dir}/{spec.per_request.file}", MAX_PER_REQUEST_BYTES)
+                check_per_request(summary, records, spec.per_request)
+            return seed_result(job.seed, job.design_seed, values, summary)
+        finally:
+            sandboxes.remove(experiment_dir)  # the core's space is bounded; the summary is kept here
+
+    def _keep(self, folder: Path, job: _Job, summary_bytes: bytes) -> None:
+        target = folder / "results" / job.workload.name / f"run-{job.index + 1}" / SUMMARY_FILE
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(summary_bytes)
 
     def _fresh_folder(self, label: str) -> Path:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:60] or "design"
         folder = self.evaluations_dir / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         folder.mkdir(parents=True, exist_ok=False)
+        write_json_atomic(
+            folder / "seeds.json",
+            {name: {"seeds": list(p.seeds), "design_seeds": list(p.design_seeds), "secret": p.secret}
+             for name, p in self.seed_plans.items()},
+        )  # fmt: skip
         return folder
-
-    def _run_all(
-        self, repo: Path, folder: Path, router: str
-    ) -> tuple[dict[str, list[SeedResult]], str | None]:
-        spec = self.task.evaluation
-        jobs = [_Job(w, seed) for w in spec.workloads for seed in w.seeds]
-        workers = max(1, min(self.workers, len(jobs)))
-        limits = Limits(
-            cpus=float(min(workers, os.cpu_count() or 1)),
-            pids=256 * workers,
-            default_timeout_s=kill_after_s(spec.time_limit_s),
-            max_timeout_s=kill_after_s(spec.time_limit_s),
-        )
-        options = {"image": self.image} if self.image else {}
-        workspace = create_workspace(
-            self.backend,
-            repo_path=repo,
-            outputs_dir=folder / "outputs",
-            run_id=self.work_dir.name,
-            context_id=f"eval{self._counter}-{uuid.uuid4().hex[:8]}",  # unique: never clashes with a live one
-            limits=limits,
-            **options,
-        )
-        try:
-            workspace.start()
-            return self._run_jobs(workspace, repo, router, jobs, workers)
-        finally:
-            workspace.close()
-
-    def _run_jobs(
-        self, workspace: Workspace, repo: Path, router: str, jobs: list[_Job], workers: int
-    ) -> tuple[dict[str, list[SeedResult]], str | None]:
-        """Run the jobs in parallel; after the first failure, jobs not yet started are skipped."""
-        abort = threading.Event()
-
-        def attempt(job: _Job) -> SeedResult | str | None:
-            if abort.is_set():
-                return None
-            try:
-                return self._simulate(workspace, repo, router, job)
-            except (SimulationFailed, WorkspaceError) as error:
-                abort.set()  # one bad seed sinks the design: stop spending simulations on it
-                return f"seed {job.seed} ({job.workload.name}): {error}"
-
-        results: dict[str, list[SeedResult]] = {w.name: [] for w in self.task.evaluation.workloads}
-        first_failure = None
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glia-eval") as pool:
-            for job, outcome in zip(jobs, pool.map(attempt, jobs), strict=True):
-                if isinstance(outcome, SeedResult):
-                    results[job.workload.name].append(outcome)
-                elif isinstance(outcome, str) and first_failure is None:
-                    first_failure = outcome  # jobs are in task order, so this is the first failing seed
-        return results, first_failure
-
-    def _simulate(self, workspace: Workspace, repo: Path, router: str, job: _Job) -> SeedResult:
-        spec = self.task.evaluation
-        output_root = f"{RESULTS_FOLDER}/{job.workload.name}"
-        command = spec.render_command(router, job.workload, job.seed, job.experiment, output_root)
-        with self._count_lock:
-            self.simulations_run += 1
-        result = workspace.exec(command, timeout_s=kill_after_s(spec.time_limit_s))
-        if result.timed_out:
-            raise SimulationFailed(f"exceeded the time limit of {spec.time_limit_s:g} s")
-        return read_seed_result(repo / output_root / job.experiment, job.seed, result)
-
-    def _tidy(self, folder: Path, repo: Path) -> None:
-        """Keep the run summaries next to the design; drop the bulky copy unless asked to keep it."""
-        if self.keep_copies:
-            return
-        results = repo / RESULTS_FOLDER
-        if results.is_dir():
-            for path in results.rglob("*"):
-                if path.is_file() and path.name in KEPT_OUTPUTS:
-                    target = folder / "results" / path.relative_to(results)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(path, target)
-        shutil.rmtree(repo, ignore_errors=True)
 
 
 def design_sha256(files: Mapping[str, str]) -> str:
@@ -241,5 +347,15 @@ def design_sha256(files: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
-def _copy_template(template: Path, dest: Path) -> None:
-    shutil.copytree(template, dest, ignore=shutil.ignore_patterns(*IGNORED_PARTS, "*.pyc"))
+def _no_result_message(exit_code: int | None, output: str, design_note: str | None, found: int) -> str:
+    what = "no result folder" if found == 0 else f"{found} result folders (expected one)"
+    message = f"{what}; the simulator exited with code {exit_code}: {_last_lines(output)}"
+    return message + (f" ({design_note})" if design_note else "")
+
+
+def _last_lines(output: str, count: int = 3) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-count:])[-1500:] if lines else "(no output)"
+
+
+__all__ = ["Evaluator", "EvaluationRefused", "JobOutcome", "design_sha256", "kill_after_s"]

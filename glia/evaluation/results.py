@@ -1,76 +1,141 @@
-"""What a trusted evaluation produced, in a JSON-able form, and how the best design is chosen."""
+"""What a trusted evaluation produced, in a JSON-able form, and how the best design is chosen.
+
+Values are whatever keys the task's metric names (objective, constraint keys, reported keys), read per
+seed from the core's summary and aggregated per workload as a mean with a 90% bootstrap interval.
+Feasibility is judged on the primary workload's means; ranking is the metric's (`glia.metric`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from glia.evaluation.stats import bootstrap_mean_ci
+from glia.metric import Metric
+
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
 class SeedResult:
-    """One simulation of the trusted evaluation, as its `summary.json` reported it."""
+    """One simulation of the trusted evaluation: its seeds and the values the metric needs."""
 
     seed: int
-    mean_e2e: float
-    p90_e2e: float
-    frac_restarted: float
-    mean_scheduling_delay: float
-    num_requests: int = 0
+    values: dict[str, float]
+    design_seed: int = 0
     wall_time_s: float = 0.0
 
 
 @dataclass(frozen=True)
-class WorkloadScore:
-    """Scores of one workload over its seeds: mean of per-seed means, 90% bootstrap interval of it."""
+class KeyStats:
+    """One value over a workload's seeds: mean and its 90% bootstrap interval."""
 
-    name: str
-    qps: float
-    heldout: bool
     mean: float
-    p90: float
     ci_low: float
     ci_high: float
+
+
+@dataclass(frozen=True)
+class WorkloadScore:
+    """A workload's results: the objective's mean and interval first, then every key's statistics."""
+
+    name: str
+    params: dict[str, Any]
+    heldout: bool
+    secret: bool
+    mean: float  # the objective
+    ci_low: float
+    ci_high: float
+    stats: dict[str, KeyStats]
+    violations: tuple[str, ...]
     seeds: tuple[SeedResult, ...]
 
     @classmethod
-    def from_seeds(cls, name: str, qps: float, heldout: bool, seeds: Sequence[SeedResult]) -> WorkloadScore:
+    def from_seeds(
+        cls,
+        name: str,
+        params: Mapping[str, Any],
+        heldout: bool,
+        secret: bool,
+        seeds: Sequence[SeedResult],
+        metric: Metric,
+    ) -> WorkloadScore:
         if not seeds:
             raise ValueError(f"workload {name}: no seed results to summarise")
-        ordered = tuple(sorted(seeds, key=lambda s: s.seed))
-        means = [s.mean_e2e for s in ordered]
-        low, high = bootstrap_mean_ci(means)
+        stats = {}
+        for key in metric.keys:
+            series = [s.values[key] for s in seeds if key in s.values]
+            if len(series) == len(seeds):
+                low, high = bootstrap_mean_ci(series)
+                stats[key] = KeyStats(sum(series) / len(series), low, high)
+        objective = stats[metric.name]
+        means = {key: item.mean for key, item in stats.items()}
         return cls(
             name=name,
-            qps=qps,
+            params=dict(params),
             heldout=heldout,
-            mean=sum(means) / len(means),
-            p90=sum(s.p90_e2e for s in ordered) / len(ordered),
-            ci_low=low,
-            ci_high=high,
-            seeds=ordered,
+            secret=secret,
+            mean=objective.mean,
+            ci_low=objective.ci_low,
+            ci_high=objective.ci_high,
+            stats=stats,
+            violations=tuple(metric.violations(means)),
+            seeds=tuple(seeds),
         )
+
+    def value(self, key: str) -> float | None:
+        item = self.stats.get(key)
+        return None if item is None else item.mean
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkloadScore:
-        seeds = tuple(SeedResult(**row) for row in data["seeds"])
-        return cls(**{**data, "seeds": seeds})
+        return cls(
+            name=data["name"],
+            params=dict(data.get("params") or {}),
+            heldout=bool(data.get("heldout")),
+            secret=bool(data.get("secret")),
+            mean=float(data["mean"]),
+            ci_low=float(data["ci_low"]),
+            ci_high=float(data["ci_high"]),
+            stats={key: KeyStats(**item) for key, item in (data.get("stats") or {}).items()},
+            violations=tuple(data.get("violations") or ()),
+            seeds=tuple(SeedResult(**row) for row in data.get("seeds") or ()),
+        )
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The trusted verdict on one design or baseline router. `score` is None exactly when invalid."""
+    """The trusted verdict on one design or baseline. `score` is None exactly when invalid.
+
+    `feasible` is False when a constraint fails on the primary workload (`violations` says which).
+    `isolation` says how the design ran: "sandbox" (its own sandbox, talking to the core over the
+    channel), "builtin" (a baseline that is part of the pristine simulator), or "none" (the task's
+    simulator cannot host a design apart, so the design ran inside the core: weaker, and reported so).
+    """
 
     label: str
     valid: bool
     reason: str | None
     score: float | None
     workloads: dict[str, WorkloadScore] = field(default_factory=dict)
-    design_sha256: str | None = None  # None for a built-in router
+    feasible: bool = True
+    violations: tuple[str, ...] = ()
+    design: str | None = None  # the name that selected it (a baseline's name, or the design slot's)
+    design_sha256: str | None = None  # None for a built-in baseline
+    isolation: str = "builtin"
     duration_s: float = 0.0
-    router: str | None = None
+    simulations: int = 0
+    version: int = FORMAT_VERSION
+
+    @property
+    def router(self) -> str | None:
+        """The selecting name (kept for readers written when every design was a router)."""
+        return self.design
+
+    @property
+    def primary(self) -> WorkloadScore | None:
+        return next(iter(self.workloads.values()), None)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -79,23 +144,24 @@ class Evaluation:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Evaluation:
-        workloads = {name: WorkloadScore.from_dict(w) for name, w in data.get("workloads", {}).items()}
-        return cls(**{**data, "workloads": workloads})
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"evaluation format {data.get('version')!r} is not this Glia's ({FORMAT_VERSION}); "
+                "evaluate the design again"
+            )
+        workloads = {name: WorkloadScore.from_dict(w) for name, w in (data.get("workloads") or {}).items()}
+        fields = {**data, "workloads": workloads, "violations": tuple(data.get("violations") or ())}
+        return cls(**fields)
 
     @classmethod
     def invalid(cls, label: str, reason: str, **details: Any) -> Evaluation:
-        return cls(label=label, valid=False, reason=reason, score=None, **details)
+        return cls(label=label, valid=False, reason=reason, score=None, feasible=False, **details)
 
 
-def select_best(evaluations: Iterable[Evaluation], direction: str) -> Evaluation | None:
-    """The valid evaluation with the best trusted score; ties go to the earliest. Never an invalid one."""
-    if direction not in ("minimize", "maximize"):
-        raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
-    sign = 1.0 if direction == "minimize" else -1.0
-    best: Evaluation | None = None
-    for candidate in evaluations:
-        if not candidate.valid or candidate.score is None:
-            continue
-        if best is None or sign * candidate.score < sign * best.score:  # type: ignore[operator]
-            best = candidate
-    return best
+def select_best(evaluations: Iterable[Evaluation], metric: Metric) -> Evaluation | None:
+    """The best valid evaluation: feasible before infeasible, then the better score; earliest on ties."""
+    return metric.best(
+        (e for e in evaluations if e.valid and e.score is not None),
+        score=lambda e: e.score,
+        feasible=lambda e: e.feasible,
+    )

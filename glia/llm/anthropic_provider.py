@@ -15,6 +15,9 @@ class AnthropicProvider(BaseProvider):
     provider_name = "anthropic"
     sdk_client = anthropic.Anthropic
     key_env_var = "ANTHROPIC_API_KEY"
+    api_name = "messages"
+    reply_field = "content"
+    reply_name = "a Messages API reply"
 
     def _send(
         self, system: str, messages: list[Message], tools: list[ToolSpec], max_output_tokens: int
@@ -29,7 +32,8 @@ class AnthropicProvider(BaseProvider):
             thinking_budget=self.options.thinking_budget,
         )
         # An explicit timeout also stops the SDK refusing large max_tokens without streaming.
-        return self._client.messages.create(**request, timeout=self.options.timeout_s)
+        raw = self._client.messages.with_raw_response.create(**request, timeout=self.options.timeout_s)
+        return raw.http_response
 
-    def _parse(self, raw: Any) -> ParsedReply:
-        return anthropic_wire.parse_response(raw.model_dump(warnings=False), self.model)
+    def _parse(self, data: dict[str, Any]) -> ParsedReply:
+        return anthropic_wire.parse_response(data, self.model)

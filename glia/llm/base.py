@@ -1,7 +1,9 @@
-"""What every provider adapter shares: retries, timing, tool-call checks, cost and the call log.
+"""What every provider adapter shares: retries, timing, reply checks, tool-call checks, cost, the call log.
 
 An adapter only says how to send one request (`_send`) and how to read the reply (`_parse`); the
-call around it is the same for all providers, so behaviour cannot drift between them.
+call around it is the same for all providers, so behaviour cannot drift between them. Reply bodies are
+read here, not by the SDK's models, so an HTML page or a JSON body of the wrong shape becomes a
+`MalformedReply` naming the endpoint instead of an AttributeError deep inside an adapter.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, ClassVar
 
 import structlog
 
+from glia.llm.endpoint import decode_reply, malformed_fix
 from glia.llm.pricing import PriceTable
 from glia.llm.retry import RetryPolicy, call_with_retries
 from glia.llm.tool_calls import validate_tool_calls
@@ -35,8 +38,9 @@ class GenerationOptions:
 
     max_output_tokens: int = 16000
     temperature: float | None = None
-    reasoning_effort: str | None = None
-    thinking_budget: int | None = None
+    reasoning_effort: str | None = None  # OpenAI reasoning models; None: the model's own default
+    reasoning_summary: str | None = "auto"  # OpenAI Responses API; None: no summaries asked for
+    thinking_budget: int | None = None  # Anthropic extended thinking; None: off
     timeout_s: float = 600.0
 
 
@@ -56,6 +60,10 @@ class BaseProvider(ABC):
     provider_name: ClassVar[str]
     key_env_var: ClassVar[str]
     sdk_client: ClassVar[Any]  # the official SDK's client class (openai.OpenAI, anthropic.Anthropic)
+    api_name: ClassVar[str]  # which API of the provider this adapter speaks, for messages and logs
+    reply_field: ClassVar[str]  # the list every well-formed reply holds ("choices", "content", "output")
+    reply_name: ClassVar[str]  # what a reply is called in error messages ("a chat completion")
+    reply_field_non_empty: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -91,13 +99,14 @@ class BaseProvider(ABC):
         tools = list(tools or [])
         limit = max_output_tokens or self.options.max_output_tokens
         started = time.monotonic()
-        raw, retries = call_with_retries(
-            lambda: self._send(system, messages, tools, limit),
+        data, retries = call_with_retries(
+            lambda: self._request(system, messages, tools, limit),
             self.retry_policy,
-            model=f"{self.provider_name}:{self.model}",
+            model=self.label,
             key_env_var=self.key_env_var,
+            base_url=self.base_url,
         )
-        reply = self._parse(raw)
+        reply = self._parse(data)
         malformed = validate_tool_calls(reply.message, tools)
         latency = time.monotonic() - started
         cost = self.prices.cost(reply.usage, self.model, reply.model)
@@ -107,6 +116,7 @@ class BaseProvider(ABC):
         _log.info(
             "llm_call",
             provider=self.provider_name,
+            api=self.api_name,
             model=self.model,
             served_by=reply.model,
             input_tokens=reply.usage.input_tokens,
@@ -131,12 +141,40 @@ class BaseProvider(ABC):
             retries=retries,
         )
 
+    @property
+    def label(self) -> str:
+        """`provider:model`, as the user wrote it; every error message starts with it."""
+        return f"{self.provider_name}:{self.model}"
+
+    def _request(
+        self, system: str, messages: list[Message], tools: list[ToolSpec], max_output_tokens: int
+    ) -> dict[str, Any]:
+        """One attempt: send, then read the body as the protocol's JSON (or raise `MalformedReply`)."""
+        http = self._send(system, messages, tools, max_output_tokens)
+        data = decode_reply(
+            status=http.status_code,
+            content_type=http.headers.get("content-type", ""),
+            text=http.text,
+            url=str(http.url),
+            model=self.label,
+            required=self.reply_field,
+            what=self.reply_name,
+            fix=malformed_fix(self.base_url is not None),
+            non_empty=self.reply_field_non_empty,
+        )
+        self._check_reply(data)
+        return data
+
+    def _check_reply(self, data: dict[str, Any]) -> None:  # noqa: B027 (optional hook, no-op by default)
+        """Raise `RetryableReply` for a reply that reports a transient failure of its own."""
+
     @abstractmethod
     def _send(
         self, system: str, messages: list[Message], tools: list[ToolSpec], max_output_tokens: int
     ) -> Any:
-        """Make one HTTP request through the SDK; raise the SDK's errors unchanged."""
+        """Make one HTTP request through the SDK and return its HTTP response (the SDK's
+        `with_raw_response`); raise the SDK's errors unchanged."""
 
     @abstractmethod
-    def _parse(self, raw: Any) -> ParsedReply:
-        """Read the SDK's response object into neutral types."""
+    def _parse(self, data: dict[str, Any]) -> ParsedReply:
+        """Read the reply's JSON into neutral types."""

@@ -1,4 +1,4 @@
-"""OpenAI chat completions through the official SDK: OpenAI itself or any compatible server."""
+"""OpenAI Chat Completions through the official SDK: OpenAI itself or any compatible server."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ class OpenAIProvider(BaseProvider):
     provider_name = "openai"
     sdk_client = openai.OpenAI
     key_env_var = "OPENAI_API_KEY"
+    api_name = "chat"
+    reply_field = "choices"
+    reply_name = "a chat completion"
+    reply_field_non_empty = True
 
     def _send(
         self, system: str, messages: list[Message], tools: list[ToolSpec], max_output_tokens: int
@@ -28,7 +32,10 @@ class OpenAIProvider(BaseProvider):
             temperature=self.options.temperature,
             reasoning_effort=self.options.reasoning_effort,
         )
-        return self._client.chat.completions.create(**request, timeout=self.options.timeout_s)
+        raw = self._client.chat.completions.with_raw_response.create(
+            **request, timeout=self.options.timeout_s
+        )
+        return raw.http_response
 
-    def _parse(self, raw: Any) -> ParsedReply:
-        return openai_wire.parse_response(raw.model_dump(warnings=False), self.model)
+    def _parse(self, data: dict[str, Any]) -> ParsedReply:
+        return openai_wire.parse_response(data, self.model)

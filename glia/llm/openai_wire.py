@@ -11,7 +11,7 @@ from typing import Any
 
 from glia.llm.base import CONTENT_FILTER, END_TURN, MAX_TOKENS, REFUSAL, TOOL_USE, ParsedReply
 from glia.llm.tool_calls import parse_arguments
-from glia.llm.types import LLMError, Message, ToolCall, ToolSpec, Usage
+from glia.llm.types import MalformedReply, Message, ToolCall, ToolSpec, Usage
 
 # Chat completions has no error flag on tool results, so a failed tool says so in its first words.
 TOOL_ERROR_PREFIX = "ERROR: "
@@ -129,7 +129,7 @@ def parse_response(data: dict[str, Any], requested_model: str) -> ParsedReply:
     """Read a chat-completion response (as a dict) into neutral types."""
     choices = data.get("choices") or []
     if not choices:
-        raise LLMError(f"{requested_model}: the server returned a chat completion without choices")
+        raise MalformedReply(f"{requested_model}: the server returned a chat completion without choices")
     choice = choices[0]
     message = _assistant_from_wire(choice.get("message") or {})
     finish = choice.get("finish_reason") or "stop"

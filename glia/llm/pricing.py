@@ -73,8 +73,13 @@ class ModelPrice:
 class PriceTable:
     """Prices by model name, with dated snapshots of a model resolving to the model's price."""
 
-    def __init__(self, prices: Mapping[str, ModelPrice]) -> None:
+    def __init__(self, prices: Mapping[str, ModelPrice], warn_unpriced: bool = True) -> None:
         self._prices = dict(prices)
+        self.warn_unpriced = warn_unpriced
+
+    def quiet(self) -> PriceTable:
+        """The same prices, without the log warning for an unpriced model (the caller warns itself)."""
+        return PriceTable(self._prices, warn_unpriced=False)
 
     @classmethod
     def defaults(cls) -> PriceTable:
@@ -127,7 +132,8 @@ class PriceTable:
             price = self.price_for(model)
             if price is not None:
                 return price.cost(usage)
-        _warn_unpriced(models[0] if models else "")
+        if self.warn_unpriced:
+            _warn_unpriced(models[0] if models else "")
         return None
 
 
@@ -139,7 +145,8 @@ def _warn_unpriced(model: str) -> None:
     _log.warning(
         "llm_price_unknown",
         model=model,
-        hint=f"cost reported as None; add the model's price to a JSON file named by {PRICES_ENV_VAR}",
+        hint=f"cost reported as None; add the model's price to a JSON file named by {PRICES_ENV_VAR} "
+        "(or the config key `prices`)",
     )
 
 

@@ -52,9 +52,10 @@ class Message:
     name: str | None = None
     is_error: bool = False
     reasoning: str | None = None
-    # Opaque wire data an adapter must send back unchanged with this turn on later calls (Anthropic
-    # thinking blocks carry signatures the API checks during tool use). JSON-serialisable; agents and
-    # transcripts store it as-is and never interpret it.
+    # Opaque wire data an adapter must send back unchanged with this turn on later calls: Anthropic
+    # thinking blocks (signed), OpenAI Responses reasoning items (encrypted). One key per adapter, so a
+    # conversation that changes provider keeps each adapter's state apart. JSON-serialisable; agents
+    # and transcripts store it as-is and never interpret it.
     provider_state: dict[str, Any] = field(default_factory=dict)
 
 
@@ -130,3 +131,32 @@ class ProviderRejected(LLMError):
 
 class RetriesExhausted(LLMError):
     """Transient failures (rate limits, overload, 5xx, timeouts) outlasted the retry budget."""
+
+
+class EndpointError(LLMError):
+    """The endpoint is not a working model API (bad URL, nothing listening, wrong kind of server).
+
+    `fix` says what the user can change; the CLI prints it under the one-line message.
+    """
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
+
+
+class InvalidBaseURL(EndpointError):
+    """A base URL that cannot be requested at all (no http:// or https:// scheme, no host)."""
+
+
+class EndpointUnreachable(RetriesExhausted, EndpointError):
+    """Nothing answered at the endpoint (connection refused, unknown host, timeouts) after retries."""
+
+
+class EndpointUnsupported(EndpointError):
+    """The server answered that it does not implement the API's route (HTTP 501, or 404/405 without an
+    API error body): a different kind of server, or a base URL missing its `/v1`. Not retried."""
+
+
+class MalformedReply(EndpointError):
+    """The server answered, but not in the protocol: an HTML page, a non-JSON body, or JSON without
+    the reply's required fields (`choices`, `output`, `content`). Not retried: it will not change."""

@@ -2,7 +2,8 @@
 re-evaluation and selection of the best design, run state on disk, interruption and resume.
 
 Modules: `config` (what a run is asked to do), `run` (doing it), `trusted` (re-evaluation and selection),
-`best` (the `best/` folder), `outcome` (how a context ended), `interrupts` (Ctrl-C handling).
+`live` (judging improving designs while the run goes on), `best` (the `best/` folder), `outcome` (how a
+context ended), `interrupts` (Ctrl-C handling). What a run records is defined in `glia.record`.
 """
 
 from glia.orchestrator.config import (
@@ -14,6 +15,7 @@ from glia.orchestrator.config import (
 )
 from glia.orchestrator.run import (
     RunExists,
+    RunInUse,
     RunNotResumable,
     RunResult,
     execute_run,
@@ -26,6 +28,7 @@ __all__ = [
     "RunConfig",
     "RunConfigError",
     "RunExists",
+    "RunInUse",
     "RunNotResumable",
     "RunResult",
     "default_run_id",

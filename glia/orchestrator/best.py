@@ -1,5 +1,6 @@
-"""The run's answer on disk: `best/` holds the chosen design, its trusted evaluation, why it works and
-what it changed. Rewritten whenever a better trusted design appears, so an interrupted run still has one.
+"""The run's answer on disk: `best/` holds the chosen design, its trusted evaluation, the Researcher's
+account of it (with what the record says about that account) and what it changed. Rewritten whenever a
+better trusted design appears, so an interrupted run still has one.
 """
 
 from __future__ import annotations
@@ -9,18 +10,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from glia.metric import Metric
 from glia.orchestrator.trusted import Candidate
+from glia.record.audit import ClaimGap, FileChanges, Tie, claim_gap, outside_changes, statistical_tie
+from glia.record.view import read_run
 from glia.run_store import BEST_DIR, EVALUATIONS_DIR, context_dir, write_json_atomic
 from glia.task import Task
-from glia.workspace.repo import diff, first_commit, read_file_at
+from glia.workspace.history import HISTORY_DIR, History
 
 
-def relative_improvement(score: float | None, reference: float | None, direction: str) -> float | None:
+def relative_improvement(score: float | None, reference: float | None, metric: Metric) -> float | None:
     """How much better `score` is than `reference`, as a fraction of the reference (positive = better)."""
-    if score is None or reference is None or reference == 0:
-        return None
-    gain = (reference - score) if direction == "minimize" else (score - reference)
-    return gain / abs(reference)
+    return metric.improvement(score, reference)
 
 
 def write_best(
@@ -38,15 +39,16 @@ def write_best(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
 
-    repo = context_dir(run_dir, best.context) / "repo"
+    history = History(context_dir(run_dir, best.context) / HISTORY_DIR)
     for relpath, name in _output_names(task.design_files).items():
-        (staging / name).write_text(read_file_at(repo, best.sha, relpath), encoding="utf-8")
+        (staging / name).write_text(history.read_text(best.sha, relpath), encoding="utf-8")
     write_json_atomic(staging / "evaluation.json", best.evaluation.to_dict())
-    patch = diff(repo, first_commit(repo), best.sha, list(task.design_files))
+    patch = history.diff(history.first_commit(), best.sha, list(task.design_files))
     (staging / "design.diff").write_text(patch + ("\n" if patch else ""), encoding="utf-8")
     reference = reference_workload_means(run_dir, task.evaluation.reference_baseline)
+    caveats = account_caveats(run_dir, task, best)
     (staging / "explanation.md").write_text(
-        explanation(task, best, baselines, finish_summary, end_reason, reference), encoding="utf-8"
+        explanation(task, best, baselines, finish_summary, end_reason, reference, caveats), encoding="utf-8"
     )
 
     shutil.rmtree(target, ignore_errors=True)
@@ -64,6 +66,40 @@ def reference_workload_means(run_dir: Path, router: str) -> dict[str, float]:
     return {name: w["mean"] for name, w in workloads.items() if isinstance(w.get("mean"), int | float)}
 
 
+def account_caveats(run_dir: Path, task: Task, best: Candidate) -> list[str]:
+    """What the record says about the chosen context's account: its claim against the truth, files it
+    changed outside the design, and a statistical tie with the runner-up. Empty when unreadable."""
+    try:
+        run = read_run(run_dir)
+    except Exception:  # noqa: BLE001 - caveats are a view; best/ is written regardless
+        return []
+    context = run.context(best.context)
+    gap = claim_gap(context) if context is not None else None
+    changes = outside_changes(run_dir, best.context, best.sha, task.design_files)
+    return caveat_lines(task.metric, gap, changes, statistical_tie(run))
+
+
+def caveat_lines(
+    metric: Metric, gap: ClaimGap | None, changes: FileChanges | None, tie: Tie | None
+) -> list[str]:
+    lines = []
+    if gap is not None:
+        lines.append(f"- **Claim against trusted:** this context's best claim was {gap.text(metric)}.")
+    if changes is not None and changes.changed:
+        lines.append(
+            "- **⚠ Changed outside the design:** this snapshot also changed "
+            + ", ".join(f"`{p}`" for p in changes.changed)
+            + ". The context's own measurements ran on that modified simulator; the trusted evaluation "
+            "used the design file(s) alone on a pristine one."
+        )
+    if changes is not None and changes.added:
+        lines.append("- Files it added (its own scripts and notes, not part of the design): "
+                     + ", ".join(f"`{p}`" for p in changes.added[:20]) + ".")  # fmt: skip
+    if tie is not None:
+        lines.append(f"- **{tie.text(metric)}**")
+    return lines
+
+
 def explanation(
     task: Task,
     best: Candidate,
@@ -71,8 +107,10 @@ def explanation(
     finish_summary: dict[str, Any] | None,
     end_reason: str | None,
     reference_by_workload: dict[str, float] | None = None,
+    caveats: list[str] | None = None,
 ) -> str:
-    """explanation.md: trusted numbers against the baselines, then the Researcher's own account.
+    """explanation.md: trusted numbers against the baselines, what the record says about the account,
+    then the Researcher's own account.
 
     Every workload row, held-out ones included, is compared with the reference baseline on the same
     workload, so a design that only wins where it was tuned shows it.
@@ -94,35 +132,44 @@ def explanation(
     for name, workload in best.evaluation.workloads.items():
         tag = f"{name} (held out)" if workload.heldout else name
         theirs = (reference_by_workload or {}).get(name)
-        gain = relative_improvement(workload.mean, theirs, metric.direction)
+        gain = relative_improvement(workload.mean, theirs, metric)
         lines.append(
             f"| this design | {tag} | {workload.mean:.3f} | {workload.ci_low:.3f} – {workload.ci_high:.3f} "
             f"| {'—' if theirs is None else _number(theirs)} | {_percent(gain)} |"
         )
-    gain = relative_improvement(best.evaluation.score, reference, metric.direction)
+    gain = relative_improvement(best.evaluation.score, reference, metric)
     lines.append(
         f"| this design | score | {_number(best.evaluation.score)} | | {_number(reference)} | {_percent(gain)} |"
     )
     for router, score in baselines.items():
         marker = " (reference)" if router == spec.reference_baseline else ""
         lines.append(f"| {router}{marker} | score | {_number(score)} | | | |")
-    lines += ["", "## The Researcher's account", ""]
-    lines += _summary_lines(finish_summary, end_reason)
+    if caveats:
+        lines += ["", "## What the record says about this design", "", *caveats]
+    lines += ["", "## The Researcher's account (its own words; only the numbers above are Glia's)", ""]
+    lines += summary_lines(finish_summary, end_reason)
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _summary_lines(finish_summary: dict[str, Any] | None, end_reason: str | None) -> list[str]:
+def summary_lines(finish_summary: Any, end_reason: str | None, level: str = "###") -> list[str]:
+    """The finish summary as Markdown: one heading per field, fields with the same text shown once."""
     if not finish_summary:
         why = f" (it ended with '{end_reason}')" if end_reason else ""
         return [
             f"This context did not finish with a summary{why}. The design above is its snapshot with the "
             "best trusted score; read the context's notes.md for its reasoning."
         ]
-    lines: list[str] = []
+    if not isinstance(finish_summary, dict):
+        return [_as_text(finish_summary), ""]
+    groups: dict[str, list[str]] = {}
     for key, value in finish_summary.items():
         if value in (None, "", [], {}):
             continue
-        lines += [f"### {key.replace('_', ' ').capitalize()}", "", _as_text(value), ""]
+        groups.setdefault(_as_text(value), []).append(key.replace("_", " "))
+    lines: list[str] = []
+    for text, keys in groups.items():
+        title = " / ".join(keys).capitalize()
+        lines += [f"{level} {title}", "", text, ""]
     return lines
 
 

@@ -13,9 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from glia.blackbox.names import LABELS as BLACKBOX_LABELS
+from glia.blackbox.names import METHODS as BLACKBOX_METHODS
 from glia.task import BudgetLimits
 
-STRATEGIES = ("scg", "mcg-seq", "mcg-par")
+STRATEGIES = ("scg", "mcg-seq", "mcg-par", *BLACKBOX_METHODS)
 _PAR_WITH_COUNT = re.compile(r"mcg[-_]?par[-_]?(\d+)")
 
 
@@ -38,9 +40,17 @@ class RunConfig:
     image: str | None = None
     run_id: str | None = None
     workspaces_root: Path = Path("workspaces")
-    seeds: list[int] | None = None  # replaces the main workload's seeds in every evaluation
+    seeds: int | list[int] | None = None  # the main workload's seeds: a count, or public seeds
     max_contexts_seq: int = 8
     target_improvement: float | None = None  # None: the task's default
+    # Trusted evaluations made while the run goes on (the trusted curve): designs that improved their
+    # context's best claim, at most this many per run (0: only the final judging of each context).
+    live_evaluations: int = 8
+    # Each agent's model settings as merged at `glia solve` (task < config < flags), kept so a resumed
+    # run talks to its models exactly as the first session did: {"researcher": {...}, "supervisor": {...}}.
+    model_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Settings of a black-box method (sample, loop, openevolve): `glia.blackbox.settings.MethodSettings`.
+    blackbox: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.task_path = Path(self.task_path)
@@ -48,6 +58,10 @@ class RunConfig:
         self.strategy, self.contexts = normalize_strategy(self.strategy, self.contexts)
         if self.max_contexts_seq < 1:
             raise RunConfigError(f"max_contexts_seq must be at least 1, got {self.max_contexts_seq}")
+        if self.live_evaluations < 0:
+            raise RunConfigError(f"live_evaluations must be 0 or more, got {self.live_evaluations}")
+        if self.strategy in BLACKBOX_METHODS:
+            _check_blackbox(self.strategy, self.blackbox)
 
     @property
     def label(self) -> str:
@@ -75,21 +89,36 @@ def normalize_strategy(strategy: str, contexts: int) -> tuple[str, int]:
     if match:
         name, contexts = "mcg-par", int(match.group(1))
     if name not in STRATEGIES:
-        raise RunConfigError(f"unknown strategy {strategy!r}: use scg, mcg-seq or mcg-par (mcg-par-N)")
+        raise RunConfigError(
+            f"unknown strategy {strategy!r}: use scg, mcg-seq, mcg-par (mcg-par-N), sample, loop or openevolve"
+        )
     if contexts < 1:
         raise RunConfigError(f"a run needs at least one context, got {contexts}")
-    if name == "scg":
-        contexts = 1
+    if name == "scg" or name in BLACKBOX_METHODS:
+        contexts = 1  # a black-box method is one search process, recorded as context 1
     return name, contexts
 
 
 def strategy_label(strategy: str, contexts: int) -> str:
     """The paper's names: 'SCG', 'MCG-Seq', 'MCG-Par4'."""
     name, count = normalize_strategy(strategy, contexts)
-    return {"scg": "SCG", "mcg-seq": "MCG-Seq"}.get(name, f"MCG-Par{count}")
+    return {"scg": "SCG", "mcg-seq": "MCG-Seq", **BLACKBOX_LABELS}.get(name, f"MCG-Par{count}")
 
 
 def default_run_id(task_name: str, strategy: str, contexts: int, now: datetime | None = None) -> str:
     """`<task-name>-<strategy>-<YYYYmmdd-HHMMSS>`, e.g. `llm_routing-mcg-par4-20251122-051500`."""
     slug = strategy_label(strategy, contexts).lower()
     return f"{task_name}-{slug}-{(now or datetime.now()).strftime('%Y%m%d-%H%M%S')}"
+
+
+def _check_blackbox(strategy: str, settings: dict[str, Any]) -> None:
+    """A black-box method's settings must be usable, and OpenEvolve installed, before anything runs."""
+    from glia.blackbox import openevolve_missing
+    from glia.blackbox.settings import MethodSettings, SettingsError
+
+    try:
+        MethodSettings.from_mapping(settings)
+    except SettingsError as exc:
+        raise RunConfigError(str(exc)) from None
+    if strategy == "openevolve" and (missing := openevolve_missing()):
+        raise RunConfigError(missing)

@@ -2,14 +2,20 @@
 re-evaluation of what each context produced, the best design on disk, and resume after a stop.
 
 `prepare_run` creates the run folder; `execute_run` does the work; `resume_run` continues a stopped or
-crashed run from its folder. The heavy collaborators (context runner, evaluator, model providers, container
-cleanup) are parameters, so tests drive the orchestration with fakes and the CLI passes nothing.
+crashed run from its folder. One process writes a run at a time (`glia.record.lock`); a resume first
+corrects run.json from the durable record (`glia.record.reconcile`). A run ends `finished` when some
+context produced a design that passed trusted evaluation, `failed` (with each context's reason) when
+none did, `interrupted` when stopped. The heavy collaborators (context runner, evaluator, model
+providers, container cleanup) are parameters, so tests drive the orchestration with fakes and the CLI
+passes nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,27 +25,31 @@ from typing import Any
 
 import structlog
 
+from glia.blackbox.names import is_blackbox
 from glia.budget import Budget, ContextBudget
 from glia.orchestrator.best import relative_improvement, write_best
 from glia.orchestrator.config import RunConfig, default_run_id
 from glia.orchestrator.interrupts import InterruptGuard
-from glia.orchestrator.outcome import ContextOutcome
-from glia.orchestrator.records import (
+from glia.orchestrator.live import LiveJudge
+from glia.orchestrator.outcome import ContextOutcome, as_outcome
+from glia.orchestrator.trusted import Candidate, TrustedJudge, load_evaluation
+from glia.record.lock import RunLock, RunLocked
+from glia.record.reconcile import reconcile
+from glia.record.run import (
     add_timeline,
     context_entry,
     initial_record,
     now_iso,
     pending_context,
+    resume_problem,
     set_context,
 )
-from glia.orchestrator.trusted import Candidate, TrustedJudge, load_evaluation
+from glia.record.transcript import TRANSCRIPT_FILE
 from glia.run_store import (
     BEST_DIR,
     EVALUATIONS_DIR,
-    TRANSCRIPT_FILE,
     RunRecord,
     context_dir,
-    last_context_end,
     load_run,
     save_run,
     write_json_atomic,
@@ -62,6 +72,10 @@ class RunExists(FileExistsError):
 
 class RunNotResumable(RuntimeError):
     """The run cannot be executed or resumed in its current state (the message says why)."""
+
+
+class RunInUse(RunNotResumable):
+    """Another live process is writing the run (it holds the run's lock)."""
 
 
 @dataclass
@@ -121,13 +135,6 @@ def execute_run(
     simulation, context_ended, evaluation, best, run_ended. Ctrl-C / SIGTERM (main thread only) stops
     the contexts at their next step; a second one exits at once after removing the run's containers.
     """
-    data = load_run(run_dir)
-    started = [c["context"] for c in data.get("contexts", []) if c.get("status") != "pending"]
-    if data.get("status") != "running" or started:
-        raise RunNotResumable(
-            f"run {data.get('run_id')} has already been started (status {data.get('status')}); "
-            "use resume_run / `glia resume` to continue it"
-        )
     return _drive(Path(run_dir), False, context_runner, evaluator_factory, provider_factory, progress,
                   container_cleanup)  # fmt: skip
 
@@ -142,10 +149,8 @@ def resume_run(
     container_cleanup: Callable[[str], Any] | None = None,
 ) -> RunResult:
     """Continue an interrupted (or crashed) run: unfinished contexts go on from their transcripts and
-    repositories, budget usage carries over, then evaluation and selection happen as usual."""
-    data = load_run(run_dir)
-    if data.get("status") == "finished":
-        raise RunNotResumable(f"run {data.get('run_id')} is finished; there is nothing to resume")
+    repositories, budget usage carries over (corrected from the transcripts first), then evaluation and
+    selection happen as usual. Refused while another process holds the run."""
     return _drive(Path(run_dir), True, context_runner, evaluator_factory, provider_factory, progress,
                   container_cleanup)  # fmt: skip
 
@@ -154,7 +159,7 @@ def task_for(config: RunConfig) -> Task:
     """The task as this run evaluates it (with the run's seed override applied)."""
     task = load_task(config.task_path)
     if config.seeds:
-        task = task.with_overrides(seeds=list(config.seeds))
+        task = task.with_overrides(seeds=config.seeds)
     return task
 
 
@@ -162,6 +167,74 @@ def task_for(config: RunConfig) -> Task:
 
 
 def _drive(
+    run_dir: Path,
+    resuming: bool,
+    context_runner: Callable[..., Any] | None,
+    evaluator_factory: Callable[..., Any] | None,
+    provider_factory: Callable[..., Any] | None,
+    progress: Progress | None,
+    container_cleanup: Callable[[str], Any] | None,
+) -> RunResult:
+    lock = RunLock(run_dir, command="glia resume" if resuming else "glia solve")
+    try:
+        lock.acquire()
+    except RunLocked as exc:
+        pid = exc.holder.get("pid", "PID")
+        raise RunInUse(
+            f"{exc}; refusing to write it from a second process. Wait for it to end, or stop it (Ctrl-C in "
+            f"its terminal, or `kill {pid}`), then `glia resume {run_dir.name}`"
+        ) from None
+    try:
+        _check_startable(run_dir, resuming)
+        if resuming:
+            _reconcile(run_dir)
+        return _drive_locked(run_dir, resuming, context_runner, evaluator_factory, provider_factory,
+                             progress, container_cleanup)  # fmt: skip
+    finally:
+        lock.release()
+
+
+def _check_startable(run_dir: Path, resuming: bool) -> None:
+    """Refuse to execute a run twice, to resume a finished one or one this Glia cannot continue."""
+    data = load_run(run_dir)
+    run_id = data.get("run_id")
+    if not resuming:
+        started = [c["context"] for c in data.get("contexts", []) if c.get("status") != "pending"]
+        if data.get("status") != "running" or started or data.get("sessions"):
+            raise RunNotResumable(
+                f"run {run_id} has already been started (status {data.get('status')}); "
+                "use resume_run / `glia resume` to continue it"
+            )
+        return
+    problem = resume_problem(data)
+    if problem:
+        raise RunNotResumable(problem)
+    if data.get("status") == "finished":
+        raise RunNotResumable(f"run {run_id} is finished; there is nothing to resume")
+    if data.get("status") == "failed" and _nothing_left(data):
+        raise RunNotResumable(
+            f"run {run_id} failed: {data.get('no_best_reason') or data.get('error')}. Every context has "
+            "ended and been judged, so there is nothing to resume: start a new run"
+        )
+
+
+def _nothing_left(data: dict[str, Any]) -> bool:
+    contexts = data.get("contexts") or []
+    done = all(c.get("status") == "finished" and c.get("judged") for c in contexts)
+    open_ended = data.get("strategy") == "mcg-seq" and not data.get("stopped_launching")
+    return bool(contexts) and done and not open_ended
+
+
+def _reconcile(run_dir: Path) -> None:
+    """Correct run.json from the transcripts before the budget is rebuilt from it (see glia.record.reconcile)."""
+    data = load_run(run_dir)
+    changes = reconcile(run_dir, data)
+    if changes:
+        save_run(run_dir, data)
+        log.warning("run.reconciled", run_id=data.get("run_id"), changes=changes)
+
+
+def _drive_locked(
     run_dir: Path,
     resuming: bool,
     context_runner: Callable[..., Any] | None,
@@ -183,7 +256,7 @@ def _drive(
         budget=budget,
         context_runner=context_runner or _default_context_runner(),
         evaluator_factory=evaluator_factory or _default_evaluator_factory(),
-        provider_factory=provider_factory or _default_provider_factory(),
+        provider_factory=provider_factory or _default_provider_factory(config),
         progress=progress,
         container_cleanup=container_cleanup or _default_container_cleanup(),
     )
@@ -198,6 +271,8 @@ def _drive(
             run.fail(exc)
             raise
         finally:
+            run.close_live_judge()
+            run.close_evaluator()
             run.remove_containers()
     return run.result()
 
@@ -235,8 +310,10 @@ class _Run:
         self._baseline_scores: dict[str, float | None] = {}
         self._outcomes: dict[int, ContextOutcome] = {}
         self._best_written: Candidate | None = None
+        self._best_has_account = False  # the written best/ has its context's outcome (finish summary)
         self._best_lock = threading.Lock()  # contexts of MCG-Par finish concurrently
         self._first_providers: tuple[Any, Any] | None = None
+        self._live: LiveJudge | None = None
 
     # -- session ----------------------------------------------------------------------------------
 
@@ -250,20 +327,36 @@ class _Run:
         self._measure_baselines()
         if resuming:
             self._restore_previous_session()
-        if self.config.strategy == "mcg-seq":
-            self._run_sequential()
+        if is_blackbox(self.config.strategy):
+            self._run_blackbox()
         else:
-            self._run_parallel()
+            self._start_live_judge()
+            if self.config.strategy == "mcg-seq":
+                self._run_sequential()
+            else:
+                self._run_parallel()
+            if self._live is not None and not self.stop.is_set():
+                self._live.drain()  # the last improvements join the curve before the choice is made
         self.finish()
 
     def finish(self) -> None:
-        """Choose and write the best design from what was evaluated, then close run.json."""
+        """Choose and write the best design from what was evaluated, then close run.json: finished
+        when a design passed trusted evaluation, failed (each context's reason) when none did."""
+        self.close_live_judge()
         if self._judge is not None:
             self._refresh_best()
-        status = "interrupted" if self.stop.is_set() else "finished"
+        if self.stop.is_set():
+            status = "interrupted"
+        else:
+            status = "finished" if self.record.snapshot().get("best") is not None else "failed"
         self.record.update(lambda d: self._close_session(d, status))
         self._emit(event="run_ended", status=status, best=self.record.snapshot().get("best"))
         log.info("run.ended", run_id=self.run_id, status=status)
+
+    def close_live_judge(self) -> None:
+        """Stop the live judge (an evaluation under way finishes first)."""
+        if self._live is not None:
+            self._live.close()
 
     def fail(self, exc: BaseException) -> None:
         log.exception("run.failed", run_id=self.run_id)
@@ -282,6 +375,15 @@ class _Run:
         registry.close_all()
         self.remove_containers()
         self.record.try_update(lambda d: self._close_session(d, "interrupted"), timeout_s=2.0)
+
+    def close_evaluator(self) -> None:
+        """Release the evaluator's sandboxes (kept between evaluations during the session)."""
+        close = getattr(self._judge.evaluator, "close", None) if self._judge is not None else None
+        if close is not None:
+            try:
+                close()
+            except Exception:  # cleanup problems are logged; the backstop removes what is left
+                log.exception("run.evaluator_close_failed", run_id=self.run_id)
 
     def remove_containers(self) -> None:
         """Remove the run's containers, and check again until none is left.
@@ -342,6 +444,20 @@ class _Run:
         if errors:
             raise errors[0]
 
+    def _run_blackbox(self) -> None:
+        """Sample / Loop / OpenEvolve: one search process recorded as context 1 (see glia.blackbox)."""
+        from glia.blackbox import MethodHost, run_method
+
+        assert self._judge is not None
+        researcher, _ = self._providers_for(1)
+        host = MethodHost(run_dir=self.run_dir, run_id=self.run_id, strategy=self.config.strategy,
+                          settings=self.config.blackbox, backend=self.config.backend, image=self.config.image,
+                          task=self.task, budget=self.budget, record=self.record, stop=self.stop,
+                          judge=self._judge, provider=researcher, baselines=dict(self._baseline_scores),
+                          limits=self._workspace_limits(), emit=self._emit, on_simulation=self._on_simulation,
+                          simulation_limit=self.config.budgets.simulations)  # fmt: skip
+        self._outcomes[1] = run_method(host)
+
     def _run_sequential(self) -> None:
         """MCG-Seq: one context after another until the target is met, the budget ends or the cap."""
         for index in [c["context"] for c in self.record.snapshot()["contexts"]]:
@@ -372,9 +488,7 @@ class _Run:
         best = self._judge.best() if self._judge else None
         if best is None:
             return False
-        gain = relative_improvement(
-            best.evaluation.score, self._reference_score(), self.task.metric.direction
-        )
+        gain = relative_improvement(best.evaluation.score, self._reference_score(), self.task.metric)
         return gain is not None and gain >= self._target_improvement()
 
     # -- one context ------------------------------------------------------------------------------
@@ -391,17 +505,20 @@ class _Run:
             self._judge_context(outcome)
 
     def _run_context(self, index: int, resume: bool) -> ContextOutcome:
-        self.record.update(lambda d: set_context(d, index, status="running", started=now_iso()))
+        self.record.update(
+            lambda d: set_context(d, index, status="running", started=now_iso(), end_reason=None, error=None)
+        )
         self._emit(event="context_started", context=index, resumed=resume)
         log.info("context.started", context=index, resumed=resume)
+        if self._live is not None:
+            self._live.follow(index)
         history = list(self._context_entry(index).get("run_totals") or [])
         view = self.budget.for_context(index, on_simulation=self._on_simulation, history=history)
         try:
             researcher, supervisor = self._providers_for(index)
             spec = self._context_spec(index, researcher, supervisor)
-            outcome = ContextOutcome.from_result(
-                index, self._context_runner(spec, view, self.stop, resume=resume)
-            )
+            outcome = as_outcome(index, self._context_runner(spec, _SavingBudget(view, self._save_usage), self.stop,
+                                                               resume=resume))  # fmt: skip
         except Exception as exc:  # a crashed context ends alone; the others carry on
             log.exception("context.crashed", context=index)
             outcome = ContextOutcome.crashed(index, exc)
@@ -413,14 +530,15 @@ class _Run:
         status = "interrupted" if outcome.interrupted else "finished"
         claimed_points = [
             {
-                "simulations": view.run_total_at(snap.sim_index) if snap.sim_index else None,
+                "simulations": snap.run_total
+                or (view.run_total_at(snap.sim_index) if snap.sim_index else None),
                 "context": outcome.index,
                 "kind": "claimed",
                 "score": snap.claimed_score,
                 "sha": snap.sha,
             }
             for snap in outcome.snapshots
-            if snap.claimed_score is not None and snap.valid
+            if snap.claimed_score is not None and snap.valid and snap.kind == "claim"
         ]
 
         def change(data: dict[str, Any]) -> None:
@@ -457,6 +575,8 @@ class _Run:
 
     def _judge_context(self, outcome: ContextOutcome) -> None:
         assert self._judge is not None
+        if self._live is not None:
+            self._live.settle(outcome.index)  # its improvements first: the curve keeps their labels
         try:
             candidates, problems = self._judge.judge(outcome)
         except Exception as exc:  # e.g. a broken context repository: this context has no trusted design
@@ -475,7 +595,7 @@ class _Run:
         fresh = [c for c in candidates if not (c.duplicate_of or "").startswith(f"ctx{c.context}-")]
         points = [
             {
-                "simulations": where(c),
+                "simulations": c.run_total if c.run_total is not None else where(c),
                 "context": c.context,
                 "kind": "trusted",
                 "score": c.evaluation.score,
@@ -487,13 +607,14 @@ class _Run:
         ]
 
         def change(data: dict[str, Any]) -> None:
+            entry = context_entry(data, outcome.index)
             set_context(
                 data,
                 outcome.index,
                 judged=True,
-                trusted=[c.summary(self.run_dir) for c in candidates],
+                trusted=_merge_trusted(entry.get("trusted"), [c.summary(self.run_dir) for c in candidates]),
                 best_trusted=best_here.evaluation.score if best_here else None,
-                evaluation_problems=problems,
+                evaluation_problems=_merge_problems(entry.get("evaluation_problems"), problems),
             )
             add_timeline(data, points)
 
@@ -502,6 +623,63 @@ class _Run:
             self._emit(event="evaluation", context=candidate.context, label=candidate.label,
                        valid=candidate.evaluation.valid, score=candidate.evaluation.score)  # fmt: skip
         self._refresh_best()
+
+    # -- the live trusted curve -------------------------------------------------------------------
+
+    def _start_live_judge(self) -> None:
+        assert self._judge is not None
+        state = self.record.snapshot().get("live_judging") or {}
+        self._live = LiveJudge(
+            self._judge,
+            self.run_dir,
+            self.task.metric,
+            limit=self.config.live_evaluations,
+            used=int(state.get("used") or 0),
+            on_verdict=self._on_live_verdict,
+            on_problem=self._on_live_problem,
+        )
+        self.record.update(lambda d: d.__setitem__("live_judging", {"limit": self._live.limit,
+                                                                     "used": self._live.used}))  # fmt: skip
+        self._live.start()
+
+    def _on_live_verdict(self, candidate: Candidate) -> None:
+        """A design that improved its context's best claim has its trusted verdict: a curve point."""
+        assert self._judge is not None and self._live is not None
+        best_here = self._judge.best_of(candidate.context)
+        point = {
+            "simulations": candidate.run_total,
+            "context": candidate.context,
+            "kind": "trusted",
+            "score": candidate.evaluation.score,
+            "valid": candidate.evaluation.valid,
+            "label": candidate.label,
+            "sha": candidate.sha,
+        }
+        used = self._live.used
+
+        def change(data: dict[str, Any]) -> None:
+            entry = context_entry(data, candidate.context)
+            entry["trusted"] = _merge_trusted(entry.get("trusted"), [candidate.summary(self.run_dir)])
+            entry["best_trusted"] = best_here.evaluation.score if best_here else None
+            data["live_judging"] = {"limit": self.config.live_evaluations, "used": used}
+            if candidate.duplicate_of is None:
+                add_timeline(data, [point])
+
+        self.record.update(change)
+        self._emit(event="evaluation", context=candidate.context, label=candidate.label,
+                   valid=candidate.evaluation.valid, score=candidate.evaluation.score, live=True)  # fmt: skip
+        self._refresh_best()
+
+    def _on_live_problem(self, context: int, problem: str) -> None:
+        def change(data: dict[str, Any]) -> None:
+            entry = context_entry(data, context)
+            entry["evaluation_problems"] = _merge_problems(entry.get("evaluation_problems"), [problem])
+
+        self.record.update(change)
+
+    def _save_usage(self) -> None:
+        """run.json's usage after a model call, so that it never lags the money spent by much."""
+        self.record.update(lambda d: d.__setitem__("usage", self._usage()))
 
     def _on_simulation(self, index: int, run_total: int) -> None:
         def change(data: dict[str, Any]) -> None:
@@ -528,10 +706,13 @@ class _Run:
         summary = {}
         for name, evaluation in evaluations.items():
             write_json_atomic(folder / f"{name}.json", evaluation.to_dict())
+            primary = evaluation.primary if evaluation.valid else None
             summary[name] = {
                 "score": evaluation.score,
                 "valid": evaluation.valid,
                 "reason": evaluation.reason,
+                "ci_low": primary.ci_low if primary else None,
+                "ci_high": primary.ci_high if primary else None,
             }
         self._baseline_scores = {name: item["score"] for name, item in summary.items()}
         self.record.update(lambda d: d.__setitem__("baselines", summary))
@@ -545,9 +726,10 @@ class _Run:
     def _write_best_if_changed(self) -> None:
         assert self._judge is not None
         best = self._judge.best()
-        if best is None or best is self._best_written:
+        outcome = self._outcomes.get(best.context) if best is not None else None
+        # written again when its context's account arrives (a design judged live, before its context ended)
+        if best is None or (best is self._best_written and (outcome is None or self._best_has_account)):
             return
-        outcome = self._outcomes.get(best.context)
         write_best(
             self.run_dir,
             self.task,
@@ -556,7 +738,9 @@ class _Run:
             outcome.finish_summary if outcome else None,
             outcome.end_reason if outcome else None,
         )
+        changed = best is not self._best_written
         self._best_written = best
+        self._best_has_account = outcome is not None
         summary = {
             "context": best.context,
             "label": best.label,
@@ -564,13 +748,14 @@ class _Run:
             "score": best.evaluation.score,
             "reference_baseline": self.task.evaluation.reference_baseline,
             "improvement_over_reference": relative_improvement(
-                best.evaluation.score, self._reference_score(), self.task.metric.direction
+                best.evaluation.score, self._reference_score(), self.task.metric
             ),
             "dir": BEST_DIR,
         }
         self.record.update(lambda d: d.__setitem__("best", summary))
-        log.info("selection.best", **{k: v for k, v in summary.items() if k != "dir"})
-        self._emit(event="best", **summary)
+        if changed:
+            log.info("selection.best", **{k: v for k, v in summary.items() if k != "dir"})
+            self._emit(event="best", **summary)
 
     def _restore_previous_session(self) -> None:
         """Reload what earlier sessions decided: context outcomes and trusted evaluations."""
@@ -581,8 +766,7 @@ class _Run:
             if entry.get("outcome") and entry.get("status") == "finished":
                 self._outcomes[index] = ContextOutcome.from_dict(entry["outcome"])
             elif entry.get("status") != "pending":
-                ended = last_context_end(_transcript(self.run_dir, index))
-                log.info("context.resumable", context=index, transcript_end=ended and ended.get("reason"))
+                log.info("context.resumable", context=index, status=entry.get("status"))
             for item in entry.get("trusted") or []:
                 restored.append(load_evaluation(self.run_dir / item["file"]))
         self._judge.restore(restored)
@@ -593,10 +777,14 @@ class _Run:
     def _make_providers(self) -> tuple[Any, Any]:
         from glia.llm import compatible_base_url
 
-        models = (self.config.researcher_model, self.config.supervisor_model)
+        models = {"researcher": self.config.researcher_model, "supervisor": self.config.supervisor_model}
         researcher, supervisor = (
-            self._provider_factory(model, base_url=compatible_base_url(model, self.config.base_url))
-            for model in models
+            self._provider_factory(
+                model,
+                base_url=compatible_base_url(model, self.config.base_url),
+                **({"agent": agent} if _accepts_agent(self._provider_factory) else {}),
+            )
+            for agent, model in models.items()
         )
         return researcher, supervisor
 
@@ -640,9 +828,11 @@ class _Run:
         return {
             "task": self.task,
             "work_dir": self.run_dir,  # the evaluator's working folders go under evaluations/
-            "backend": self.config.backend,
+            "backend": _evaluation_backend(self.config.backend),
             "image": self.config.image,
             "cache_dir": self.config.workspaces_root / ".cache",
+            "secrets_dir": self.config.workspaces_root / ".secrets",  # the machine's secret workloads
+            "reuse_sandboxes": True,  # restarted between evaluations; closed when the session ends
         }
 
     def _reference_score(self) -> float | None:
@@ -665,7 +855,9 @@ class _Run:
         data["status"] = "running"
         data["ended"] = None
         data["error"] = None
-        data.setdefault("sessions", []).append({"started": now_iso(), "resumed": resuming})
+        data.setdefault("sessions", []).append(
+            {"started": now_iso(), "resumed": resuming, "pid": os.getpid(), "host": socket.gethostname()}
+        )
 
     def _close_session(self, data: dict[str, Any], status: str) -> None:
         data["status"] = status
@@ -676,16 +868,14 @@ class _Run:
         data["notes"] = notes + self.budget.notes()
         data.pop("no_best_reason", None)
         if data.get("best") is None:
-            failed = [
-                f"ctx-{c['context']}: {c.get('end_reason')}" + (f" ({c['error']})" if c.get("error") else "")
-                for c in data.get("contexts", [])
-                if c.get("status") != "pending"
-            ]
+            failed = [_why_no_design(c) for c in data.get("contexts", []) if c.get("status") != "pending"]
             data["no_best_reason"] = (
                 "no context produced a design that passed trusted evaluation" + (": " + "; ".join(failed))
                 if failed
                 else "no context ran"
             )
+            if status == "failed" and not data.get("error"):
+                data["error"] = data["no_best_reason"]
 
     def _emit(self, **event: Any) -> None:
         if self._progress is None:
@@ -698,6 +888,49 @@ class _Run:
 
 def _transcript(run_dir: Path, index: int) -> Path:
     return context_dir(run_dir, index) / TRANSCRIPT_FILE
+
+
+def _why_no_design(entry: dict[str, Any]) -> str:
+    """One context's part of a failed run's reason: how it ended and what trusted evaluation said."""
+    text = f"ctx-{entry['context']}: {entry.get('end_reason') or entry.get('status')}"
+    if entry.get("error"):
+        text += f" ({entry['error']})"
+    rejected = [t for t in entry.get("trusted") or [] if not t.get("valid")]
+    if rejected:
+        text += "; its design was rejected: " + str(rejected[-1].get("reason") or "no reason given")
+    elif entry.get("evaluation_problems"):
+        text += "; " + str(entry["evaluation_problems"][0])
+    return text
+
+
+def _merge_trusted(existing: Any, new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A context's verdicts: earlier ones (e.g. the live judge's) kept, a label judged again replaced."""
+    labels = {item["label"] for item in new}
+    kept = [item for item in existing or [] if isinstance(item, dict) and item.get("label") not in labels]
+    return [*kept, *new]
+
+
+def _merge_problems(existing: Any, new: list[str]) -> list[str]:
+    return list(dict.fromkeys([*(existing or []), *new]))
+
+
+class _SavingBudget:
+    """A context's budget view that also saves run.json's usage after every model call it pays for, so
+    the dollars on disk follow the money even between simulations (recovery corrects the rest)."""
+
+    def __init__(self, view: ContextBudget, save_usage: Callable[[], None]) -> None:
+        self._view = view
+        self._save_usage = save_usage
+
+    def charge_cost(self, usd: float | None, tokens: int) -> None:
+        self._view.charge_cost(usd, tokens)
+        try:
+            self._save_usage()
+        except Exception:  # a failed save must not end the context; the next one catches up
+            log.exception("run.usage_save_failed")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
 
 
 # ------------------------------------------------------- the real collaborators (imported when used)
@@ -715,16 +948,49 @@ def _default_evaluator_factory() -> Callable[..., Any]:
     return Evaluator
 
 
-def _default_provider_factory() -> Callable[..., Any]:
-    from glia.llm import make_provider
+def _default_provider_factory(config: RunConfig) -> Callable[..., Any]:
+    """The models with each agent's settings as the run recorded them (so a resume changes nothing)."""
+    from glia.llm.settings import AgentModelSettings, AgentProviderFactory
 
-    return make_provider
+    models = {"researcher": config.researcher_model, "supervisor": config.supervisor_model}
+    settings = {
+        agent: AgentModelSettings.from_mapping(values, f"run.json model_settings.{agent}")
+        for agent, values in (config.model_settings or {}).items()
+    }
+    return AgentProviderFactory(models, settings)
+
+
+def _evaluation_backend(workspace_backend: str) -> str:
+    """Trusted evaluation runs designs only in Docker sandboxes: a run whose Researcher works locally
+    (unsafe, opted in) still evaluates in Docker when an engine answers. Without one, baselines built
+    into the simulator are scored locally and every design is refused, with that reason, by the evaluator."""
+    if workspace_backend == "docker":
+        return "docker"
+    from glia.workspace.base import DockerUnavailable
+    from glia.workspace.engine import docker_client
+
+    try:
+        docker_client(timeout_s=10).close()
+    except DockerUnavailable:
+        return workspace_backend
+    return "docker"
+
+
+def _accepts_agent(factory: Callable[..., Any]) -> bool:
+    """Whether a provider factory takes `agent=` (the real one does; simple test doubles may not)."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "agent" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def _default_container_cleanup() -> Callable[[str], Any]:
-    from glia.workspace import cleanup_containers
+    from glia.workspace import remove_invocation_containers  # only what this process created
 
-    return cleanup_containers
+    return remove_invocation_containers
 
 
 def _install_workspace_cleanup() -> None:

@@ -1,9 +1,11 @@
 """Trusted re-evaluation of what each context produced: the only scores that choose the best design.
 
-For a finished context we evaluate two designs, its final snapshot and the snapshot it claimed was best,
-reading nothing but the design file(s) at those commits. A design whose text was already evaluated (by
-this context or another) is not simulated again. Evaluations run one at a time, even while MCG-Par
-contexts keep working, so they never compete with each other for the machine's cores.
+For a finished context we evaluate two designs, its final snapshot and the snapshot it claimed was best;
+while the run goes on, the live judge (`glia.orchestrator.live`) adds each snapshot whose claim improved
+its context's best claim. Nothing is read but the design file(s) at those commits of the context's host
+history (`history.git`). A design whose text was already evaluated (by this context or another) is not
+simulated again. Evaluations run one at a time, even while MCG-Par contexts keep working, so they never
+compete with each other for the machine's cores.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import structlog
 
 from glia.evaluation import Evaluation, design_sha256, select_best
 from glia.orchestrator.outcome import ContextOutcome
+from glia.record.run import TrustedEntry
 from glia.run_store import context_dir, evaluation_file, write_json_atomic
 from glia.task import Task
-from glia.workspace.repo import first_commit, read_file_at
+from glia.workspace.history import HISTORY_DIR, History, HistoryError
 
 log = structlog.get_logger()
 
@@ -39,24 +42,35 @@ class Candidate:
     design_hash: str
     evaluation: Evaluation
     duplicate_of: str | None = None  # "ctx<k>-<label>" of the first evaluation of the same text
+    run_total: int | None = None  # the run's simulation count when the design ran (None: unknown)
+    live: bool = False  # judged while the run went on (a point of the trusted curve)
 
     @property
     def name(self) -> str:
         return f"ctx{self.context}-{self.label}"
 
     def summary(self, run_dir: Path) -> dict[str, Any]:
-        """The run.json entry for this evaluation."""
-        return {
-            "label": self.label,
-            "sha": self.sha,
-            "sim_index": self.sim_index,
-            "design_hash": self.design_hash,
-            "valid": self.evaluation.valid,
-            "score": self.evaluation.score,
-            "reason": self.evaluation.reason,
-            "duplicate_of": self.duplicate_of,
-            "file": str(evaluation_file(run_dir, self.context, self.label).relative_to(run_dir)),
-        }
+        """The run.json entry for this evaluation (`glia.record.run.TrustedEntry`)."""
+        evaluation = self.evaluation
+        primary = evaluation.primary
+        return TrustedEntry(
+            label=self.label,
+            sha=self.sha,
+            valid=evaluation.valid,
+            score=evaluation.score,
+            reason=evaluation.reason,
+            sim_index=self.sim_index,
+            design_hash=self.design_hash,
+            duplicate_of=self.duplicate_of,
+            file=str(evaluation_file(run_dir, self.context, self.label).relative_to(run_dir)),
+            feasible=evaluation.feasible,
+            violations=tuple(evaluation.violations),
+            ci_low=primary.ci_low if primary is not None and evaluation.valid else None,
+            ci_high=primary.ci_high if primary is not None and evaluation.valid else None,
+            isolation=evaluation.isolation,
+            run_total=self.run_total,
+            live=self.live,
+        ).to_dict()
 
 
 class TrustedJudge:
@@ -78,11 +92,11 @@ class TrustedJudge:
 
     def judge(self, outcome: ContextOutcome) -> tuple[list[Candidate], list[str]]:
         """Evaluate the context's final and best-claimed designs; returns them and any problems met."""
-        repo = context_dir(self.run_dir, outcome.index) / "repo"
+        history_dir = context_dir(self.run_dir, outcome.index) / HISTORY_DIR
         targets: list[tuple[str, str]] = []
         if outcome.final_sha:
             targets.append((FINAL, outcome.final_sha))
-        claimed = outcome.best_claimed_snapshot(self.task.metric.direction)
+        claimed = outcome.best_claimed_snapshot(self.task.metric)
         if claimed is not None and claimed.sha != outcome.final_sha:
             targets.append((BEST_CLAIMED, claimed.sha))
 
@@ -90,11 +104,15 @@ class TrustedJudge:
         problems: list[str] = []
         if not targets:
             return judged, [f"ctx{outcome.index}: no snapshot to evaluate"]
-        template_hash = design_sha256(self._design_at(repo, first_commit(repo)))
+        try:
+            history = History(history_dir)
+            template_hash = design_sha256(self._design_at(history, history.first_commit()))
+        except (HistoryError, KeyError, ValueError) as exc:
+            return judged, [f"ctx{outcome.index}: cannot read its history: {exc}"]
         for label, sha in targets:
             try:
-                files = self._design_at(repo, sha)
-            except (KeyError, ValueError, OSError) as exc:
+                files = self._design_at(history, sha)
+            except (KeyError, ValueError, OSError, HistoryError) as exc:
                 problems.append(f"ctx{outcome.index}-{label}: cannot read the design at {sha[:12]}: {exc}")
                 continue
             if design_sha256(files) == template_hash:
@@ -102,9 +120,39 @@ class TrustedJudge:
                     f"ctx{outcome.index}-{label}: the design is the untouched template; not evaluated"
                 )
                 continue
-            candidate = self._evaluate(outcome.index, label, sha, outcome.sim_index_of(sha), files)
+            sim_index = outcome.sim_index_of(sha)
+            run_total = next((s.run_total for s in outcome.snapshots if s.sha == sha), None)
+            candidate = self._evaluate(outcome.index, label, sha, sim_index, files, run_total=run_total)
             judged.append(candidate)
         return judged, problems
+
+    def judge_snapshot(
+        self, context: int, label: str, sha: str, sim_index: int | None, run_total: int | None
+    ) -> tuple[Candidate | None, str | None]:
+        """Evaluate one snapshot while the run goes on (the live judge): the candidate, or why not."""
+        try:
+            history = History(context_dir(self.run_dir, context) / HISTORY_DIR)
+            files = self._design_at(history, sha)
+            template = self._design_at(history, history.first_commit())
+        except (HistoryError, KeyError, ValueError, OSError) as exc:
+            return None, f"ctx{context}-{label}: cannot read the design at {sha[:12]}: {exc}"
+        if design_sha256(files) == design_sha256(template):
+            return None, f"ctx{context}-{label}: the design is the untouched template; not evaluated"
+        return self._evaluate(context, label, sha, sim_index, files, run_total=run_total, live=True), None
+
+    def knows(self, sha: str, files_hash: str | None = None) -> bool:
+        """Whether a snapshot (or a design text) already has a verdict."""
+        with self._state_lock:
+            return any(c.sha == sha for c in self._candidates) or (
+                files_hash is not None and files_hash in self._by_hash
+            )
+
+    def design_hash_at(self, context: int, sha: str) -> str | None:
+        try:
+            history = History(context_dir(self.run_dir, context) / HISTORY_DIR)
+            return design_sha256(self._design_at(history, sha))
+        except (HistoryError, KeyError, ValueError, OSError):
+            return None
 
     def restore(self, candidates: list[Candidate]) -> None:
         """Take back evaluations made before a resume so they count in dedup and selection."""
@@ -116,23 +164,30 @@ class TrustedJudge:
     def best(self) -> Candidate | None:
         """The candidate with the best trusted score over all contexts (never a claimed one)."""
         candidates = self.candidates
-        chosen = select_best([c.evaluation for c in candidates], self.task.metric.direction)
+        chosen = select_best([c.evaluation for c in candidates], self.task.metric)
         if chosen is None:
             return None
         return next(c for c in candidates if c.evaluation is chosen)
 
     def best_of(self, context: int) -> Candidate | None:
         mine = [c for c in self.candidates if c.context == context]
-        chosen = select_best([c.evaluation for c in mine], self.task.metric.direction)
+        chosen = select_best([c.evaluation for c in mine], self.task.metric)
         return None if chosen is None else next(c for c in mine if c.evaluation is chosen)
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _design_at(self, repo: Path, sha: str) -> dict[str, str]:
-        return {relpath: read_file_at(repo, sha, relpath) for relpath in self.task.design_files}
+    def _design_at(self, history: History, sha: str) -> dict[str, str]:
+        return {relpath: history.read_text(sha, relpath) for relpath in self.task.design_files}
 
     def _evaluate(
-        self, context: int, label: str, sha: str, sim_index: int | None, files: dict[str, str]
+        self,
+        context: int,
+        label: str,
+        sha: str,
+        sim_index: int | None,
+        files: dict[str, str],
+        run_total: int | None = None,
+        live: bool = False,
     ) -> Candidate:
         design_hash = design_sha256(files)
         with self._evaluate_lock:
@@ -144,7 +199,9 @@ class TrustedJudge:
             else:
                 evaluation = self._run_evaluation(context, label, files)
                 duplicate_of = None
-            candidate = Candidate(context, label, sha, sim_index, design_hash, evaluation, duplicate_of)
+            candidate = Candidate(
+                context, label, sha, sim_index, design_hash, evaluation, duplicate_of, run_total, live
+            )
             save_evaluation(self.run_dir, candidate)
             with self._state_lock:
                 self._candidates.append(candidate)
@@ -180,6 +237,8 @@ def save_evaluation(run_dir: Path, candidate: Candidate) -> Path:
         "sim_index": candidate.sim_index,
         "design_hash": candidate.design_hash,
         "duplicate_of": candidate.duplicate_of,
+        "run_total": candidate.run_total,
+        "live": candidate.live,
         "evaluation": candidate.evaluation.to_dict(),
     }
     write_json_atomic(path, record)
@@ -197,4 +256,6 @@ def load_evaluation(path: Path) -> Candidate:
         design_hash=record["design_hash"],
         evaluation=Evaluation.from_dict(record["evaluation"]),
         duplicate_of=record.get("duplicate_of"),
+        run_total=record.get("run_total") if isinstance(record.get("run_total"), int) else None,
+        live=record.get("live") is True,
     )

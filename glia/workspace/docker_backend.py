@@ -1,162 +1,192 @@
 """The default backend: one long-lived, locked-down container per context; one fresh shell per command.
 
-The context's repository is bind-mounted at /workspace/repo, which is the working directory of every
-command; its `.git` is mounted read-only on top, so commands can read history (`git diff`, `git log`) but
-cannot rewrite it or plant git config that the host would later obey. With a remote engine
-(`DOCKER_HOST`), the repository path must exist on the engine's machine too (a shared filesystem):
-the bind mount is the one thing that does not travel.
+The repository lives inside the container, on a size-limited tmpfs at /workspace/repo (the working
+directory of every command); /tmp is another. The root filesystem is read-only and no host folder is
+mounted: files cross only as data (`write_files` pipes a host-made tar into `tar -x`; `export_tree`
+streams `tar -c` out and parses it on the host as hostile input; `read_file` reads one capped file).
+A full repository gives the command an ordinary "No space left on device"; the container lives on.
+With a remote engine (`DOCKER_HOST`) everything works except the ledger socket, the one host path
+mounted (it must exist on the engine's machine).
 
 Time limits are enforced inside the container (`timeout -k`, which kills the command's whole process
 group); the host gives up a little later as a backstop, because killing `docker exec` on the host would
 not stop anything inside. When a command ends (or times out), whatever is left of its process group is
 killed. A job meant to outlive the command must leave the group: `setsid nohup JOB > log 2>&1 &`; `exec`
-returns when the shell exits. Redirect such a job's output: what it prints later is otherwise lost, and
-an unredirected job delays `exec` by about a second.
+returns when the shell exits. Redirect such a job's output: what it prints later is otherwise lost.
 """
 
 from __future__ import annotations
 
-import os
-import re
-import struct
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import docker
 import docker.errors
-import requests
+import docker.types
 import structlog
 
 from glia.workspace import registry
-from glia.workspace.base import DEFAULT_LIMITS, ExecResult, Limits, Workspace, WorkspaceDead, WorkspaceError
+from glia.workspace.base import (
+    DEFAULT_LIMITS,
+    ExecResult,
+    Limits,
+    Workspace,
+    WorkspaceDead,
+    WorkspaceError,
+    WorkspaceFileError,
+)
 from glia.workspace.commands import (
     BACKSTOP_S,
     KILL_GRACE_S,
     killed_note,
     looks_timed_out,
     resolve_timeout,
-    sandbox_environment,
     timeout_argv,
 )
+from glia.workspace.containers import (
+    CONTEXT_LABEL,
+    INVOCATION_LABEL,
+    MANAGED_LABEL,
+    OWNER_LABEL,
+    REPO_DIR,
+    RUN_LABEL,
+    command_environment,
+    container_name,
+    container_options,
+    grant_socket,
+    owner,
+    remove_invocation_containers,
+    remove_quietly,
+    sandbox_user,
+)
+from glia.workspace.docker_exec import EXEC_ERRORS, STDERR, STDOUT, BoundedText, ExecStream, ExecTimeout
 from glia.workspace.engine import docker_client, low_level_client, require_image
 from glia.workspace.output import CommandLogs, OutputCapture
+from glia.workspace.sandbox_scripts import (
+    CLEAR_SCRIPT,
+    EXTRACT_SCRIPT,
+    READ_MISSING,
+    READ_NOT_REGULAR,
+    READ_SCRIPT,
+    READ_TOO_BIG,
+    SKIP_PREFIX,
+    export_arguments,
+)
+from glia.workspace.tree import (
+    DEFAULT_CAPS,
+    DEFAULT_EXCLUDES,
+    Tree,
+    TreeCaps,
+    path_problem,
+    tree_from_tar_stream,
+    tree_to_tar,
+)
 
 log = structlog.get_logger(__name__)
 
-REPO_MOUNT = "/workspace/repo"
-CONTAINER_HOME = "/tmp"
-MANAGED_LABEL = "glia.managed"
-RUN_LABEL = "glia.run"
-CONTEXT_LABEL = "glia.context"
-POLL_S = 0.5  # how often a silent command is checked on
-FRAME_HEADER = struct.Struct(">BxxxL")  # docker's stream framing: stream id, 3 pad bytes, length
+# The labels are re-exported: tests and tools find containers by them.
+__all__ = [
+    "CONTEXT_LABEL",
+    "INVOCATION_LABEL",
+    "MANAGED_LABEL",
+    "OWNER_LABEL",
+    "RUN_LABEL",
+    "DockerWorkspace",
+]
+
+INTERNAL_TIMEOUT_S = 120.0  # writing a tree, clearing the repository
+READ_TIMEOUT_S = 30.0
+_sweeper_installed = False
+_sweeper_lock = threading.Lock()
 
 
-def container_name(run_id: str, context_id: str) -> str:
-    """`glia-<run>-ctx<k>`, reduced to the characters Docker accepts in a name."""
-    context = re.sub(r"^ctx-?", "", context_id)
-    name = re.sub(r"[^a-zA-Z0-9_.-]+", "-", f"glia-{run_id}-ctx{context}")
-    return name.strip("-.") or "glia-workspace"
-
-
-def host_user() -> str:
-    """uid:gid of the invoking user: what commands run as, so their files stay editable on the host."""
-    return f"{os.getuid()}:{os.getgid()}"
-
-
-def container_options(
-    image: str, repo_path: Path, run_id: str, context_id: str, limits: Limits
-) -> dict[str, Any]:
-    """Every flag of a workspace container, in one place (keyword arguments of `containers.run`)."""
-    repo = repo_path.resolve()
-    volumes = {str(repo): {"bind": REPO_MOUNT, "mode": "rw"}}
-    if (repo / ".git").is_dir():
-        volumes[str(repo / ".git")] = {"bind": f"{REPO_MOUNT}/.git", "mode": "ro"}
-    return {
-        "image": image,
-        # The self-destruct timer: when `sleep` ends the container stops and auto_remove deletes it,
-        # even if the host process was killed with -9 and never called close().
-        "command": ["sleep", f"{int(limits.lifetime_s)}"],
-        "name": container_name(run_id, context_id),
-        "labels": {MANAGED_LABEL: "1", RUN_LABEL: run_id, CONTEXT_LABEL: context_id},
-        "detach": True,
-        "auto_remove": True,
-        "init": True,  # a real PID 1 reaps the orphans of background jobs
-        "user": host_user(),
-        "environment": sandbox_environment(CONTAINER_HOME),
-        "working_dir": REPO_MOUNT,
-        "volumes": volumes,
-        "network_mode": "none",
-        "cap_drop": ["ALL"],
-        "security_opt": ["no-new-privileges"],
-        "mem_limit": limits.memory,
-        "memswap_limit": limits.memory,  # no swap on top of the memory limit
-        "nano_cpus": int(limits.cpus * 1e9),
-        "pids_limit": limits.pids,
-        "hostname": "glia-workspace",
-    }
+def _install_sweeper() -> None:
+    """Once per process: exit paths also remove containers of this invocation not (yet) registered."""
+    global _sweeper_installed
+    with _sweeper_lock:
+        if not _sweeper_installed:
+            registry.add_sweeper(lambda thorough: remove_invocation_containers(passes=2 if thorough else 1))
+            _sweeper_installed = True
 
 
 class DockerWorkspace(Workspace):
-    """A context's container. Safe to `exec` from several threads at once."""
+    """A context's container. Safe to use from several threads at once."""
 
     backend = "docker"
+    workdir = REPO_DIR
 
     def __init__(
         self,
-        repo_path: Path,
         outputs_dir: Path,
         run_id: str,
         context_id: str,
         image: str,
         limits: Limits = DEFAULT_LIMITS,
+        ledger_socket: Path | None = None,
+        mounts: Sequence[docker.types.Mount] = (),
     ) -> None:
-        self.repo_path = repo_path
         self.outputs_dir = outputs_dir
         self.run_id = run_id
         self.context_id = context_id
         self.image = image
         self.limits = limits
+        self.ledger_socket = Path(ledger_socket) if ledger_socket is not None else None
+        self.mounts = tuple(mounts)
         self.name = container_name(run_id, context_id)
         self.container_id: str | None = None
         self._logs = CommandLogs(outputs_dir)
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._environment = command_environment(self.ledger_socket)
 
     # lifecycle
 
     def start(self) -> None:
-        """Check the engine and the image, then start the container (replacing a stale one of ours)."""
+        """Check the engine and the image, start the container, make the repository folder."""
         if self.container_id is not None:
             return
         client = docker_client()
         require_image(client, self.image)
         self._client = client
+        _install_sweeper()
         self._remove_stale(client)
-        options = container_options(self.image, self.repo_path, self.run_id, self.context_id, self.limits)
+        if self.ledger_socket is not None:
+            if not self.ledger_socket.exists():
+                raise WorkspaceError(f"the ledger socket {self.ledger_socket} does not exist")
+            grant_socket(self.ledger_socket)
+        options = container_options(
+            self.image, self.run_id, self.context_id, self.limits, self.ledger_socket, self.mounts
+        )
         try:
             container = client.containers.run(**options)
         except docker.errors.APIError as err:
             raise WorkspaceError(f"Could not start workspace container {self.name}: {err}") from err
         self.container_id = container.id
         registry.register(self)
+        self._internal(["mkdir", "-p", REPO_DIR], what="make the repository folder", workdir="/")
         log.info("workspace_started", backend="docker", container=self.name, image=self.image)
 
     def _remove_stale(self, client: docker.DockerClient) -> None:
-        """A container of ours with the same name is a leftover of a crashed run with this id."""
+        """A container of ours with this name is a leftover of a crashed session of this very run."""
         try:
             stale = client.containers.get(self.name)
         except docker.errors.NotFound:
             return
-        if stale.labels.get(MANAGED_LABEL) == "1":
-            log.warning("removing_stale_container", container=self.name)
-            _remove_quietly(stale)
+        tags = stale.labels or {}
+        if tags.get(MANAGED_LABEL) != "1" or tags.get(OWNER_LABEL) != owner():
+            raise WorkspaceError(
+                f"a container named {self.name} exists and is not this user's Glia workspace; "
+                "remove it yourself or use another run id"
+            )
+        log.warning("removing_stale_container", container=self.name)
+        remove_quietly(stale)
 
     def close(self) -> None:
-        """Remove the container. Idempotent; later `exec` calls raise WorkspaceDead."""
+        """Remove the container. Idempotent; later calls raise WorkspaceDead."""
         with self._lock:
             if self._closed:
                 return
@@ -165,12 +195,33 @@ class DockerWorkspace(Workspace):
         if self._client is None or self.container_id is None:
             return
         try:
-            _remove_quietly(self._client.containers.get(self.container_id))
+            remove_quietly(self._client.containers.get(self.container_id))
         except docker.errors.NotFound:
             pass
         finally:
             self._client.close()
         log.info("workspace_closed", backend="docker", container=self.name)
+
+    def log_to(self, outputs_dir: Path) -> None:
+        """Write the logs of later commands under `outputs_dir` (a reused sandbox keeps each job's apart)."""
+        self.outputs_dir = outputs_dir
+        self._logs = CommandLogs(outputs_dir)
+
+    def restart(self) -> None:
+        """Kill every process and start the container again, for reuse by unrelated work.
+
+        What a restart leaves is what a new container would have: a fresh process tree, fresh (empty)
+        tmpfs mounts, the same read-only root. Named volumes (the evaluator's channel) keep their files:
+        their owner empties them. Much cheaper than a new container where the storage driver copies the
+        image (vfs).
+        """
+        if self._closed or self._client is None or self.container_id is None:
+            raise WorkspaceDead(f"Workspace container {self.name} cannot restart: {self._state()}")
+        try:
+            self._client.containers.get(self.container_id).restart(timeout=0)
+        except docker.errors.APIError as err:
+            raise WorkspaceDead(f"Workspace container {self.name} did not restart: {err}") from err
+        self._internal(["mkdir", "-p", REPO_DIR], what="make the repository folder", workdir="/")
 
     def __enter__(self) -> DockerWorkspace:
         if self.container_id is None:
@@ -220,37 +271,68 @@ class DockerWorkspace(Workspace):
                 return
             time.sleep(0.2)
 
+    def _open(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bool = False,
+        workdir: str = REPO_DIR,
+        env: Mapping[str, str] | None = None,
+    ) -> tuple[Any, ExecStream]:
+        """A started exec of `argv` as the sandbox user (caller closes both)."""
+        self._require_alive()
+        api = low_level_client(self._client, timeout_s=60)
+        try:
+            stream = ExecStream(
+                api,
+                self.container_id or "",
+                argv,
+                user=sandbox_user(),
+                workdir=workdir,
+                environment={**self._environment, **(env or {})},
+                stdin=stdin,
+            )
+        except BaseException:
+            api.close()
+            raise
+        return api, stream
+
     # commands
 
-    def exec(self, command: str, timeout_s: float | None = None) -> ExecResult:
-        """Run `command` in a fresh `bash -c` at the repository root, killed after the time limit."""
+    def exec(
+        self, command: str, timeout_s: float | None = None, env: Mapping[str, str] | None = None
+    ) -> ExecResult:
+        """Run `command` in a fresh `bash -c` at the repository root, killed after the time limit;
+        `env` adds variables to the sandbox's scrubbed environment for this command only."""
         limit = resolve_timeout(timeout_s, self.limits)
-        self._require_alive()
         output_path = self._logs.next_path()
-        capture = OutputCapture(output_path, self.limits.output_limit_chars)
-        api = low_level_client(self._client, timeout_s=60)
+        capture = OutputCapture(output_path, self.limits.output_limit_chars, self.limits.output_keep_bytes)
         started = time.monotonic()
+        api = stream = None
+        finished = True
+        exit_code: int | None = None
         try:
-            exec_id = api.exec_create(
-                self.container_id,
-                cmd=timeout_argv(command, limit),
-                stdout=True,
-                stderr=True,
-                environment=sandbox_environment(CONTAINER_HOME),
-                workdir=REPO_MOUNT,
-                user=host_user(),
-            )["Id"]
-            stream = api.exec_start(exec_id, socket=True)
-            finished = _pump(
-                api, exec_id, stream, capture, deadline=started + limit + KILL_GRACE_S + BACKSTOP_S
-            )
-            exit_code = api.exec_inspect(exec_id)["ExitCode"] if finished else None
-        except (docker.errors.DockerException, requests.RequestException, OSError) as err:
+            api, stream = self._open(timeout_argv(command, limit), env=env)
+            deadline = started + limit + KILL_GRACE_S + BACKSTOP_S
+            try:
+                for _stream_id, payload in stream.frames(deadline):
+                    capture.write(payload)
+            except ExecTimeout:
+                finished = False
+            if finished:  # the output ended; a command that closed it early may still be running
+                exit_code = stream.wait_exit_code(timeout_s=max(deadline - time.monotonic(), 0.0) + 1.0)
+                finished = exit_code is not None
+        except WorkspaceDead:
+            raise
+        except EXEC_ERRORS as err:
             self._require_alive()
             raise WorkspaceError(f"exec in {self.name} failed: {err}") from err
         finally:
             capture.close()
-            api.close()
+            if stream is not None:
+                stream.close()
+            if api is not None:
+                api.close()
         duration = time.monotonic() - started
         if exit_code is None or exit_code == 137:
             self._require_alive_after_kill()
@@ -267,70 +349,168 @@ class DockerWorkspace(Workspace):
             output_bytes=capture.total_bytes,
         )
 
-
-def _pump(api: docker.APIClient, exec_id: str, stream: Any, capture: OutputCapture, deadline: float) -> bool:
-    """Copy the exec's framed output into `capture` until the shell exits; False if the backstop hit.
-
-    Returns as soon as the shell has exited even if a background child still holds the stream open.
-    """
-    sock = getattr(stream, "_sock", stream)  # the raw socket under the SDK's file wrapper
-    sock.settimeout(POLL_S)
-    pending = bytearray()
-    next_check = time.monotonic() + POLL_S
-    try:
-        while True:
-            now = time.monotonic()
-            if now > deadline:
-                return False
-            if now >= next_check:
-                next_check = now + POLL_S
-                if not api.exec_inspect(exec_id)["Running"]:
-                    _drain_frames(pending, capture)
-                    return True
-            try:
-                data = sock.recv(1 << 16)
-            except TimeoutError:
-                continue
-            if not data:
-                _drain_frames(pending, capture)
-                return True
-            pending += data
-            _drain_frames(pending, capture)
-    finally:
-        stream.close()
-
-
-def _drain_frames(pending: bytearray, capture: OutputCapture) -> None:
-    """Move every complete frame (stdout and stderr alike) from `pending` into `capture`."""
-    while len(pending) >= FRAME_HEADER.size:
-        _stream_id, size = FRAME_HEADER.unpack_from(pending)
-        end = FRAME_HEADER.size + size
-        if len(pending) < end:
-            return
-        capture.write(bytes(pending[FRAME_HEADER.size : end]))
-        del pending[:end]
-
-
-def _remove_quietly(container: Any) -> None:
-    """Kill and remove; a container already on its way out (auto-remove) is fine."""
-    try:
-        container.remove(force=True)
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.APIError as err:
-        if "removal of container" not in str(err) and "is already in progress" not in str(err):
+    def _internal(
+        self,
+        argv: Sequence[str],
+        *,
+        what: str,
+        stdin_data: bytes | None = None,
+        timeout_s: float = INTERNAL_TIMEOUT_S,
+        workdir: str = REPO_DIR,
+    ) -> str:
+        """Run one of Glia's own commands; returns its (bounded) output, raises WorkspaceError on failure."""
+        argv = ["timeout", "-k", "2", f"{timeout_s:g}", *argv]
+        output = BoundedText(64 * 1024)
+        api = stream = None
+        try:
+            api, stream = self._open(argv, stdin=stdin_data is not None, workdir=workdir)
+            if stdin_data is not None:
+                stream.send([stdin_data])
+            for _stream_id, payload in stream.frames(time.monotonic() + timeout_s + 5):
+                output.add(payload)
+            code = stream.wait_exit_code()
+        except ExecTimeout as err:
+            raise WorkspaceFileError(f"could not {what} within {timeout_s:g} s") from err
+        except WorkspaceDead:
             raise
+        except EXEC_ERRORS as err:
+            self._require_alive()
+            raise WorkspaceError(f"could not {what} in {self.name}: {err}") from err
+        finally:
+            if stream is not None:
+                stream.close()
+            if api is not None:
+                api.close()
+        if code != 0:
+            self._require_alive()
+            detail = output.text().strip()[-1000:] or f"exit code {code}"
+            raise WorkspaceFileError(f"could not {what}: {detail}")
+        return output.text()
+
+    # files
+
+    def write_files(self, tree: Tree, *, replace: bool = False) -> None:
+        """Pipe a tar of `tree` into `tar -x` inside; with `replace`, empty the repository first (not .git)."""
+        if replace:
+            self._internal(
+                ["bash", "-c", CLEAR_SCRIPT, "glia-clear", REPO_DIR], what="clear the repository", workdir="/"
+            )
+        if len(tree) == 0:
+            return
+        self._internal(
+            ["bash", "-c", EXTRACT_SCRIPT, "glia-extract", REPO_DIR],
+            what=f"write {len(tree)} files",
+            stdin_data=tree_to_tar(tree),
+            workdir="/",
+        )
+
+    def export_tree(self, excludes: Sequence[str] = DEFAULT_EXCLUDES, caps: TreeCaps = DEFAULT_CAPS) -> Tree:
+        """The repository as a Tree: `tar -c` inside, parsed on the host as hostile data, within `caps`."""
+        argv = export_arguments(REPO_DIR, caps.max_file_bytes, caps.max_depth, caps.max_path_bytes, excludes)
+        argv = ["timeout", "-k", "2", f"{caps.timeout_s:g}", *argv]
+        errors = BoundedText(256 * 1024)
+        api = stream = None
+        try:
+            api, stream = self._open(argv, workdir="/")
+            frames = stream.frames(time.monotonic() + caps.timeout_s + 2)
+            late: list[str] = []
+
+            def stdout_chunks() -> Any:
+                try:
+                    for stream_id, payload in frames:
+                        if stream_id == STDERR:
+                            errors.add(payload)
+                        elif stream_id == STDOUT:
+                            yield payload
+                except ExecTimeout:
+                    late.append("export incomplete: the time limit was reached")
+
+            chunks = stdout_chunks()
+            tree = tree_from_tar_stream(chunks, caps, excludes)
+            if tree.complete:
+                _drain(chunks, caps.max_stream_bytes)
+            if late:
+                tree = tree.with_skipped(late, complete=False)
+            if not tree.complete:
+                self._require_alive()
+        except WorkspaceDead:
+            raise
+        except EXEC_ERRORS as err:
+            self._require_alive()
+            raise WorkspaceError(f"could not export the repository of {self.name}: {err}") from err
+        finally:
+            if stream is not None:
+                stream.close()
+            if api is not None:
+                api.close()
+        return tree.with_skipped(_stderr_notes(errors, caps.max_skipped_listed))
+
+    def read_file(self, relpath: str, max_bytes: int) -> bytes:
+        """One regular file of the repository, at most `max_bytes`; never follows a symlink."""
+        problem = path_problem(relpath)
+        if problem:
+            raise WorkspaceFileError(f"{relpath!r}: {problem}")
+        argv = ["timeout", "-k", "1", f"{READ_TIMEOUT_S:g}", "python3", "-I", "-S", "-c", READ_SCRIPT]
+        argv += [REPO_DIR, relpath, str(max_bytes)]
+        data = bytearray()
+        api = stream = None
+        try:
+            api, stream = self._open(argv, workdir="/")
+            for stream_id, payload in stream.frames(time.monotonic() + READ_TIMEOUT_S + 3):
+                if stream_id == STDOUT:
+                    data += payload[: max_bytes + 1 - len(data)]
+                    if len(data) > max_bytes:
+                        break
+            code = stream.wait_exit_code(timeout_s=2.0) if len(data) <= max_bytes else READ_TOO_BIG
+        except ExecTimeout as err:
+            raise WorkspaceFileError(f"{relpath}: reading took longer than {READ_TIMEOUT_S:g} s") from err
+        except WorkspaceDead:
+            raise
+        except EXEC_ERRORS as err:
+            self._require_alive()
+            raise WorkspaceError(f"could not read {relpath} in {self.name}: {err}") from err
+        finally:
+            if stream is not None:
+                stream.close()
+            if api is not None:
+                api.close()
+        if code == READ_MISSING:
+            raise WorkspaceFileError(f"{relpath}: no such file")
+        if code == READ_NOT_REGULAR:
+            raise WorkspaceFileError(f"{relpath}: not a regular file (or behind a symlink)")
+        if code == READ_TOO_BIG or len(data) > max_bytes:
+            raise WorkspaceFileError(f"{relpath}: bigger than {max_bytes} bytes")
+        if code != 0:
+            raise WorkspaceFileError(f"{relpath}: could not be read (exit code {code})")
+        return bytes(data)
 
 
-def cleanup_containers(run_id: str | None = None) -> list[str]:
-    """Remove every Glia workspace container (of one run, or all); returns the names removed."""
-    client = docker_client()
-    filters = {"label": [f"{MANAGED_LABEL}=1"] + ([f"{RUN_LABEL}={run_id}"] if run_id else [])}
-    removed = []
-    for container in client.containers.list(all=True, filters=filters):
-        _remove_quietly(container)
-        removed.append(container.name)
-    client.close()
-    if removed:
-        log.info("containers_removed", count=len(removed), run_id=run_id)
-    return removed
+def _drain(chunks: Any, limit: int) -> None:
+    """Read what follows the archive's end (stderr notes come last); stops at `limit` bytes."""
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > limit:
+            return
+
+
+def _stderr_notes(errors: BoundedText, max_lines: int) -> list[str]:
+    """The exporter's "glia-skip" lines as "path: why", and anything else it said, bounded."""
+    notes: list[str] = []
+    for line in errors.text().splitlines():
+        if len(notes) >= max_lines:
+            notes.append("... more messages from the exporter were left out")
+            break
+        if line.startswith(SKIP_PREFIX):
+            _, why, path = (line.split("\t", 2) + ["", ""])[:3]
+            notes.append(f"{_printable(path)}: {why}")
+        elif line.strip():
+            notes.append(f"exporter: {_printable(line)}")
+    if errors.dropped:
+        notes.append(f"exporter: {errors.dropped} more bytes of messages left out")
+    return notes
+
+
+def _printable(text: str) -> str:
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= 300 else text[:300] + "..."

@@ -19,7 +19,8 @@ DEFAULT_IMAGE = os.environ.get("GLIA_IMAGE") or "glia-workspace:latest"
 START_ENGINE_HINT = (
     "Start the engine (`sudo systemctl start docker`, or without systemd: "
     "`dockerd --storage-driver=vfs --iptables=false --bridge=none > dockerd.log 2>&1 &`), "
-    "point DOCKER_HOST at a remote one, or use the unsandboxed local backend (--backend local)."
+    "point DOCKER_HOST at a remote one, or (unsafe, no sandbox) use the local backend: "
+    "--workspace local --unsafe-local-workspace."
 )
 
 

@@ -5,12 +5,25 @@ class SimulationError(Exception):
     """Base class: the run is invalid and its metrics must not be reported."""
 
 
-class RouterError(SimulationError):
+class DesignError(SimulationError):
+    """A design slot (router, replica scheduler, autoscaler) failed or broke its contract."""
+
+
+class RouterError(DesignError):
     """The global scheduler (router) raised or returned something the simulator cannot accept."""
 
 
+class SchedulerError(DesignError):
+    """A designed replica scheduler raised or returned something the simulator cannot accept."""
+
+
+class AutoscalerError(DesignError):
+    """An autoscaler raised or returned a scaling decision the simulator cannot accept."""
+
+
 class HiddenInformationError(RouterError):
-    """A router tried to read information a real router cannot know (a request's decode length)."""
+    """Design code tried to read what a real system cannot know (a request's decode length). It is a
+    RouterError for historical reasons; replica schedulers and autoscalers raise it too."""
 
 
 class UnfinishedRequestsError(SimulationError):

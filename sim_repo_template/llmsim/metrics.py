@@ -9,10 +9,18 @@ request_metrics.csv (one row per request; times in seconds):
   request_execution_time    time inside batches, including work lost to restarts
   request_preemption_time   time from each preemption to the re-admission, summed
   request_num_restarts, request_num_prefill_tokens (prompt), request_num_decode_tokens
+  ideal_time                the request's load-free time: alone on an idle replica (llmsim/ideal.py)
+  slowdown                  request_e2e_time / ideal_time (the Glia paper's definition; 1 = no interference)
+  user_id                   closed-loop workloads only: the user who sent it
+
+summary.json adds, besides counts and the e2e statistics: mean / p90 / p99 TTFT, mean / p50 / p95 / p99
+slowdown, throughput (requests completed per second of the run: count / time of the last completion),
+and the makespan (that time). runner.py adds GPU-hours and the cluster's scaling counts.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -22,7 +30,11 @@ import pandas as pd
 from llmsim.request import Request
 
 
-def request_metrics(requests: list[Request]) -> pd.DataFrame:
+def request_metrics(
+    requests: list[Request], ideal: np.ndarray | None = None, users: dict[int, int] | None = None
+) -> pd.DataFrame:
+    """One row per request. `ideal`: load-free times in request order (adds ideal_time and slowdown);
+    `users`: request id -> closed-loop user (adds user_id)."""
     rows = {
         "request_id": [r.id for r in requests],
         "replica_id": [r.replica_id for r in requests],
@@ -46,6 +58,11 @@ def request_metrics(requests: list[Request]) -> pd.DataFrame:
     )
     df["request_scheduling_delay"] = df.scheduled_at - df.arrived_at
     df["router_queue_delay"] = df.routed_at - df.arrived_at
+    if ideal is not None:
+        df["ideal_time"] = ideal
+        df["slowdown"] = df.request_e2e_time / df.ideal_time
+    if users is not None:
+        df["user_id"] = [users[r.id] for r in requests]
     first = ["request_id", "replica_id", "request_e2e_time", "ttft", "tpot", "request_scheduling_delay"]
     return df[first + [c for c in df.columns if c not in first]]
 
@@ -53,7 +70,7 @@ def request_metrics(requests: list[Request]) -> pd.DataFrame:
 def summarize(metrics: pd.DataFrame) -> dict:
     e2e = metrics.request_e2e_time.to_numpy()
     makespan = float(metrics.completed_at.max())
-    return {
+    summary = {
         "num_requests": len(metrics),
         "num_completed": int(metrics.completed_at.notna().sum()),
         "mean_e2e": float(e2e.mean()),
@@ -65,6 +82,33 @@ def summarize(metrics: pd.DataFrame) -> dict:
         "mean_ttft": float(metrics.ttft.mean()),
         "throughput_rps": len(metrics) / makespan if makespan > 0 else float("nan"),
     }
+    ttft = metrics.ttft.to_numpy()
+    summary.update(p90_ttft=float(np.percentile(ttft, 90)), p99_ttft=float(np.percentile(ttft, 99)))
+    if "slowdown" in metrics:
+        slowdown = metrics.slowdown.to_numpy()
+        summary.update(
+            mean_slowdown=float(slowdown.mean()),
+            p50_slowdown=float(np.percentile(slowdown, 50)),
+            p95_slowdown=float(np.percentile(slowdown, 95)),
+            p99_slowdown=float(np.percentile(slowdown, 99)),
+        )
+    summary["makespan"] = makespan
+    return summary
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """`frame` as CSV, the bytes pandas' `to_csv(index=False)` writes (shortest round-trip floats, empty
+    cells for missing values), with the csv module: a quarter of a benchmark run's wall time went there."""
+    columns = []
+    for name in frame.columns:
+        values = frame[name].tolist()
+        if frame[name].isna().any():
+            values = ["" if value is None or value != value else value for value in values]
+        columns.append(values)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(list(frame.columns))
+        writer.writerows(zip(*columns, strict=True))
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable
 
 from llmsim.decode_pool import DecodePool
+from llmsim.decode_runs import SHORT_RUN, plan_long_run, plan_short_run
 from llmsim.errors import InvariantViolation
 from llmsim.execution_model import ExecutionTimeModel
 from llmsim.kv_cache import BlockAllocator, blocks_for
@@ -86,8 +87,14 @@ class Replica:
         self._batch_duration = 0.0
         self._run: DecodeRun | None = None
         self.version = 0  # bumped when a planned batch end moves (stale events are ignored)
+        self.queue_epoch = 0  # bumped whenever a request joins or leaves the queues or changes phase
         self.num_iterations = 0
         self.num_preemptions = 0
+        self.draining = False  # removed by the autoscaler: receives nothing new, finishes what it holds
+        # cumulative work, for autoscalers (per-interval throughput) and the run's summary
+        self.tokens_generated = 0  # output tokens (first tokens included)
+        self.prefill_tokens_done = 0  # prompt (and recompute) tokens processed
+        self.num_completed = 0
 
     # ---- what routers read ------------------------------------------------------------------
 
@@ -138,12 +145,15 @@ class Replica:
         return self.allocator.can_admit(request.num_prefill_tokens)
 
     def admit(self, request: Request, now: float) -> None:
-        """Move the head of the waiting queue to running, allocating blocks for its whole prefill."""
-        if not self.waiting or self.waiting[0] is not request:
-            raise InvariantViolation(
-                f"admit({request.id}) must take the head of replica {self.replica_id}'s queue"
-            )
-        self.waiting.popleft()
+        """Move a waiting request (usually the head of the queue) to running, allocating blocks for its
+        whole prefill."""
+        if self.waiting and self.waiting[0] is request:
+            self.waiting.popleft()
+        elif request._replica is self and request in self.waiting:
+            self.waiting.remove(request)
+        else:
+            raise InvariantViolation(f"admit({request.id}): not waiting on replica {self.replica_id}")
+        self.queue_epoch += 1
         request._blocks = blocks_for(request.num_prefill_tokens, self.block_size)
         self.allocator.allocate(request._blocks)
         key = (request.arrived_at, request.id)
@@ -187,6 +197,7 @@ class Replica:
         request.restart(now)
         self.waiting.appendleft(request)
         self.num_preemptions += 1
+        self.queue_epoch += 1
 
     # ---- the simulator's interface ------------------------------------------------------------
 
@@ -196,6 +207,7 @@ class Replica:
         self.sync(now)
         request._replica = self
         self.waiting.append(request)
+        self.queue_epoch += 1
         run = self._run
         if run is None or run.length == run.applied + 1:
             return None
@@ -234,9 +246,11 @@ class Replica:
             if batch.runs_decodes and self.pool.size:
                 self.pool.iterations += 1
                 self.pool.exec_time += duration
+                self.tokens_generated += self.pool.size
             for request, chunk in batch.prefill_chunks:
                 request.execution_time += duration
                 request._processed += chunk
+                self.prefill_tokens_done += chunk
                 if request._processed == request.num_prefill_tokens:
                     self._finish_prefill(request, now, completed)
             self.num_iterations += 1
@@ -245,6 +259,7 @@ class Replica:
             self._remove_running(request)
             request.completed_at = now
             completed.append(request)
+        self.num_completed += len(completed)
         self.busy = False
         self._batch = None
         self._run = None
@@ -269,6 +284,7 @@ class Replica:
             self.allocator.allocate(run.cum_blocks[reserve_through - 1] - run.cum_blocks[run.reserved - 1])
             run.reserved = reserve_through
         if done > run.applied:
+            self.tokens_generated += (done - run.applied) * self.pool.size
             self.pool.iterations = run.first_iteration + done
             self.pool.exec_time = run.cum_exec[done - 1]
             run.applied = done
@@ -276,35 +292,15 @@ class Replica:
     def _plan_decode_run(self, now: float, batch: Batch) -> DecodeRun:
         pool = self.pool
         a, c = self.time_model.decode_coefficients(pool.size)
-        context = pool.context_sum
         first = pool.iterations
         limit = 1
         if self.skip_ahead and self.scheduler.can_repeat_decode_batch(self, batch):
             limit = min(pool.next_finish_iteration() - first, MAX_RUN_ITERATIONS)
-        ends: list[float] = []
-        cum_blocks: list[int] = []
-        cum_exec: list[float] = []
-        free = self.allocator.num_free
-        counts = pool.residue_counts
-        bs = self.block_size
-        size = pool.size
-        reserved = 0
-        exec_time = pool.exec_time
-        t = now
-        for i in range(limit):
-            if i:
-                need = counts[(1 - first - i) % bs]
-                if need > free:
-                    break
-                free -= need
-                reserved += need
-            duration = a + c * context
-            t = t + duration
-            exec_time = exec_time + duration
-            ends.append(t)
-            cum_blocks.append(reserved)
-            cum_exec.append(exec_time)
-            context += size
+        plan = plan_long_run if limit > SHORT_RUN else plan_short_run
+        ends, cum_blocks, cum_exec = plan(
+            now, a, c, pool.context_sum, pool.size, pool.exec_time, first, limit,
+            self.allocator.num_free, pool.residue_counts, self.block_size,
+        )  # fmt: skip
         return DecodeRun(first, ends, cum_blocks, cum_exec)
 
     def _mixed_batch_time(self, batch: Batch) -> float:
@@ -321,6 +317,8 @@ class Replica:
         """The iteration that ends a prefill also produces the first output token."""
         request.is_prefill_complete = True
         request._processed += 1
+        self.queue_epoch += 1
+        self.tokens_generated += 1
         if request.first_token_at is None:
             request.first_token_at = now
         self.prefilling.remove(request)
@@ -337,6 +335,7 @@ class Replica:
         index = bisect_left(self._running_keys, (request.arrived_at, request.id))
         del self.running[index]
         del self._running_keys[index]
+        self.queue_epoch += 1
 
     def check_invariants(self) -> None:
         """Block accounting must match the requests holding blocks; used by tests and --debug."""

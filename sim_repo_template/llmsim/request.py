@@ -139,6 +139,7 @@ class Request:
         "_pool_key",
         "_pool_time_key",
         "_pool_epoch",
+        "view",  # the router's read-only view of this request (llmsim/views.py), made on first use
     )
 
     def __init__(self, request_id: int, arrived_at: float, num_prompt_tokens: int, num_decode_tokens: int):
@@ -166,6 +167,7 @@ class Request:
         self._pool_key = 0
         self._pool_time_key = 0.0
         self._pool_epoch = 0
+        self.view = None
 
     # ---- what a router may read -------------------------------------------------------------
 

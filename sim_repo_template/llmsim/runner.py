@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import shutil
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from llmsim.config import SimulationConfig
-from llmsim.errors import SimulationError
-from llmsim.metrics import request_metrics, summarize, write_json
-from llmsim.simulator import SimulationResult, Simulator, requests_from_trace
-from llmsim.workload import WorkloadSpec, generate_trace, read_trace
+from llmsim.errors import SimulationError, WorkloadError
+from llmsim.execution_model import ExecutionTimeModel
+from llmsim.glia_ledger import LedgerError, RunReport
+from llmsim.hardware import DEVICES, MODELS
+from llmsim.ideal import ideal_times
+from llmsim.metrics import request_metrics, summarize, write_csv, write_json
+from llmsim.simulator import SimulationResult, Simulator
+from llmsim.sources import build_source, experiment_label, open_loop_frame
+from llmsim.workload import read_trace
 
 SUMMARY_KEYS = (
     "num_requests",
@@ -25,17 +34,69 @@ SUMMARY_KEYS = (
 )
 
 
-def load_workload(config: SimulationConfig):
+def load_workload(config: SimulationConfig) -> pd.DataFrame:
+    """The requests of an open-loop run: the trace's arrivals in the first `duration` seconds, or a
+    generated workload of `duration` seconds. (The shipped traces span exactly 1000 s, the default.)"""
     if config.trace:
-        return read_trace(config.trace)
-    return generate_trace(WorkloadSpec(qps=config.qps, duration=config.duration, seed=config.seed))
+        full = read_trace(config.trace)
+        kept = cut_trace(full, config.duration)
+        kept.attrs["trace_requests_total"] = len(full)
+        return kept
+    return open_loop_frame(config)
+
+
+def build_simulator(
+    config: SimulationConfig,
+    router_cls: type | None = None,
+    reporter: RunReport | None = None,
+    **classes: type | None,
+) -> Simulator:
+    """A simulator for `config` with its workload (`classes`: scheduler_policy, autoscaler_cls)."""
+    closed = not config.trace and config.arrivals == "closed_loop"
+    source = build_source(config) if closed else build_source(config, load_workload(config))
+    return Simulator(config, source.requests, router_cls, reporter=reporter, source=source, **classes)
+
+
+def metrics_of(result: SimulationResult, config: SimulationConfig) -> pd.DataFrame:
+    """Per-request metrics of a finished run, slowdown and closed-loop users included."""
+    model = ExecutionTimeModel(MODELS[config.model], DEVICES[config.device])
+    ideal = ideal_times(
+        [r.num_prompt_tokens for r in result.requests],
+        [r._total_tokens - r.num_prompt_tokens for r in result.requests],
+        model,
+        config.chunk_size,
+    )
+    return request_metrics(result.requests, ideal, result.users)
+
+
+def summary_of(result: SimulationResult, metrics: pd.DataFrame) -> dict:
+    """The run's summary numbers: per-request statistics, then the cluster's."""
+    summary = summarize(metrics)
+    summary.update(
+        gpu_hours=result.gpu_hours,
+        max_replicas_used=result.max_replicas_used,
+        num_scale_ups=result.num_scale_ups,
+        num_scale_downs=result.num_scale_downs,
+        num_scheduler_calls=result.num_scheduler_calls,
+        num_autoscaler_calls=result.num_autoscaler_calls,
+    )
+    return summary
+
+
+def cut_trace(trace: pd.DataFrame, duration: float) -> pd.DataFrame:
+    """The rows of `trace` that arrive at or before `duration` seconds."""
+    if not duration > 0:
+        raise WorkloadError(f"duration must be positive, got {duration}")
+    kept = trace[trace["arrived_at"] <= duration].reset_index(drop=True)
+    if kept.empty:
+        raise WorkloadError(f"no request of the trace arrives within the first {duration:g} s")
+    return kept
 
 
 def experiment_name(config: SimulationConfig) -> str:
     if config.experiment:
         return config.experiment
-    label = Path(config.trace).stem if config.trace else f"sharegpt_{config.qps:g}_seed{config.seed}"
-    return f"{label}_{config.router}"
+    return f"{experiment_label(config)}_{config.router}"
 
 
 def new_result_dir(config: SimulationConfig) -> Path:
@@ -45,15 +106,20 @@ def new_result_dir(config: SimulationConfig) -> Path:
     return path
 
 
-def simulate(config: SimulationConfig, router_cls: type | None = None) -> SimulationResult:
-    """Run without writing anything (raises SimulationError if the run is invalid)."""
-    requests = requests_from_trace(load_workload(config))
-    return Simulator(config, requests, router_cls).run()
+def simulate(
+    config: SimulationConfig, router_cls: type | None = None, **classes: type | None
+) -> SimulationResult:
+    """Run without writing anything (raises SimulationError if the run is invalid). Inside Glia the
+    run is still counted: `Simulator.run()` reports it. `classes`: scheduler_policy, autoscaler_cls."""
+    return build_simulator(config, router_cls, **classes).run()
 
 
-def run_and_record(config: SimulationConfig, router_cls: type | None = None) -> tuple[Path, dict]:
+def run_and_record(
+    config: SimulationConfig, router_cls: type | None = None, **classes: type | None
+) -> tuple[Path, dict]:
     """Run and write the result folder. Never raises SimulationError: invalid runs are recorded
-    with valid=false and the error in summary.json."""
+    with valid=false and the error in summary.json. Raises LedgerError (and leaves no result folder)
+    when Glia's ledger does not let the simulation run."""
     started = time.perf_counter()
     out = new_result_dir(config)
     write_json(config.to_dict(), out / "config.json")
@@ -64,30 +130,54 @@ def run_and_record(config: SimulationConfig, router_cls: type | None = None) -> 
         "trace": config.trace,
         "qps": config.qps,
         "seed": config.seed,
+        "duration": config.duration,
+        "arrivals": None if config.trace else config.arrivals,
+        "lengths": None if config.trace else config.lengths,
+        "replica_scheduler": config.replica_scheduler,
+        "autoscaler": config.autoscaler,
+        "model": config.model,
+        "device": config.device,
     }
+    if not config.trace and config.arrivals == "closed_loop":
+        summary.update(users=config.users, think_time=config.think_time)
     summary.update({k: None for k in SUMMARY_KEYS})
     result = None
+    report = RunReport(result_dir=str(out), summary_follows=True)
     try:
-        trace = load_workload(config)
-        if config.trace:  # the rate the trace really has
-            summary["qps"] = round(len(trace) / float(trace["arrived_at"].max()), 3)
-        result = Simulator(config, requests_from_trace(trace), router_cls).run()
-        metrics = request_metrics(result.requests)
-        summary.update(summarize(metrics))
-        summary["valid"] = True
-        metrics.to_csv(out / "request_metrics.csv", index=False)
-    except SimulationError as exc:
-        summary["error"] = f"{type(exc).__name__}: {exc}"
-    if result is not None:
-        result.logs.write(out)
-        summary.update(
-            simulated_time=result.end_time,
-            num_events=result.num_events,
-            num_router_calls=result.num_router_calls,
-            num_iterations=result.num_iterations,
-            num_preemptions=result.num_preemptions,
-            num_blocks_per_replica=result.num_blocks,
-        )
-    summary["wall_time_s"] = time.perf_counter() - started
-    write_json(summary, out / "summary.json")
+        try:
+            simulator = build_simulator(config, router_cls, report, **classes)
+            trace = getattr(simulator.workload, "trace", None)
+            if config.trace:  # the rate the trace really has, and how much of it was kept
+                summary["qps"] = round(len(trace) / float(trace["arrived_at"].max()), 3)
+                summary["trace_requests_kept"] = len(trace)
+                summary["trace_requests_total"] = trace.attrs.get("trace_requests_total", len(trace))
+            elif config.arrivals != "bursty":
+                summary["qps"] = None  # see throughput_rps (and, for a sinusoid, qps_low / qps_high)
+            result = simulator.run()
+            metrics = metrics_of(result, config)
+            summary.update(summary_of(result, metrics))
+            summary["valid"] = True
+            write_csv(metrics, out / "request_metrics.csv")
+        except SimulationError as exc:
+            summary["error"] = f"{type(exc).__name__}: {exc}"
+        except LedgerError:
+            shutil.rmtree(out, ignore_errors=True)  # nothing ran: leave no half-made result folder
+            with contextlib.suppress(OSError):
+                out.parent.rmdir()  # the experiment folder, if this run was all it held
+            raise
+        if result is not None:
+            result.logs.write(out)
+            summary.update(
+                simulated_time=result.end_time,
+                num_events=result.num_events,
+                num_router_calls=result.num_router_calls,
+                num_iterations=result.num_iterations,
+                num_preemptions=result.num_preemptions,
+                num_blocks_per_replica=result.num_blocks,
+            )
+        summary["wall_time_s"] = time.perf_counter() - started
+        write_json(summary, out / "summary.json")
+        report.end(summary["valid"], summary["error"], summary)
+    finally:
+        report.close()  # no end sent (a crash, an interrupt): the ledger records a crashed run
     return out, summary

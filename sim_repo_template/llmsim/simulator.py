@@ -1,191 +1,160 @@
-"""The discrete-event loop: arrivals, routing, batches, completions.
+"""The discrete-event loop: arrivals, routing, batches, completions, and (optionally) autoscaling.
 
 Events live in a heap ordered by (time, creation order), so same-time events run in the order they
-were created. Three kinds:
+were created. Five kinds:
 * ARRIVAL: the request joins the router's queue and the router is called;
 * BATCH_END: a replica finishes a batch (or a skip-ahead run of identical decode batches); if
-  requests completed, the router is called (it may dispatch held requests); the replica starts its
-  next batch;
+  requests completed and the router holds requests, the router is called (it may dispatch them); in a
+  closed-loop workload each completed request's user sends its next request (a later ARRIVAL); the
+  replica starts its next batch; a draining replica that is now empty is released;
 * IDLE_TICK: the router holds requests while no replica is busy: call it again shortly. If no
-  arrivals remain and it keeps holding for ``max_idle_ticks`` ticks, the run fails (stranding).
+  arrivals remain and it keeps holding for ``max_idle_ticks`` ticks, the run fails (stranding);
+* AUTOSCALE: every ``autoscale_interval`` seconds while work remains, the autoscaler decides; added
+  replicas get a REPLICA_READY after the cold start, removed ones drain (``llmsim/cluster.py``);
+* REPLICA_READY: a started replica becomes active; the router sees it from now on.
 
-Every router call is checked (see ``_call_router``); any violation ends the run with an error that
-names the problem. A run is valid only if every request completed.
+Each design slot runs behind a *slot* (``llmsim/design_slots.py``): in this process, or, in Glia's
+trusted evaluation, in a process of its own. Every design call is checked against its contract
+(``global_schedulers/contract.py``, ``replica_schedulers/contract.py``, ``autoscalers/contract.py``); any
+violation ends the run with an error that names the problem. A run is valid only if every request
+completed.
 """
 
 from __future__ import annotations
 
-import csv
 import heapq
 import math
-import signal
-import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
+from llmsim.autoscalers.states import STARTING
+from llmsim.cluster import Cluster
+from llmsim.conditions import extra_conditions
 from llmsim.config import SimulationConfig
+from llmsim.design_slots import make_autoscaler_slot, make_scheduler_slot
 from llmsim.errors import (
-    HiddenInformationError,
     InvariantViolation,
-    RouterError,
     SafetyLimitError,
+    SimulationError,
     UnfinishedRequestsError,
     WorkloadError,
 )
 from llmsim.execution_model import ExecutionTimeModel
-from llmsim.global_schedulers.base import GlobalScheduler
-from llmsim.global_schedulers.registry import router_class
+from llmsim.glia_ledger import RunReport, simulation_conditions
 from llmsim.hardware import DEVICES, MODELS
 from llmsim.kv_cache import blocks_for
 from llmsim.memory_planner import plan_kv_blocks
 from llmsim.replica import Replica
 from llmsim.replica_schedulers import REPLICA_SCHEDULERS
-from llmsim.request import ROUTER_GUARD, Request
-
-ARRIVAL, BATCH_END, IDLE_TICK = 0, 1, 2
-
-
-GS_LOG_COLUMNS = (
-    "time",
-    "replica_id",
-    "num_pending_requests",
-    "num_active_requests",
-    "num_allocated_blocks",
-    "num_blocks",
-    "memory_usage_percent",
+from llmsim.request import Request
+from llmsim.router_slot import RouterSlot, make_router_slot
+from llmsim.sim_output import (  # noqa: F401 - re-exported: scripts and tests import them from here
+    GS_LOG_COLUMNS,
+    REQS_LOG_COLUMNS,
+    SimulationLogs,
+    SimulationResult,
+    wall_clock_alarm,
 )
-REQS_LOG_COLUMNS = ("time", "replica_id", "request_id", "num_prefill_tokens", "num_decode_tokens")
+from llmsim.sources import requests_from_frame
 
-
-@dataclass
-class SimulationLogs:
-    """Raw logs as row tuples (cheap to append in the hot path); see GS_LOG_COLUMNS and REQS_LOG_COLUMNS."""
-
-    gs: list[tuple] = field(default_factory=list)
-    reqs: list[tuple] = field(default_factory=list)
-
-    def gs_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame.from_records(self.gs, columns=list(GS_LOG_COLUMNS[:-1]))
-        frame["memory_usage_percent"] = 100.0 * frame.num_allocated_blocks / frame.num_blocks
-        return frame
-
-    def reqs_frame(self) -> pd.DataFrame:
-        return pd.DataFrame.from_records(self.reqs, columns=list(REQS_LOG_COLUMNS))
-
-    def write(self, directory: Path) -> None:
-        """gs_log.csv and reqs_log.csv (the csv module writes the row tuples directly: fast)."""
-        with open(directory / "gs_log.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(GS_LOG_COLUMNS)
-            writer.writerows((*row, round(100.0 * row[4] / row[5], 4)) for row in self.gs)
-        with open(directory / "reqs_log.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(REQS_LOG_COLUMNS)
-            writer.writerows(self.reqs)
-
-
-@dataclass
-class SimulationResult:
-    requests: list[Request]
-    logs: SimulationLogs
-    end_time: float
-    num_events: int
-    num_router_calls: int
-    num_iterations: int
-    num_preemptions: int
-    wall_time_s: float
-    num_blocks: int
-
-
-@contextmanager
-def wall_clock_alarm(seconds: float):
-    """Backstop for code that never returns to the event loop (e.g. a router stuck in a loop): a
-    SIGALRM a little after the wall-clock limit raises SafetyLimitError wherever Python is, and
-    again every 0.2 s (so code that swallows exceptions cannot keep it). Only possible in the main
-    thread on POSIX; elsewhere the event loop's own checks remain."""
-    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise SafetyLimitError(f"wall-clock safety limit of {seconds:.0f} s reached (stuck in a single call)")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds + 1.0, 0.2)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+ARRIVAL, BATCH_END, IDLE_TICK, AUTOSCALE, REPLICA_READY = 0, 1, 2, 3, 4
 
 
 def requests_from_trace(trace: pd.DataFrame) -> list[Request]:
-    return [
-        Request(i, float(t), int(p), int(d))
-        for i, (t, p, d) in enumerate(
-            zip(
-                trace["arrived_at"].to_numpy(),
-                trace["num_prefill_tokens"].to_numpy(),
-                trace["num_decode_tokens"].to_numpy(),
-                strict=True,
-            )
-        )
-    ]
+    return requests_from_frame(trace)
 
 
 class Simulator:
-    def __init__(self, config: SimulationConfig, requests: list[Request], router_cls: type | None = None):
+    def __init__(
+        self,
+        config: SimulationConfig,
+        requests: list[Request],
+        router_cls: type | None = None,
+        reporter: RunReport | None = None,
+        *,
+        source=None,
+        scheduler_policy: type | None = None,
+        autoscaler_cls: type | None = None,
+    ):
+        """`requests`: the run's requests (a closed-loop `source` adds more as users are answered);
+        `router_cls`, `scheduler_policy`, `autoscaler_cls`: design classes passed in directly instead of
+        selected by name (scripts and tests)."""
         self.config = config
+        self.reporter = reporter  # None: report to Glia's ledger (if any) from run()
         self.requests = requests
+        self.workload = source  # where the requests come from (llmsim/sources.py), if given
+        self.source = source if source is not None and source.closed else None  # closed loop only
         model = MODELS[config.model]
         device = DEVICES[config.device]
         self.time_model = ExecutionTimeModel(model, device)
         self.num_blocks = config.num_blocks or plan_kv_blocks(
             model, device, config.block_size, max_batch_tokens=config.chunk_size
         )
-        watermark = max(1, math.ceil(config.watermark_fraction * self.num_blocks))
-        self._check_fits(watermark)
+        self.watermark = max(1, math.ceil(config.watermark_fraction * self.num_blocks))
+        self._check_fits(self.requests)
         self.now = 0.0
-        scheduler_cls = REPLICA_SCHEDULERS[config.replica_scheduler]
-        self.replicas = {
-            rid: Replica(
-                rid,
-                scheduler_cls(config.batch_cap, config.chunk_size),
-                self.time_model,
-                self.num_blocks,
-                config.block_size,
-                watermark,
-                clock=self._clock,
-                skip_ahead=config.skip_ahead,
+        self._slot_classes = (router_cls, scheduler_policy, autoscaler_cls)
+        self.scheduler_slot = make_scheduler_slot(config, scheduler_policy)
+        if self.scheduler_slot is None:
+            scheduler_cls = REPLICA_SCHEDULERS[config.replica_scheduler]
+            self._make_scheduler = lambda: scheduler_cls(config.batch_cap, config.chunk_size)
+        else:
+            from llmsim.replica_schedulers.designed import DesignedScheduler
+
+            self._make_scheduler = lambda: DesignedScheduler(
+                config.batch_cap, config.chunk_size, self.scheduler_slot
             )
-            for rid in range(config.num_replicas)
-        }
-        router_cls = router_cls or router_class(config.router)
-        self.router: GlobalScheduler = self._guarded("__init__", router_cls, self.replicas, config.seed)
-        self.logs = SimulationLogs()
+        self.cluster = Cluster(self._new_replica, config.num_replicas, config.cold_start)
+        self.replicas = self.cluster.replicas  # every replica ever made, by id
+        self.scaler = None
+        autoscaler = make_autoscaler_slot(config, autoscaler_cls)
+        if autoscaler is not None:
+            from llmsim.scaling import Scaler
+
+            self.scaler = Scaler(self.cluster, autoscaler, config)
+        self.router: RouterSlot = make_router_slot(config, dict(self.cluster.accepting), router_cls)
+        self.logs = SimulationLogs(router_log=config.router_log)
         self._events: list[tuple] = []
         self._seq = 0
         self._tick_pending = False
         self._idle_ticks = 0
         self._arrivals_left = len(requests)
+        self._num_arrived = 0
         self._num_completed = 0
         self._router_calls = 0
+
+    def _new_replica(self, replica_id: int) -> Replica:
+        cfg = self.config
+        return Replica(
+            replica_id,
+            self._make_scheduler(),
+            self.time_model,
+            self.num_blocks,
+            cfg.block_size,
+            self.watermark,
+            clock=self._clock,
+            skip_ahead=cfg.skip_ahead,
+        )
 
     def _clock(self) -> float:
         return self.now
 
-    def _check_fits(self, watermark: int) -> None:
-        limit = (self.num_blocks - watermark) * self.config.block_size
-        for r in self.requests:
-            if blocks_for(r._total_tokens, self.config.block_size) > self.num_blocks - watermark:
+    def _check_fits(self, requests: list[Request]) -> None:
+        room = self.num_blocks - self.watermark
+        for r in requests:
+            if blocks_for(r._total_tokens, self.config.block_size) > room:
                 raise WorkloadError(
-                    f"request {r.id} needs {r._total_tokens} tokens of KV cache; a replica holds {limit}"
+                    f"request {r.id} needs {r._total_tokens} tokens of KV cache; a replica holds "
+                    f"{room * self.config.block_size}"
                 )
+
+    def conditions(self) -> dict:
+        """What the run is, as Glia's ledger records it (llmsim/glia_ledger.py, plus this simulator's
+        workload, scheduler and autoscaling settings: llmsim/conditions.py)."""
+        conditions = simulation_conditions(self.config, self.requests, self.router, self.num_blocks)
+        conditions.update(extra_conditions(self.config, self._slot_classes))
+        return conditions
 
     # ---- event plumbing -----------------------------------------------------------------------
 
@@ -194,19 +163,47 @@ class Simulator:
         heapq.heappush(self._events, (when, self._seq, kind, payload))
 
     def run(self) -> SimulationResult:
-        """Simulate until every event is processed; raises a SimulationError if the run is invalid."""
-        with wall_clock_alarm(self.config.time_limit):
-            return self._run()
+        """Simulate until every event is processed; raises a SimulationError if the run is invalid.
+
+        Inside Glia (GLIA_LEDGER set) the run is reported first and runs only if the ledger agrees
+        (LedgerError otherwise); its outcome is reported at the end (see ``glia_ledger``)."""
+        report = self.reporter if self.reporter is not None else RunReport()
+        report.start(self.conditions())
+        try:
+            with wall_clock_alarm(self.config.time_limit):
+                try:
+                    result = self._run()
+                finally:
+                    self._close_slots()
+        except SimulationError as exc:
+            report.finished(False, f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException:
+            report.close()  # a crash or an interrupt: the ledger records a run without an end
+            raise
+        report.finished(True, None)
+        return result
+
+    def _close_slots(self) -> None:
+        try:
+            self.router.close()
+        finally:
+            for slot in (self.scheduler_slot, self.scaler and self.scaler.slot):
+                if slot is not None:
+                    slot.close()
 
     def _run(self) -> SimulationResult:
         started = time.perf_counter()
         cfg = self.config
         for request in self.requests:
             self._push(request.arrived_at, ARRIVAL, request)
+        if self.scaler is not None:
+            self._push(cfg.autoscale_interval, AUTOSCALE, None)
         sim_limit = cfg.simulated_time_limit
         num_events = 0
         events = self._events
         replicas = self.replicas
+        source = self.source
         while events:
             when, _, kind, payload = heapq.heappop(events)
             num_events += 1
@@ -228,20 +225,54 @@ class Simulator:
                     replica.check_invariants()
                 if completed:
                     self._num_completed += len(completed)
-                    self._call_router(when)  # may already have restarted this replica
+                    if source is not None:
+                        self._send_next(completed, when)
+                    if self.router.num_held:  # a router holding nothing has nothing to decide
+                        self._call_router(when)  # may already have restarted this replica
                 if not replica.busy:
                     self._start(replica, when)
+                    if replica.draining:
+                        self._release_if_empty(replica, when)
             elif kind == ARRIVAL:
                 self._arrivals_left -= 1
-                self._guarded("add_request()", self.router.add_request, payload)
+                self._num_arrived += 1
+                self.router.add_request(payload)
                 self._call_router(when)
-            else:
+            elif kind == IDLE_TICK:
                 self._tick_pending = False
                 self._idle_tick(when)
-            if self.router.request_queue and not self._tick_pending and self._cluster_idle():
+            elif kind == AUTOSCALE:
+                self._autoscale(when)
+            else:
+                self._replica_ready(payload, when)
+            if self.router.num_held and not self._tick_pending and self._cluster_idle():
                 self._tick_pending = True
                 self._push(when + cfg.idle_tick, IDLE_TICK, None)
         self._check_all_completed()
+        return self._result(started, num_events)
+
+    def _result(self, started: float, num_events: int) -> SimulationResult:
+        replicas = self.replicas
+        end = max((r.completed_at for r in self.requests), default=0.0)
+        scaler = self.scaler
+        self.logs.replicas = (
+            []
+            if scaler is None
+            else [
+                (
+                    rid,
+                    life.provisioned_at,
+                    life.ready_at,
+                    life.drained_at,
+                    life.released_at,
+                    life.cancelled,
+                    life.seconds(end),
+                    replicas[rid].num_completed,
+                    replicas[rid].tokens_generated,
+                )
+                for rid, life in self.cluster.lifetimes.items()
+            ]
+        )
         return SimulationResult(
             requests=self.requests,
             logs=self.logs,
@@ -252,7 +283,58 @@ class Simulator:
             num_preemptions=sum(r.num_preemptions for r in replicas.values()),
             wall_time_s=time.perf_counter() - started,
             num_blocks=self.num_blocks,
+            gpu_hours=self.cluster.gpu_seconds(end) / 3600.0,
+            max_replicas_used=self.config.num_replicas if scaler is None else scaler.peak,
+            num_scale_ups=0 if scaler is None else scaler.num_added,
+            num_scale_downs=0 if scaler is None else scaler.num_removed,
+            users=None if self.source is None else self.source.user_of,
+            num_scheduler_calls=0 if self.scheduler_slot is None else self.scheduler_slot.calls,
+            num_autoscaler_calls=0 if scaler is None else len(self.logs.scaling),
         )
+
+    # ---- closed loop and autoscaling ------------------------------------------------------------
+
+    def _send_next(self, completed: list[Request], now: float) -> None:
+        """Each answered closed-loop user sends its next request after thinking (if before the end)."""
+        for request in completed:
+            following = self.source.next_after(request, now)
+            if following is not None:
+                self._check_fits([following])
+                self._arrivals_left += 1
+                self._push(following.arrived_at, ARRIVAL, following)
+
+    def _work_left(self) -> bool:
+        return bool(self._arrivals_left) or self._num_completed < len(self.requests)
+
+    def _autoscale(self, now: float) -> None:
+        if not self._work_left():
+            return  # the workload is done: no more decisions (and no more ticks)
+        decision = self.scaler.decide(now, self.router.num_held, self._num_arrived, self._num_completed)
+        cluster = self.cluster
+        for rid in decision.remove:
+            if cluster.state(rid) == STARTING:
+                cluster.cancel(rid, now)
+            else:
+                cluster.drain(rid, now)
+                self.router.remove_replica(rid)
+                self._release_if_empty(self.replicas[rid], now)
+        for _ in range(decision.add):
+            rid = cluster.provision(now)
+            self._push(cluster.lifetimes[rid].ready_at, REPLICA_READY, rid)
+        self.scaler.record(now, decision, self.router.num_held, self.logs)
+        self._push(now + self.config.autoscale_interval, AUTOSCALE, None)
+
+    def _replica_ready(self, rid: int, now: float) -> None:
+        if self.cluster.state(rid) != STARTING:
+            return  # cancelled while starting
+        self.cluster.activate(rid, now)
+        self.router.add_replica(rid, self.replicas[rid])
+        if self.router.num_held:
+            self._call_router(now)
+
+    def _release_if_empty(self, replica: Replica, now: float) -> None:
+        if not replica.busy and not replica.waiting and not replica.running:
+            self.cluster.release(replica.replica_id, now)
 
     def _check_wall_limit(self, started: float, num_events: int) -> None:
         elapsed = time.perf_counter() - started
@@ -273,7 +355,7 @@ class Simulator:
             self._push(end, BATCH_END, (replica.replica_id, replica.version))
 
     def _idle_tick(self, now: float) -> None:
-        if not self.router.request_queue:
+        if not self.router.num_held:
             return
         routed = self._call_router(now)
         if routed or self._arrivals_left:
@@ -282,74 +364,20 @@ class Simulator:
         self._idle_ticks += 1
         if self._idle_ticks >= self.config.max_idle_ticks:
             raise UnfinishedRequestsError(
-                f"router stranded {len(self.router.request_queue)} requests: it kept holding them for "
+                f"router stranded {self.router.num_held} requests: it kept holding them for "
                 f"{self._idle_ticks} idle ticks while every replica was idle and no arrivals remained"
             )
 
     # ---- the router call and its checks -------------------------------------------------------
 
-    def _guarded(self, what: str, call, *args, _enter=ROUTER_GUARD.enter, _leave=ROUTER_GUARD.leave):
-        """Run router code with decode lengths hidden; turn its failures into RouterError. The guard
-        functions are bound when this module loads, so rebinding module names cannot bypass them."""
-        token = _enter()
-        try:
-            result = call(*args)
-        except (HiddenInformationError, SafetyLimitError):
-            _leave(token)
-            raise
-        except Exception as exc:  # the router's own bug: report it, do not hide it
-            violations = _leave(token)
-            if violations:
-                raise HiddenInformationError(violations[0]) from exc
-            raise RouterError(f"router {what} raised {type(exc).__name__}: {exc}") from exc
-        except BaseException:
-            _leave(token)
-            raise
-        violations = _leave(token)
-        if violations:
-            raise HiddenInformationError(violations[0])
-        return result
-
     def _call_router(self, now: float) -> int:
-        """Log the cluster state, call ``schedule()``, validate and apply its decisions."""
+        """Log the cluster state, ask the router slot for decisions (checked there) and apply them."""
         self._router_calls += 1
-        self._log_cluster(now)
-        router = self.router
-        before = {id(r): r for r in router.request_queue}
-        decisions = self._guarded("schedule()", router.schedule)
-        if not decisions:
-            if len(router.request_queue) != len(before):
-                self._check_queue(before, {})
-            return 0
-        routed: dict[int, tuple[int, Request]] = {}
-        try:
-            pairs = list(decisions)
-        except TypeError:
-            raise RouterError(
-                f"schedule() must return a list of (replica_id, request) pairs, got {decisions!r}"
-            ) from None
-        for pair in pairs:
-            if not (isinstance(pair, tuple | list) and len(pair) == 2):
-                raise RouterError(f"schedule() returned {pair!r}; expected (replica_id, request) pairs")
-            replica_id, request = pair
-            if not isinstance(request, Request):
-                raise RouterError(f"schedule() returned {request!r} where a Request was expected")
-            if replica_id not in self.replicas or isinstance(replica_id, bool):
-                raise RouterError(
-                    f"schedule() sent request {request.id} to unknown replica {replica_id!r} "
-                    f"(replicas are {sorted(self.replicas)})"
-                )
-            if id(request) in routed:
-                raise RouterError(f"schedule() returned request {request.id} twice")
-            if id(request) not in before:
-                raise RouterError(
-                    f"schedule() returned request {request.id}, which is not in its request_queue "
-                    "(already routed, or never queued)"
-                )
-            routed[id(request)] = (replica_id, request)
-        self._check_queue(before, routed)
+        if self.config.router_log:
+            self._log_cluster(now)
+        routed = self.router.schedule()
         log = self.logs.reqs.append
-        for replica_id, request in routed.values():
+        for replica_id, request in routed:
             request.replica_id = replica_id
             request.routed_at = now
             log(
@@ -369,26 +397,9 @@ class Simulator:
                 self._start(replica, now)
         return len(routed)
 
-    def _check_queue(self, before: dict[int, Request], routed: dict) -> None:
-        after = self.router.request_queue
-        after_ids = {id(r) for r in after}
-        kept = before.keys() - routed.keys()
-        if len(after) != len(after_ids):
-            raise RouterError("schedule() left the same request in request_queue twice")
-        left_in = routed.keys() & after_ids
-        if left_in:
-            rid = routed[next(iter(left_in))][1].id
-            raise RouterError(f"schedule() routed request {rid} but left it in request_queue (pop it)")
-        dropped = kept - after_ids
-        if dropped:
-            rid = before[next(iter(dropped))].id
-            raise RouterError(f"schedule() removed request {rid} from request_queue without routing it")
-        if after_ids - kept:
-            raise RouterError("schedule() added requests to request_queue that did not arrive")
-
     def _log_cluster(self, now: float) -> None:
         log = self.logs.gs.append
-        for rid, replica in self.replicas.items():
+        for rid, replica in self.cluster.accepting.items():
             replica.sync(now)
             log(
                 (

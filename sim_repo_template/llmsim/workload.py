@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from llmsim.config import LENGTH_PROFILES
 from llmsim.errors import WorkloadError
 
 TRACE_COLUMNS = ["arrived_at", "num_prefill_tokens", "num_decode_tokens"]
@@ -61,6 +62,7 @@ class WorkloadSpec:
     inflated_fraction: float = 0.05
     inflation_factor: int = 10
     arrival_sigma: float = 2.0
+    lengths: str = "sharegpt"  # or "prefill_heavy" (see llmsim/lengths.py); the arrivals are the same
 
 
 def _lognormal_lengths(rng: np.random.Generator, mean: float, sigma: float, size: int) -> np.ndarray:
@@ -93,12 +95,21 @@ def generate_trace(spec: WorkloadSpec) -> pd.DataFrame:
     arrivals_rng, prompt_rng, decode_rng, prompt_tail_rng, decode_tail_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence(spec.seed).spawn(5)
     )
-    prompts = _lognormal_lengths(prompt_rng, spec.prompt_mean, spec.prompt_sigma, count)
-    decodes = _lognormal_lengths(decode_rng, spec.decode_mean, spec.decode_sigma, count)
-    prompts = _inflate(prompt_tail_rng, prompts, spec)
-    decodes = _inflate(decode_tail_rng, decodes, spec)
-    prompts = np.minimum(prompts, spec.max_context - 1)
-    decodes = np.minimum(decodes, spec.max_context - prompts)
+    if spec.lengths == "prefill_heavy":
+        from llmsim.lengths import prefill_heavy_lengths
+
+        prompts, decodes = prefill_heavy_lengths(prompt_rng, decode_rng, count, spec.max_context)
+    elif spec.lengths == "sharegpt":
+        prompts = _lognormal_lengths(prompt_rng, spec.prompt_mean, spec.prompt_sigma, count)
+        decodes = _lognormal_lengths(decode_rng, spec.decode_mean, spec.decode_sigma, count)
+        prompts = _inflate(prompt_tail_rng, prompts, spec)
+        decodes = _inflate(decode_tail_rng, decodes, spec)
+        prompts = np.minimum(prompts, spec.max_context - 1)
+        decodes = np.minimum(decodes, spec.max_context - prompts)
+    else:
+        raise WorkloadError(
+            f"unknown length profile {spec.lengths!r}; choose from {', '.join(LENGTH_PROFILES)}"
+        )
     return pd.DataFrame(
         {
             "arrived_at": _arrival_times(arrivals_rng, spec, count),
@@ -106,6 +117,21 @@ def generate_trace(spec: WorkloadSpec) -> pd.DataFrame:
             "num_decode_tokens": decodes,
         }
     )
+
+
+def sharegpt_lengths(
+    rng: np.random.Generator, count: int, spec: WorkloadSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """(prompts, outputs) of `count` independent ShareGPT-like requests from one generator, for workloads
+    that make requests one by one (the closed loop): the same log-normal bases as the trace generator,
+    each prompt and, independently, each output made `inflation_factor` times longer with probability
+    `inflated_fraction` (the trace generator inflates exactly that fraction of a whole trace instead)."""
+    prompts = _lognormal_lengths(rng, spec.prompt_mean, spec.prompt_sigma, count)
+    decodes = _lognormal_lengths(rng, spec.decode_mean, spec.decode_sigma, count)
+    prompts = np.where(rng.random(count) < spec.inflated_fraction, prompts * spec.inflation_factor, prompts)
+    decodes = np.where(rng.random(count) < spec.inflated_fraction, decodes * spec.inflation_factor, decodes)
+    prompts = np.minimum(prompts, spec.max_context - 1)
+    return prompts, np.minimum(decodes, spec.max_context - prompts)
 
 
 def write_trace(trace: pd.DataFrame, path: str | Path) -> None:

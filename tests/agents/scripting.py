@@ -13,24 +13,44 @@ from typing import Any
 from glia.budget import Budget
 from glia.context import ContextSpec
 from glia.llm.types import LLMResponse, Message, ToolCall, ToolSpec, Usage
-from glia.task import BudgetLimits, EvalSpec, Metric, RunDefaults, SupervisorSettings, Task, Workload
+from glia.metric import Metric
+from glia.task import (
+    Baseline,
+    Benchmark,
+    BudgetLimits,
+    DesignSlot,
+    EvalSpec,
+    RunDefaults,
+    SupervisorSettings,
+    Task,
+    Workload,
+)
 
-# A stand-in simulator: the "design" is a number in design.txt, and a run reports it as mean_e2e.
+# A stand-in simulator: the "design" is a number in design.txt, and a run reports it as mean_e2e. Like the
+# real one, it reports each run to Glia's ledger (GLIA_LEDGER) with the simulator's own client module.
 FAKE_SIMULATOR = textwrap.dedent(
     """
     import json, pathlib, sys, time
+    import glia_ledger
 
     experiment = sys.argv[1] if len(sys.argv) > 1 else "bench"
     run_dir = pathlib.Path("simulator_results") / experiment / str(time.time_ns())
     run_dir.mkdir(parents=True)
+    report = glia_ledger.RunReport(result_dir=str(run_dir), summary_follows=True)
+    try:
+        report.start({"router": "ai", "workload": "toy"})
+    except glia_ledger.LedgerError as exc:
+        sys.exit(f"error: {exc}")
     if "--crash" in sys.argv:
         sys.exit(3)
     score = float(pathlib.Path("design.txt").read_text())
     summary = {"valid": True, "error": None, "mean_e2e": score, "num_requests": 10}
     (run_dir / "summary.json").write_text(json.dumps(summary))
+    report.end(True, None, summary)
     print(f"mean_e2e: {score}")
     """
 )
+LEDGER_CLIENT = Path(__file__).resolve().parents[2] / "sim_repo_template" / "llmsim" / "glia_ledger.py"
 
 _call_ids = itertools.count(1)
 
@@ -123,28 +143,28 @@ def write_template(root: Path) -> Path:
     template = root / "template"
     template.mkdir()
     (template / "sim.py").write_text(FAKE_SIMULATOR)
+    (template / "glia_ledger.py").write_text(LEDGER_CLIENT.read_text())
     (template / "design.txt").write_text("40.0\n")
     return template
 
 
 def make_task(template: Path, settings: SupervisorSettings | None = None) -> Task:
-    workload = Workload(name="main", qps=7.5, seeds=(0,))
+    workload = Workload(name="main", params={"qps": 7.5}, seeds=(0,))
     return Task(
         path=template / "task.md",
         name="toy",
         title="A toy task",
         simulator=template,
-        design_files=("design.txt",),
-        benchmark="python sim.py",
-        results_dir="simulator_results",
+        design=DesignSlot(slot="number", files=("design.txt",), name="ai"),
+        benchmark=Benchmark(command="python sim.py", results_dir="simulator_results"),
         metric=Metric(name="mean_e2e", direction="minimize", unit="s"),
         evaluation=EvalSpec(
-            command="python sim.py {router} {qps} {seed} {output_root}",
+            command="python sim.py {design} {qps} {seed} {output_root}",
             time_limit_s=60,
             workloads=(workload,),
-            baselines=("llq",),
+            baseline_designs=(Baseline("llq"),),
             reference_baseline="llq",
-            design_router="ai",
+            design_name="ai",
         ),
         forbidden_names=(),
         defaults=RunDefaults(),

@@ -4,7 +4,6 @@ import json
 import threading
 import time
 
-import git
 import pytest
 
 import glia.context as context_module
@@ -12,10 +11,12 @@ from glia.agents.prompts import load_agent_prompt
 from glia.agents.researcher import INTERRUPTED_CALL_OUTPUT, RESUMED_NOTE
 from glia.agents.tools import NO_TOOL_CALL_REMINDER
 from glia.budget import Budget
-from glia.context import ContextResult, run_context
+from glia.context import run_context
 from glia.llm.types import ContextLengthExceeded, LLMError, Message, ToolCall
+from glia.record.outcome import ContextOutcome
 from glia.task import BudgetLimits, SupervisorSettings
 from glia.transcript import read_events
+from glia.workspace import History
 from glia.workspace.base import Limits, WorkspaceDead
 
 from .scripting import ScriptedProvider, approve, bash, finish, make_budget, make_spec, make_task, revise, say
@@ -62,11 +63,9 @@ def test_a_context_that_benchmarks_twice_and_is_approved(tmp_path, task, stop):
     }
     assert result.cost_usd == pytest.approx(0.05)  # 4 Researcher calls + 1 Supervisor call
     assert result.tokens == 5 * 120
-    repo = git.Repo(spec.ctx_dir / "repo")
-    assert result.final_sha == repo.head.commit.hexsha and repo.head.commit.message.strip() == "final"
-    design_at = [
-        repo.commit(s.sha).tree["design.txt"].data_stream.read().decode().strip() for s in result.snapshots
-    ]
+    history = History(spec.ctx_dir / "history.git")
+    assert result.final_sha == history.head() and history.message(history.head()).strip() == "final"
+    design_at = [history.read_text(s.sha, "design.txt").strip() for s in result.snapshots]
     assert design_at == ["40.0", "30"]
 
     first = researcher.requests[0]
@@ -79,11 +78,12 @@ def test_a_context_that_benchmarks_twice_and_is_approved(tmp_path, task, stop):
     assert sim_result.role == "tool" and sim_result.content.startswith("[exit code 0,")
     assert "mean_e2e: 40.0" in sim_result.content
     assert sim_result.content.endswith(
-        "mean_e2e: 40.0\n\n[Simulations used in this session: 1. Remaining budget: simulations 9, dollars $4.98.]"
+        "mean_e2e: 40.0\n\n[Simulation #1 (benchmark run) valid, claimed mean_e2e 40.000. "
+        "Simulations used in this session: 1. Remaining budget: simulations 9, dollars $4.98.]"
     )
 
     kinds = types_of(spec)
-    assert kinds[:2] == ["context_start", "user"] and kinds[-1] == "context_end"
+    assert kinds[:3] == ["context_start", "session_start", "user"] and kinds[-1] == "context_end"
     assert (
         kinds.count("assistant") == 4 and kinds.count("tool_result") == 3 and kinds.count("simulation") == 2
     )
@@ -103,7 +103,7 @@ def test_a_context_that_benchmarks_twice_and_is_approved(tmp_path, task, stop):
     end = events_of(spec, "context_end")[0]
     assert (end["reason"], end["simulations"], end["final_snapshot"]) == ("finished", 2, result.final_sha)
     assert end["best_claimed"]["sim_index"] == 2
-    assert ContextResult.from_dict(end["result"]) == result
+    assert ContextOutcome.from_dict(end["result"]) == result
     assert (spec.ctx_dir / "notes.md").exists()
 
 
@@ -125,7 +125,8 @@ def test_a_revision_reaches_the_researcher_as_the_finish_result(tmp_path, task, 
     ]
     second_review = supervisor.requests[1].messages[0].content
     assert (
-        "SUPERVISOR (finish, verdict revise)" in second_review and "| 1 | simulator_results/" in second_review
+        "SUPERVISOR (finish, verdict revise)" in second_review
+        and "| 1 | simulator_results/bench/" in second_review
     )
 
 
@@ -163,7 +164,9 @@ def test_stall_check_when_the_best_score_stops_improving(tmp_path, simulator_tem
         researcher.requests[3].messages[-1].content
         == "[Supervisor — progress check] Step back: what limits the score?"
     )
-    assert "None of the last 2 simulations improved" in supervisor.requests[0].messages[0].content
+    assert "None of the last 2 claims (benchmark runs of the design) improved" in (
+        supervisor.requests[0].messages[0].content
+    )
 
 
 def test_after_max_interventions_a_finish_is_accepted_without_review(tmp_path, simulator_template, stop):
@@ -317,10 +320,10 @@ def test_a_dead_workspace_ends_the_context_without_telling_the_model(tmp_path, t
         workspace = real_factory(*args, **kwargs)
         real_exec = workspace.exec
 
-        def exec_or_die(command, timeout_s=None):
+        def exec_or_die(command, timeout_s=None, env=None):
             if "die" in command:
                 raise WorkspaceDead("container glia-run-test-ctx-1 exited (OOM killed)")
-            return real_exec(command, timeout_s)
+            return real_exec(command, timeout_s, env)
 
         workspace.exec = exec_or_die
         return workspace
@@ -411,7 +414,7 @@ def test_context_result_round_trips_through_a_dict(tmp_path, task, stop):
         make_spec(tmp_path, task, ScriptedProvider("r", [bash(SIM), finish()])), make_budget(), stop
     )
     data = json.loads(json.dumps(result.to_dict()))
-    assert ContextResult.from_dict(data) == result
+    assert ContextOutcome.from_dict(data) == result
     assert data["best_claimed"]["claimed_score"] == 40.0
 
 
@@ -495,3 +498,40 @@ def test_ctrl_c_closes_the_workspace_and_leaves_the_context_resumable(tmp_path, 
         make_spec(tmp_path, task, ScriptedProvider("r", [finish()])), make_budget(), stop, resume=True
     )
     assert (resumed.end_reason, resumed.steps, resumed.simulations) == ("finished", 2, 1)
+
+
+def test_resume_after_a_kill_mid_command_tells_the_model_what_ran(tmp_path, task, stop):
+    """kill -9 while a benchmark runs: the command started (its `command_started` is in the transcript)
+    and its simulation was charged, so the resumed model hears that it ran, what it ran and what it
+    printed; not that it was never run."""
+    first = ScriptedProvider("r", [bash(SIM, text="Benchmark."), bash("echo two")])
+    spec = make_spec(tmp_path, task, first, max_steps=2)
+    run_context(spec, make_budget(simulations=10), stop)
+    path = spec.ctx_dir / "transcript.jsonl"
+    lines = path.read_text().splitlines()
+    started = next(i for i, line in enumerate(lines) if json.loads(line)["type"] == "simulation_started")
+    assert json.loads(lines[started - 1])["type"] == "command_started"
+    path.write_text("\n".join(lines[: started + 1]) + "\n")  # what the kill left on disk
+
+    second = ScriptedProvider("r", [finish()])
+    supervisor = ScriptedProvider("s", [approve()])
+    resumed = run_context(
+        make_spec(tmp_path, task, second, supervisor), make_budget(simulations=10), stop, resume=True
+    )
+
+    assert resumed.end_reason == "finished" and resumed.simulations == 1
+    [killed] = [s for s in resumed.snapshots if s.sim_index == 1]
+    assert killed.valid is False and killed.kind == "claim"
+    call_id = first.requests[1].messages[-2].tool_calls[0].id
+    told = next(m for m in second.requests[0].messages if m.role == "tool" and m.tool_call_id == call_id)
+    assert told.content.startswith("[interrupted: this command was running when the Glia session stopped")
+    assert "[Simulations it started: #1 (benchmark run) killed with the Glia process" in told.content
+    assert "mean_e2e: 40.0" in told.content  # the tail of its output log, as Glia captured it
+    assert INTERRUPTED_CALL_OUTPUT not in told.content
+    result = next(e for e in events_of(spec, "tool_result") if e["id"] == call_id)
+    assert (result["recovered"], result["command"]) == ("interrupted", SIM)
+    sessions = [(e["session"], e["resumed"]) for e in events_of(spec, "session_start")]
+    assert sessions == [(1, False), (2, True)]
+    kinds = types_of(spec)
+    # the killed simulation is recorded before the command's recovered result, in the resumed session
+    assert kinds.index("session_start", 2) < kinds.index("simulation") < kinds.index("tool_result")

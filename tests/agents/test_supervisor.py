@@ -9,6 +9,7 @@ from glia.agents.supervisor import (
     render_transcript,
     strip_verdict,
 )
+from glia.metric import Metric
 from glia.task import SupervisorSettings
 
 from .scripting import ScriptedProvider, approve, say
@@ -67,7 +68,7 @@ def test_stall_needs_m_simulations_without_a_new_best_and_fires_once_per_m():
 
 
 def test_stall_respects_the_direction_of_the_metric():
-    policy = SupervisorPolicy(SupervisorSettings(stall_after_sims=2), lower_is_better=False)
+    policy = SupervisorPolicy(SupervisorSettings(stall_after_sims=2), metric=Metric("throughput", "maximize"))
     assert policy.stall_due(records(10.0, 9.0, 8.0))
     assert not policy.stall_due(records(10.0, 9.0, 11.0))
 
@@ -113,8 +114,22 @@ def test_rendering_keeps_the_beginning_the_end_and_every_simulation():
     assert "RESEARCHER (turn 60):" in text and "$ echo step60" in text
     assert "earlier entries omitted" in text and "RESEARCHER (turn 30):" not in text
     assert "characters omitted" in text  # long outputs are clipped
-    assert "| 30 | simulator_results/e/30 | 11.000 | True |  | 11.000 (#30) |" in text
-    assert "| 1 | simulator_results/e/1 | 40.000" in text
+    assert "| 30 | simulator_results/e/30 | claim | 11.000 | True |  | 11.000 (#30) |" in text
+    assert "| 1 | simulator_results/e/1 | claim | 40.000" in text
+
+
+def test_the_simulation_table_marks_experiments_and_never_ranks_them():
+    claim = records(40.0)[0]
+    experiment = SimulationRecord(
+        2, "simulator_results/llq/2", None, True, None, "sha2", kind="experiment",
+        conditions={"router": "llq", "workload": "generated:qps=7.5,seed=0,duration=100"},
+        values={"score": 10.0},
+    )  # fmt: skip
+    text = render_transcript([], [claim, experiment], char_budget=60_000)
+    assert "| 1 | simulator_results/e/1 | claim | 40.000 | True |  | 40.000 (#1) |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 2 |"))
+    assert "| experiment: router llq, workload generated:qps=7.5,seed=0,duration=100 | 10.000 |" in row
+    assert row.endswith("| 40.000 (#1) |")  # 10.0 is better, but an experiment is never the best claim
 
 
 def test_short_sessions_are_rendered_whole():

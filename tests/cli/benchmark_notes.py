@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from glia.notes import write_notes
-from glia.progress import read_run
+from glia.record.view import read_run
 from glia.report import write_report
 from tests.cli.run_fixtures import write_events
 

@@ -44,7 +44,9 @@ def closed_port() -> int:
 
 def test_missing_api_key_names_the_variable(capsys, root, monkeypatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
-    err = solve_fails(capsys, root, "--researcher-model", "openai:o3", "--workspace", "local")
+    err = solve_fails(
+        capsys, root, "--researcher-model", "openai:o3", "--workspace", "local", "--unsafe-local-workspace"
+    )
     assert err.startswith("error: openai:o3: no API key; set OPENAI_API_KEY")
     assert "fix: `export OPENAI_API_KEY=...`" in err
     assert "glia bench` needs no key" in err
@@ -53,13 +55,21 @@ def test_missing_api_key_names_the_variable(capsys, root, monkeypatch) -> None:
 def test_missing_key_of_the_supervisor_model(capsys, root, monkeypatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     err = solve_fails(
-        capsys, root, "--supervisor-model", "anthropic:claude-sonnet-4-5", "--workspace", "local"
+        capsys,
+        root,
+        "--supervisor-model",
+        "anthropic:claude-sonnet-4-5",
+        "--workspace",
+        "local",
+        "--unsafe-local-workspace",
     )
     assert "ANTHROPIC_API_KEY" in err and "OPENAI_API_KEY" not in err
 
 
 def test_unknown_model_lists_what_is_known(capsys, root) -> None:
-    err = solve_fails(capsys, root, "--researcher-model", "gpt-4o", "--workspace", "local")
+    err = solve_fails(
+        capsys, root, "--researcher-model", "gpt-4o", "--workspace", "local", "--unsafe-local-workspace"
+    )
     assert "unknown model 'gpt-4o'" in err
     assert "fix: write PROVIDER:MODEL with provider openai or anthropic" in err
     assert "Priced models:" in err and "o3" in err
@@ -75,7 +85,7 @@ def test_unknown_model_lists_what_is_known(capsys, root) -> None:
     ],
 )
 def test_budget_too_small_to_start(capsys, root, flags, said) -> None:
-    err = solve_fails(capsys, root, "--workspace", "local", *flags)
+    err = solve_fails(capsys, root, "--workspace", "local", "--unsafe-local-workspace", *flags)
     assert err.startswith(f"error: budget too small to start: {said}")
     assert "fix: raise --max-simulations" in err
 
@@ -156,7 +166,17 @@ def test_bugs_keep_their_traceback(monkeypatch, finished_run) -> None:
 def test_an_existing_run_id_is_never_overwritten(capsys, root, finished_run) -> None:
     before = (finished_run / "run.json").read_text()
     code = main(
-        ["solve", TASK, "--root", str(finished_run.parent), "--run-id", "done", "--workspace", "local"]
+        [
+            "solve",
+            TASK,
+            "--root",
+            str(finished_run.parent),
+            "--run-id",
+            "done",
+            "--workspace",
+            "local",
+            "--unsafe-local-workspace",
+        ]
     )
     err = capsys.readouterr().err
     assert code == USER_ERROR_EXIT

@@ -10,7 +10,8 @@ import structlog
 from rich.console import Console
 
 from glia.logging_setup import configure_logging, log_to_run, stop_run_log
-from glia.progress import LiveProgress, PlainProgress, make_display, read_run
+from glia.progress import LiveProgress, PlainProgress, make_display
+from glia.record.view import read_run
 
 
 def test_console_is_quiet_by_default_and_readable(tmp_path) -> None:
@@ -61,4 +62,4 @@ def test_display_is_live_on_a_terminal_and_plain_otherwise(finished_run) -> None
     assert isinstance(live, LiveProgress)
     live.close(read_run(finished_run))
     drawn = screen.getvalue()
-    assert "MCG-Par2" in drawn and "best trusted" in drawn and "./run_all.sh ai --seed 3" in drawn
+    assert "MCG-Par2" in drawn and "trusted" in drawn and "./run_all.sh ai --broken" in drawn

@@ -1,8 +1,11 @@
-"""Fixtures: a tiny stand-in simulator (fast checks of the evaluator's plumbing) and the real one."""
+"""Fixtures: a tiny stand-in simulator (checks of the evaluator's plumbing) and the real one.
+
+The stand-in has no design host, so its designs run inside the core sandbox (isolation "none"): the
+tests of the isolated path use the real simulator (here and in tests/security/).
+"""
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 
@@ -24,6 +27,7 @@ parser.add_argument("cmd")
 parser.add_argument("--router", default="ai")
 parser.add_argument("--qps", type=float)
 parser.add_argument("--seed", type=int)
+parser.add_argument("--design-seed", type=int)
 parser.add_argument("--experiment")
 parser.add_argument("--output-root")
 parser.add_argument("--time-limit", type=float)
@@ -37,11 +41,15 @@ if router == "ai":
 
 out = Path(args.output_root) / args.experiment / "2025-01-01_00-00-00"
 out.mkdir(parents=True)
+seed = args.seed % 1000  # secret seeds are huge: keep the fake's numbers readable
 summary = {"valid": True, "error": None, "router": router, "qps": args.qps, "seed": args.seed,
-           "num_requests": 100, "num_completed": 100, "mean_e2e": 40.0 + args.seed + args.qps,
+           "num_requests": 4, "num_completed": 4, "mean_e2e": 40.0 + seed + args.qps,
            "p90_e2e": 90.0, "frac_restarted": 0.25, "mean_scheduling_delay": 20.0, "wall_time_s": 0.1}
 if router == "fast":
-    summary["mean_e2e"] = 20.0 + args.seed
+    summary["mean_e2e"] = 20.0 + seed
+e2e = [summary["mean_e2e"] - 1, summary["mean_e2e"] + 1, summary["mean_e2e"], summary["mean_e2e"]]
+if router == "misreport":  # a summary that disagrees with its own per-request records
+    summary["mean_e2e"] = 1.0
 if router == "crash" or (router == "crash_on_seed_1" and args.seed == 1):
     print("Traceback: boom", file=sys.stderr)
     sys.exit(3)
@@ -50,12 +58,13 @@ if router == "cheat":
     (out / "summary.json").write_text(json.dumps(summary))
     sys.exit(2)
 if router == "strand":
-    summary["num_completed"] = 97
+    summary["num_completed"] = 3
 if router == "scribble":  # a design that edits the simulator under the evaluator's feet
     Path("llmsim/__init__.py").write_text("PATCHED = True")
 if router == "sleepy":
     time.sleep(60)  # ignores --time-limit, so only the workspace kill stops it
 (out / "summary.json").write_text(json.dumps(summary))
+(out / "requests.csv").write_text("id,e2e\\n" + "".join(f"{i},{v}\\n" for i, v in enumerate(e2e)))
 print(f"mean_e2e: {summary['mean_e2e']}")
 """
 
@@ -63,19 +72,20 @@ FAKE_TASK = """---
 name: fake
 title: Fake routing
 simulator: sim
-design_files: [llmsim/design.py]
-benchmark: ./run_all.sh
-results_dir: simulator_results
-metric: {{name: mean_e2e, direction: minimize, unit: s}}
+design: {slot: router, files: [llmsim/design.py], name: ai}
+baselines: [llq, fast]
+metric: {name: mean_e2e, direction: minimize, unit: s, report: [p90_e2e, frac_restarted]}
+benchmark: {command: ./run_all.sh}
 evaluation:
-  command: "{python} -m llmsim run --router {{router}} --qps {{qps}} --seed {{seed}} --experiment {{experiment}} --output-root {{output_root}} --time-limit {{time_limit}}"
+  command: >-
+    python3 -m llmsim run --router {design} --qps {qps} --seed {seed} --design-seed {design_seed}
+    --experiment {experiment} --output-root {output_root} --time-limit {time_limit}
   time_limit_s: 20
+  reference: llq
+  per_request: {file: requests.csv, recompute: {num_requests: count(), mean_e2e: mean(e2e)}}
   workloads:
-    - {{name: main, qps: 7.5, seeds: [0, 1, 2]}}
-    - {{name: heavy, qps: 8.5, seeds: [10, 11], heldout: true}}
-  baselines: [llq, fast]
-  reference_baseline: llq
-  design_router: ai
+    - {name: main, qps: 7.5, seeds: [0, 1, 2]}
+    - {name: heavy, qps: 8.5, seeds: 2, heldout: true}
 forbidden_names: [num_decode_tokens]
 ---
 Route requests.
@@ -90,7 +100,7 @@ def fake_task(tmp_path: Path) -> Task:
     (package / "__init__.py").write_text("")
     (package / "__main__.py").write_text(textwrap.dedent(FAKE_MAIN))
     (package / "design.py").write_text('ROUTER = "llq"\n')
-    (tmp_path / "fake.md").write_text(FAKE_TASK.format(python=sys.executable))
+    (tmp_path / "fake.md").write_text(FAKE_TASK)
     return load_task(tmp_path / "fake.md")
 
 

@@ -1,14 +1,15 @@
-"""The evaluator's procedure, driven through the stand-in simulator on the local backend (fast)."""
+"""The evaluator's procedure, driven through a stand-in simulator in real Docker sandboxes."""
 
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
-from glia.evaluation import Evaluation, Evaluator
+from glia.evaluation import Evaluation, EvaluationRefused, Evaluator
+
+pytestmark = pytest.mark.docker
 
 DESIGN = "llmsim/design.py"
 
@@ -17,121 +18,97 @@ def _design(router: str) -> dict[str, str]:
     return {DESIGN: f'ROUTER = "{router}"\n'}
 
 
-def test_valid_design_is_scored_per_workload(fake_task, tmp_path: Path) -> None:
-    evaluator = Evaluator(fake_task, tmp_path / "run", backend="local", workers=2)
+def _evaluator(task, root: Path, name: str = "run", **options) -> Evaluator:
+    options.setdefault("workers", 2)
+    return Evaluator(task, root / name, secrets_dir=root / "secrets", cache_dir=root / "cache", **options)
+
+
+def test_valid_design_is_scored_per_workload_on_public_and_secret_seeds(
+    workspace_image, fake_task, tmp_path: Path
+) -> None:
+    evaluator = _evaluator(fake_task, tmp_path)
     evaluation = evaluator.evaluate_design(_design("llq"), "ctx-1-step-3")
-    assert evaluation.valid and evaluation.reason is None
+    assert evaluation.valid and evaluation.reason is None and evaluation.feasible
     main, heavy = evaluation.workloads["main"], evaluation.workloads["heavy"]
-    assert [s.seed for s in main.seeds] == [0, 1, 2]
+    assert [s.seed for s in main.seeds] == [0, 1, 2] and not main.secret
     assert main.mean == pytest.approx(7.5 + 40 + 1)  # mean of 47.5, 48.5, 49.5
     assert evaluation.score == main.mean
-    assert heavy.heldout and heavy.mean == pytest.approx(8.5 + 40 + 10.5)
-    assert main.p90 == 90.0 and main.seeds[0].frac_restarted == 0.25
+    assert main.value("p90_e2e") == 90.0 and main.seeds[0].values["frac_restarted"] == 0.25
     assert main.ci_low <= main.mean <= main.ci_high
-    assert evaluator.simulations_run == 5
-    assert evaluation.design_sha256 and evaluation.router == "ai"
+    assert heavy.heldout and heavy.secret and len(heavy.seeds) == 2
+    assert all(s.seed > 2**32 for s in heavy.seeds)  # drawn from the secret key
+    assert evaluator.simulations_run == 5 and evaluation.simulations == 5
+    assert evaluation.design_sha256 and evaluation.design == "ai" and evaluation.isolation == "none"
     assert Evaluation.from_dict(json.loads(json.dumps(evaluation.to_dict()))) == evaluation
-
-
-def test_evaluation_uses_a_pristine_copy_and_keeps_only_summaries(fake_task, tmp_path: Path) -> None:
-    # Tampering with the template's other files after loading must not matter... because the copy is
-    # taken from the template, the design text is all that changes. Check the copy holds only the design.
-    evaluator = Evaluator(fake_task, tmp_path / "run", backend="local", workers=2)
-    evaluator.evaluate_design(_design("fast"), "d1")
     (folder,) = (tmp_path / "run" / "evaluations").iterdir()
-    assert (folder / "design" / DESIGN).read_text() == 'ROUTER = "fast"\n'
-    assert not (folder / "repo").exists()
-    summaries = sorted(p.relative_to(folder / "results").parts[0] for p in folder.rglob("summary.json"))
-    assert summaries == ["heavy"] * 2 + ["main"] * 3
+    assert (folder / "design" / DESIGN).read_text() == 'ROUTER = "llq"\n'
+    seeds = json.loads((folder / "seeds.json").read_text())
+    assert seeds["heavy"]["seeds"] == [s.seed for s in heavy.seeds]  # recorded to reproduce the figures
+    assert sorted(p.parent.parent.name for p in folder.rglob("summary.json")) == ["heavy"] * 2 + ["main"] * 3
     assert (fake_task.simulator / DESIGN).read_text() == 'ROUTER = "llq"\n'  # template untouched
 
 
-@pytest.mark.parametrize(
-    ("router", "reason"),
-    [
-        ("crash", "exited with code 3: Traceback: boom"),
-        ("cheat", "router read hidden attribute num_decode_tokens"),
-        ("strand", "only 97 of 100 requests completed"),
-    ],
-)
-def test_any_failing_simulation_invalidates_the_design(
-    fake_task, tmp_path: Path, router: str, reason: str
+def test_any_failing_simulation_invalidates_the_design_and_names_the_failure(
+    workspace_image, fake_task, tmp_path: Path
 ) -> None:
-    evaluation = Evaluator(fake_task, tmp_path / "run", backend="local", workers=2).evaluate_design(
-        _design(router), router
-    )
-    assert not evaluation.valid and evaluation.score is None and evaluation.workloads == {}
-    assert evaluation.reason.startswith("seed ")
-    assert reason in evaluation.reason
+    evaluator = _evaluator(fake_task, tmp_path, workers=1)
+    expected = {
+        "crash": "main workload, run 1: no readable summary.json",
+        "cheat": "main workload, run 1: router read hidden attribute num_decode_tokens",
+        "strand": "main workload, run 1: only 3 of 4 requests completed",
+        "misreport": "main workload, run 1: summary.json says mean_e2e = 1.0, but mean(e2e) over requests.csv",
+        "crash_on_seed_1": "main workload, run 2: no readable summary.json",
+    }
+    for router, reason in expected.items():
+        evaluation = evaluator.evaluate_design(_design(router), router)
+        assert not evaluation.valid and evaluation.score is None and evaluation.workloads == {}
+        assert evaluation.reason.startswith(reason), evaluation.reason
+        if "crash" in router:
+            assert "exited with code 3: Traceback: boom" in evaluation.reason
 
 
-def test_first_failing_seed_is_reported(fake_task, tmp_path: Path) -> None:
-    evaluation = Evaluator(fake_task, tmp_path / "run", backend="local", workers=1).evaluate_design(
-        _design("crash_on_seed_1"), "d"
-    )
-    assert evaluation.reason.startswith("seed 1 (main): exited with code 3")
-
-
-def test_timeout_invalidates_and_stops_remaining_seeds(fake_task, tmp_path: Path) -> None:
+def test_timeout_invalidates_and_stops_remaining_seeds(workspace_image, fake_task, tmp_path: Path) -> None:
     task = fake_task.with_overrides(time_limit_s=1)
-    evaluator = Evaluator(task, tmp_path / "run", backend="local", workers=1)
+    evaluator = _evaluator(task, tmp_path, workers=1)
     evaluation = evaluator.evaluate_design(_design("sleepy"), "slow")
     assert not evaluation.valid
-    assert evaluation.reason == "seed 0 (main): exceeded the time limit of 1 s"
-    assert evaluator.simulations_run == 1  # the other four seeds were cancelled
-    assert evaluation.duration_s < 20  # killed 5 s after the limit, not after 60 s
+    assert evaluation.reason == "main workload, run 1: exceeded the time limit of 1 s"
+    assert evaluator.simulations_run == 1  # the other four were never started
+    assert evaluation.duration_s < 60  # killed a few seconds after the limit, not after the 60 s sleep
 
 
-def test_forbidden_design_is_rejected_without_running(fake_task, tmp_path: Path) -> None:
-    evaluator = Evaluator(fake_task, tmp_path / "run", backend="local")
+def test_rejected_designs_never_run_and_the_local_backend_never_runs_designs(
+    fake_task, tmp_path: Path
+) -> None:
+    evaluator = _evaluator(fake_task, tmp_path)
     evaluation = evaluator.evaluate_design({DESIGN: "x = r.num_decode_tokens\n"}, "cheat")
-    assert evaluation.reason == f"{DESIGN}:1: uses forbidden name 'num_decode_tokens'"
+    assert (
+        evaluation.reason == f"rejected before running: {DESIGN}:1: uses forbidden name 'num_decode_tokens'"
+    )
     outside = evaluator.evaluate_design({"llmsim/__main__.py": "print(1)\n"}, "edit")
     assert not outside.valid and "not a design file" in outside.reason
-    assert evaluator.simulations_run == 0
-    assert not (tmp_path / "run" / "evaluations").exists()
+    unchecked = _evaluator(fake_task, tmp_path, "unchecked", static_checks=False)
+    assert "not a design file" in unchecked.evaluate_design({"llmsim/__main__.py": "x\n"}, "edit").reason
+    assert evaluator.simulations_run == 0 and not (tmp_path / "run" / "evaluations").exists()
+    local = _evaluator(fake_task, tmp_path, "local", backend="local")
+    with pytest.raises(EvaluationRefused, match="only in Docker sandboxes"):
+        local.evaluate_design(_design("llq"), "d")
 
 
-def test_baselines_are_cached_on_disk(fake_task, tmp_path: Path) -> None:
-    cache = tmp_path / "cache"
-    first = Evaluator(fake_task, tmp_path / "run1", backend="local", workers=2, cache_dir=cache)
+def test_baselines_are_cached_on_disk_until_the_template_changes(
+    workspace_image, fake_task, tmp_path: Path
+) -> None:
+    first = _evaluator(fake_task, tmp_path, "run1")
     baselines = first.baselines()
     assert list(baselines) == ["llq", "fast"]
     assert baselines["fast"].score == pytest.approx(21.0) and baselines["llq"].score == pytest.approx(48.5)
+    assert all(e.isolation == "builtin" for e in baselines.values())
     assert first.simulations_run == 10
 
-    second = Evaluator(fake_task, tmp_path / "run2", backend="local", workers=2, cache_dir=cache)
-    assert second.baselines() == baselines
-    assert second.simulations_run == 0  # served from the cache
+    second = _evaluator(fake_task, tmp_path, "run2")
+    assert second.baselines() == baselines and second.simulations_run == 0  # served from the cache
 
     (fake_task.simulator / "llmsim" / "__init__.py").write_text("# changed\n")
-    third = Evaluator(fake_task, tmp_path / "run3", backend="local", workers=2, cache_dir=cache)
+    third = _evaluator(fake_task, tmp_path, "run3")
     third.baselines()
     assert third.simulations_run == 10  # the template changed: the cache no longer applies
-
-
-def test_concurrent_callers_are_serialised(fake_task, tmp_path: Path) -> None:
-    evaluator = Evaluator(fake_task, tmp_path / "run", backend="local", workers=2)
-    results: list[Evaluation] = []
-    threads = [
-        threading.Thread(target=lambda r=r: results.append(evaluator.evaluate_design(_design(r), r)))
-        for r in ("llq", "fast", "crash")
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    by_label = {e.label: e for e in results}
-    assert by_label["fast"].score == pytest.approx(21.0)
-    assert by_label["llq"].score == pytest.approx(48.5)
-    assert not by_label["crash"].valid
-    assert len(list((tmp_path / "run" / "evaluations").iterdir())) == 3
-
-
-def test_design_that_changes_simulator_files_is_invalid(fake_task, tmp_path: Path) -> None:
-    evaluation = Evaluator(fake_task, tmp_path / "run", backend="local", workers=2).evaluate_design(
-        _design("scribble"), "scribble"
-    )
-    assert not evaluation.valid
-    assert evaluation.reason.startswith("the simulator's files changed during the evaluation")
-    assert (fake_task.simulator / "llmsim" / "__init__.py").read_text() == ""  # the template is untouched

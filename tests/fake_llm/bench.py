@@ -19,8 +19,13 @@ BASH = ToolSpec("bash", "Run a command.", {"type": "object", "properties": {"com
 def main(calls: int = 200) -> None:
     with FakeLLMServer() as srv:
         srv.handler(ANY_MODEL, lambda request: reply("ok", [tool_call("bash", {"command": "ls"})]))
-        for protocol, base_url in (("openai", srv.openai_base_url), ("anthropic", srv.anthropic_base_url)):
-            provider = make_provider(f"{protocol}:bench-model", base_url=base_url)
+        setups = (
+            ("openai", "openai:bench-model", srv.openai_base_url, "chat"),
+            ("responses", "openai:bench-model", srv.openai_base_url, "responses"),
+            ("anthropic", "anthropic:bench-model", srv.anthropic_base_url, "auto"),
+        )
+        for protocol, model, base_url, api in setups:
+            provider = make_provider(model, base_url=base_url, openai_api=api)
             conversation = [Message("user", "x" * 20_000)]  # about a 5k-token context
 
             def one_call(_: int, provider=provider, conversation=conversation) -> float:

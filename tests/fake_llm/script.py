@@ -11,6 +11,7 @@ from typing import Any
 
 FAULT_KINDS = (
     "rate_limit",  # 429 with Retry-After
+    "quota",  # no credit left: OpenAI's 429 insufficient_quota, Anthropic's 400 "credit balance is too low"
     "server_error",  # 500
     "overloaded",  # Anthropic 529 overloaded_error; OpenAI-style 503
     "slow",  # answers only after `delay_s`, beyond a short client timeout
@@ -21,6 +22,12 @@ FAULT_KINDS = (
     "not_found",  # 404 unknown model
     "bad_request",  # 400 invalid request
     "status",  # any other status code, given as `status`
+    # Endpoint misconfigurations: not a model API at all (see tests/llm/test_endpoint.py)
+    "html",  # an HTML page (status 200 unless given), as a web server at the wrong URL answers
+    "not_json",  # a body that is not JSON although it says it is
+    "no_choices",  # JSON of the wrong shape: no `choices` / `output` / `content`
+    "not_implemented",  # 501 with the HTML error page of a server without the route
+    "no_route",  # 404 {"detail": "Not Found"}: a web framework (FastAPI, as in vLLM) without the route
 )
 
 
@@ -35,11 +42,17 @@ class FakeToolCall:
 
 @dataclass(frozen=True)
 class Reply:
-    """One successful model turn."""
+    """One successful model turn.
+
+    `reasoning` is the model's thinking: Anthropic thinking text, the `reasoning_content` of compatible
+    chat servers, or a Responses API reasoning item whose summary parts are the tuple's strings (a
+    plain string is one part). The Responses protocol also emits a reasoning item (without summary)
+    when only `reasoning_tokens` is set.
+    """
 
     text: str = ""
     tool_calls: tuple[FakeToolCall, ...] = ()
-    reasoning: str | None = None
+    reasoning: str | tuple[str, ...] | None = None
     stop_reason: str | None = None  # neutral name; default end_turn, or tool_use when calling tools
     input_tokens: int | None = None  # None: estimated from the request size
     output_tokens: int | None = None  # None: estimated from the reply size
@@ -72,7 +85,7 @@ def reply(
     text: str = "",
     tool_calls: list[FakeToolCall] | tuple[FakeToolCall, ...] = (),
     *,
-    reasoning: str | None = None,
+    reasoning: str | list[str] | tuple[str, ...] | None = None,
     stop_reason: str | None = None,
     input_tokens: int | None = None,
     output_tokens: int | None = None,
@@ -84,7 +97,7 @@ def reply(
     return Reply(
         text=text,
         tool_calls=tuple(tool_calls),
-        reasoning=reasoning,
+        reasoning=tuple(reasoning) if isinstance(reasoning, list) else reasoning,
         stop_reason=stop_reason,
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -104,7 +117,9 @@ def fault(
     message: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Fault:
-    """A fault. `retry_after` (seconds) is sent as Retry-After; `delay_s` is used by "slow" only."""
+    """A fault. `retry_after` (seconds) is sent as Retry-After; `delay_s` is used by "slow" only;
+    `status` overrides the HTTP status of "html", "not_json" and "no_choices" (default 200);
+    `message` replaces the default body text of every kind."""
     if kind not in FAULT_KINDS:
         raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
     if kind == "status" and status is None:
@@ -117,3 +132,16 @@ def fault(
         message=message,
         headers=dict(headers or {}),
     )
+
+
+def reasoning_parts(item: Reply) -> tuple[str, ...]:
+    """The reply's reasoning as summary parts (empty when it has none)."""
+    if item.reasoning is None:
+        return ()
+    return (item.reasoning,) if isinstance(item.reasoning, str) else tuple(item.reasoning)
+
+
+def reasoning_text(item: Reply) -> str | None:
+    """The reply's reasoning as one text, for protocols that carry it in one piece."""
+    parts = reasoning_parts(item)
+    return "\n\n".join(parts) if parts else None

@@ -1,4 +1,5 @@
-"""A fake model server on 127.0.0.1 speaking OpenAI chat completions and Anthropic messages.
+"""A fake model server on 127.0.0.1 speaking OpenAI chat completions, the OpenAI Responses API and
+Anthropic messages.
 
 Tests point the real SDKs at it. Replies come from a script per model name (so a researcher and a
 supervisor model can share one server) or from a callable; every request is recorded; faults are
@@ -8,6 +9,7 @@ injected by putting them in the script. A test double only: nothing in `glia/` k
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import traceback
 from collections import deque
@@ -16,10 +18,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.fake_llm.responses import ReasoningLedger, encode_responses_reply, replay_problem
 from tests.fake_llm.script import Fault, Reply
 from tests.fake_llm.wire import (
     ANTHROPIC,
     OPENAI,
+    RESPONSES,
     IdSource,
     WireResponse,
     encode_fault,
@@ -28,7 +32,17 @@ from tests.fake_llm.wire import (
 )
 
 ANY_MODEL = "*"  # script or handler key used when no entry names the request's model
-_ROUTES = {"/v1/chat/completions": OPENAI, "/v1/messages": ANTHROPIC}
+_ROUTES = {"/v1/chat/completions": OPENAI, "/v1/responses": RESPONSES, "/v1/messages": ANTHROPIC}
+_OUTPUT_ITEM_TYPES = ("reasoning", "function_call")
+
+
+def closed_port_url() -> str:
+    """An OpenAI-style base URL on 127.0.0.1 where nothing listens: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
 
 ScriptItem = Reply | Fault
 Handler = Callable[["RecordedRequest"], ScriptItem]
@@ -51,13 +65,43 @@ class RecordedRequest:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
+        """Chat / Anthropic messages; for the Responses API, its input items (see `input_items`)."""
+        if self.protocol == RESPONSES:
+            return self.input_items
         return list(self.body.get("messages") or [])
 
     @property
+    def input_items(self) -> list[dict[str, Any]]:
+        """Responses API input items (a plain string input becomes one user message)."""
+        items = self.body.get("input")
+        if isinstance(items, str):
+            return [{"role": "user", "content": items}]
+        return list(items or [])
+
+    @property
+    def reasoning_items(self) -> list[dict[str, Any]]:
+        """The reasoning items the client sent back (Responses API)."""
+        return [item for item in self.input_items if item.get("type") == "reasoning"]
+
+    @property
+    def assistant_turns(self) -> int:
+        """How many assistant turns the conversation holds so far, in any protocol."""
+        if self.protocol != RESPONSES:
+            return sum(1 for message in self.messages if message.get("role") == "assistant")
+        turns, inside = 0, False
+        for item in self.input_items:
+            is_output = item.get("type") in _OUTPUT_ITEM_TYPES or item.get("role") == "assistant"
+            turns += is_output and not inside
+            inside = is_output
+        return turns
+
+    @property
     def system(self) -> str:
-        """The system prompt: Anthropic's `system` field or OpenAI's system / developer messages."""
+        """The system prompt: Anthropic's `system`, Responses `instructions`, or system / developer messages."""
         if self.protocol == ANTHROPIC:
             return _text(self.body.get("system"))
+        if self.protocol == RESPONSES and self.body.get("instructions"):
+            return _text(self.body.get("instructions"))
         return "\n\n".join(
             _text(m.get("content")) for m in self.messages if m.get("role") in ("system", "developer")
         )
@@ -74,7 +118,7 @@ class RecordedRequest:
             if message.get("role") == "user":
                 content = message.get("content")
                 if isinstance(content, list):
-                    content = [block for block in content if block.get("type") == "text"]
+                    content = [block for block in content if block.get("type") in ("text", "input_text")]
                 return _text(content)
         return ""
 
@@ -83,11 +127,11 @@ class RecordedRequest:
         """Every tool result in the conversation as {"id", "content", "is_error"} (OpenAI: is_error None)."""
         results: list[dict[str, Any]] = []
         for message in self.messages:
-            if message.get("role") == "tool":
+            if message.get("role") == "tool" or message.get("type") == "function_call_output":
                 results.append(
                     {
-                        "id": message.get("tool_call_id"),
-                        "content": _text(message.get("content")),
+                        "id": message.get("tool_call_id") or message.get("call_id"),
+                        "content": _text(message.get("content", message.get("output"))),
                         "is_error": None,
                     }
                 )
@@ -121,6 +165,7 @@ class FakeLLMServer:
         self._requests: list[RecordedRequest] = []
         self._problems: list[str] = []
         self._ids = IdSource()
+        self._ledger = ReasoningLedger()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -156,6 +201,7 @@ class FakeLLMServer:
 
     @property
     def openai_base_url(self) -> str:
+        """Chat Completions and the Responses API both live under it (`/chat/completions`, `/responses`)."""
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
@@ -240,6 +286,13 @@ class FakeLLMServer:
         with self._lock:
             request.index = len(self._requests)
             self._requests.append(request)
+        if request.protocol == RESPONSES:
+            problem = replay_problem(request.body, self._ledger)
+            if problem is not None:  # what the real API answers; a bug of the client under test
+                with self._lock:
+                    self._problems.append(f"invalid Responses input: {problem}")
+                request.served = "invalid_input"
+                return error_response(RESPONSES, 400, problem)
         item = self._next_item(request)
         if isinstance(item, str):
             with self._lock:
@@ -250,16 +303,19 @@ class FakeLLMServer:
         if isinstance(item, Reply):
             request.served = "reply"
             self._stopping.wait(item.delay_s)
-            return encode_reply(request.protocol, item, request.model, request.body, self._ids)
+            return self._encode(request, item)
         request.served = item.kind
         if item.kind == "disconnect":
             return None
         if item.kind == "slow":
             self._stopping.wait(item.delay_s)
-            return encode_reply(
-                request.protocol, Reply(text="(late reply)"), request.model, request.body, self._ids
-            )
+            return self._encode(request, Reply(text="(late reply)"))
         return encode_fault(request.protocol, item, request.model)
+
+    def _encode(self, request: RecordedRequest, item: Reply) -> WireResponse:
+        if request.protocol == RESPONSES:
+            return encode_responses_reply(item, request.model, request.body, self._ids, self._ledger)
+        return encode_reply(request.protocol, item, request.model, request.body, self._ids)
 
 
 def _make_request_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
@@ -284,10 +340,10 @@ def _make_request_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]
             self._send(response)
 
         def _send(self, response: WireResponse) -> None:
-            payload = json.dumps(response.body).encode()
+            payload = response.payload()
             try:
                 self.send_response(response.status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", response.content_type)
                 self.send_header("content-length", str(len(payload)))
                 for key, value in response.headers.items():
                     self.send_header(key, value)

@@ -47,7 +47,7 @@ def test_keys_come_from_environment_or_dotenv(
     no_keys: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
-    provider = make_provider("openai:o3")
+    provider = make_provider("openai:gpt-4o")
     assert isinstance(provider, OpenAIProvider) and provider._client.api_key == "sk-from-env"
     (tmp_path / ".env").write_text("ANTHROPIC_API_KEY=sk-ant-from-dotenv\n")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "")  # load_dotenv will set it: make teardown remove it again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,9 +10,18 @@ import anthropic
 import httpx2
 import openai
 import pytest
+from structlog.testing import capture_logs
 
-from glia.llm import ContextLengthExceeded, ProviderRejected, RetriesExhausted, RetryPolicy
-from glia.llm.retry import ErrorKind, call_with_retries, classify, retry_after_s
+from glia.llm import (
+    ContextLengthExceeded,
+    EndpointUnreachable,
+    EndpointUnsupported,
+    InvalidBaseURL,
+    ProviderRejected,
+    RetriesExhausted,
+    RetryPolicy,
+)
+from glia.llm.retry import ErrorKind, RetryableReply, call_with_retries, classify, retry_after_s
 
 _REQUEST = httpx2.Request("POST", "http://127.0.0.1/v1/chat/completions")
 NO_JITTER = RetryPolicy(
@@ -196,3 +206,79 @@ def test_context_length_raises_at_once() -> None:
 def test_programming_errors_pass_through_unchanged() -> None:
     with pytest.raises(KeyError):
         call_with_retries(FlakyCall(KeyError("x")), NO_JITTER, model="m", sleep=lambda s: None)
+
+
+def raw_status_error(status: int, text: str, content_type: str = "text/html") -> openai.APIStatusError:
+    """A status error whose body is not an API error object (a web page, a framework's 404)."""
+    response = httpx2.Response(status, headers={"content-type": content_type}, text=text, request=_REQUEST)
+    cls = openai.InternalServerError if status >= 500 else openai.APIStatusError
+    try:
+        body: Any = json.loads(text)
+    except ValueError:
+        body = text
+    return cls(f"Error code: {status}", response=response, body=body)
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (status_error("openai", 501), ErrorKind.UNSUPPORTED),
+        (status_error("anthropic", 505), ErrorKind.UNSUPPORTED),
+        (raw_status_error(404, "<html><title>404 Not Found</title></html>"), ErrorKind.UNSUPPORTED),
+        (
+            raw_status_error(405, '{"detail": "Method Not Allowed"}', "application/json"),
+            ErrorKind.UNSUPPORTED,
+        ),
+        (status_error("openai", 404, "The model `o9` does not exist"), ErrorKind.REJECTED),
+        (raw_status_error(500, "<!DOCTYPE html><html><title>Oops</title></html>"), ErrorKind.MALFORMED),
+        (raw_status_error(502, "<html><title>502 Bad Gateway</title></html>"), ErrorKind.RETRY),
+        (raw_status_error(500, "Internal Server Error", "text/plain"), ErrorKind.RETRY),
+        (
+            status_error("openai", 429, "You exceeded your current quota", code="insufficient_quota"),
+            ErrorKind.REJECTED,
+        ),
+        (RetryableReply("the reply failed (server_error)"), ErrorKind.RETRY),
+    ],
+)
+def test_what_is_not_worth_retrying(error: BaseException, kind: ErrorKind) -> None:
+    assert classify(error) is kind
+
+
+def test_a_url_the_client_cannot_request_is_not_retried() -> None:
+    class UnsupportedProtocol(Exception):  # httpx's name; only the name is looked at
+        pass
+
+    error = openai.APIConnectionError(request=_REQUEST)
+    error.__cause__ = UnsupportedProtocol("Request URL has an unsupported protocol 'localhost://'.")
+    call = FlakyCall(error)
+    with pytest.raises(InvalidBaseURL, match="unsupported protocol 'localhost://'") as caught:
+        call_with_retries(
+            call, NO_JITTER, model="openai:m", base_url="localhost:8000/v1", sleep=lambda s: None
+        )
+    assert call.calls == 1 and "--base-url http://" in caught.value.fix
+
+
+def test_endpoint_errors_name_the_url_and_what_answered() -> None:
+    call = FlakyCall(raw_status_error(501, "<html><head><title>Error response</title></head></html>"))
+    with pytest.raises(EndpointUnsupported) as caught:
+        call_with_retries(call, NO_JITTER, model="openai:m", base_url="http://h/v1", sleep=lambda s: None)
+    assert str(caught.value) == (
+        "openai:m: http://127.0.0.1/v1/chat/completions answered HTTP 501 with an HTML page titled "
+        "'Error response': the server does not implement this API"
+    )
+    assert "/v1/chat/completions" in caught.value.fix and call.calls == 1
+
+
+def test_connection_failures_that_outlast_the_retries_say_nothing_answers() -> None:
+    call = FlakyCall(*(openai.APIConnectionError(request=_REQUEST) for _ in range(6)))
+    with pytest.raises(EndpointUnreachable, match=r"nothing answers at http://127.0.0.1/v1/chat/completions"):
+        call_with_retries(
+            call, NO_JITTER, model="openai:m", base_url="http://127.0.0.1/v1", sleep=lambda s: None
+        )
+
+
+def test_retry_lines_can_be_quiet() -> None:
+    quiet = RetryPolicy(max_attempts=3, initial_wait_s=0, jitter_s=0, log_level="debug")
+    with capture_logs() as logs:
+        call_with_retries(FlakyCall(status_error("openai", 500)), quiet, model="m", sleep=lambda s: None)
+    assert [(entry["event"], entry["log_level"]) for entry in logs] == [("llm_retry", "debug")]

@@ -1,4 +1,7 @@
-"""The real openai / anthropic SDKs, through our adapters, against the fake server: replies and faults."""
+"""The real openai / anthropic SDKs, through our adapters, against the fake server: replies and faults.
+
+"responses" is OpenAI's Responses API adapter: every retry and error path of the other two holds for it.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ from tests.fake_llm import ANY_MODEL, FakeLLMServer, RecordedRequest, fault, rep
 from tests.llm.conftest import fast
 
 PROTOCOLS = ["openai", "anthropic"]
+ALL_PROTOCOLS = ["openai", "responses", "anthropic"]
+PROVIDER_OF = {"openai": "openai", "responses": "openai", "anthropic": "anthropic"}
 TOOLS = [
     ToolSpec(
         "bash",
@@ -37,8 +42,11 @@ TOOLS = [
 
 
 def provider_for(srv: FakeLLMServer, protocol: str, model: str, **options: object) -> BaseProvider:
-    base_url = srv.openai_base_url if protocol == "openai" else srv.anthropic_base_url
-    return fast(make_provider(f"{protocol}:{model}", base_url=base_url, **options))
+    """`protocol` "responses" is the OpenAI adapter forced onto the Responses API."""
+    if protocol == "responses":
+        options = {"openai_api": "responses", **options}
+    base_url = srv.anthropic_base_url if protocol == "anthropic" else srv.openai_base_url
+    return fast(make_provider(f"{PROVIDER_OF[protocol]}:{model}", base_url=base_url, **options))
 
 
 def ask(provider: BaseProvider, text: str = "Go.") -> object:
@@ -134,7 +142,7 @@ def test_usage_and_cost_with_cached_tokens(
     assert response.model == model and response.retries == 0 and response.latency_s > 0
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_rate_limit_waits_as_long_as_retry_after_says(srv: FakeLLMServer, protocol: str) -> None:
     srv.script("m", [fault("rate_limit", retry_after=0.3), reply("ok")])
     response = ask(provider_for(srv, protocol, "m"))
@@ -144,7 +152,7 @@ def test_rate_limit_waits_as_long_as_retry_after_says(srv: FakeLLMServer, protoc
     assert [r.served for r in srv.requests] == ["rate_limit", "reply"]
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_server_errors_overload_and_dropped_connections_are_retried(
     srv: FakeLLMServer, protocol: str
 ) -> None:
@@ -154,7 +162,7 @@ def test_server_errors_overload_and_dropped_connections_are_retried(
     srv.assert_script_consumed()
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_a_reply_slower_than_the_timeout_is_retried(srv: FakeLLMServer, protocol: str) -> None:
     srv.script("m", [fault("slow", delay_s=3.0), reply("on time")])
     started = time.monotonic()
@@ -163,7 +171,7 @@ def test_a_reply_slower_than_the_timeout_is_retried(srv: FakeLLMServer, protocol
     assert time.monotonic() - started < 2.0
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_persistent_failure_exhausts_the_attempts(srv: FakeLLMServer, protocol: str) -> None:
     srv.script("m", [fault("server_error", message="engine on fire")] * 4)
     with pytest.raises(RetriesExhausted, match=r"HTTP 500: engine on fire \(gave up after 4 attempts"):
@@ -171,17 +179,17 @@ def test_persistent_failure_exhausts_the_attempts(srv: FakeLLMServer, protocol: 
     assert len(srv.requests) == 4
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_context_length_error_is_raised_at_once(srv: FakeLLMServer, protocol: str) -> None:
     srv.script("m", [fault("context_length")])
     with pytest.raises(ContextLengthExceeded) as caught:
         ask(provider_for(srv, protocol, "m"))
-    expected = "maximum context length is 128000" if protocol == "openai" else "prompt is too long"
+    expected = "prompt is too long" if protocol == "anthropic" else "maximum context length is 128000"
     assert expected in str(caught.value)
     assert len(srv.requests) == 1
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 @pytest.mark.parametrize(
     ("kind", "status", "words"),
     [
@@ -198,13 +206,14 @@ def test_refusals_fail_fast_with_the_providers_words(
     with pytest.raises(ProviderRejected) as caught:
         ask(provider_for(srv, protocol, "m"))
     message = str(caught.value)
-    assert message.startswith(f"{protocol}:m: HTTP {status}: ") and words in message
+    provider = PROVIDER_OF[protocol]
+    assert message.startswith(f"{provider}:m: HTTP {status}: ") and words in message
     if kind == "auth":
-        assert message.endswith(f"(check {protocol.upper()}_API_KEY)")
+        assert message.endswith(f"(check {provider.upper()}_API_KEY)")
     assert len(srv.requests) == 1
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_malformed_tool_calls_become_errors_not_crashes(srv: FakeLLMServer, protocol: str) -> None:
     srv.script(
         "m",
@@ -229,7 +238,7 @@ def test_malformed_tool_calls_become_errors_not_crashes(srv: FakeLLMServer, prot
     assert provider.malformed_tool_calls == 3
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_a_script_that_runs_out_fails_the_call_and_the_check(srv: FakeLLMServer, protocol: str) -> None:
     srv.script("m", [reply("only one")])
     provider = provider_for(srv, protocol, "m")
@@ -295,12 +304,12 @@ def test_reasoning_options_reach_the_wire(srv: FakeLLMServer) -> None:
     assert anthropic_body["max_tokens"] == 3072
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", ALL_PROTOCOLS)
 def test_one_provider_serves_parallel_threads(srv: FakeLLMServer, protocol: str) -> None:
     srv.handler(
         ANY_MODEL, lambda request: reply(request.last_user_text.upper(), input_tokens=100, output_tokens=10)
     )
-    provider = provider_for(srv, protocol, "gpt-4o" if protocol == "openai" else "claude-haiku-4-5")
+    provider = provider_for(srv, protocol, "claude-haiku-4-5" if protocol == "anthropic" else "gpt-4o")
     tracker = CostTracker()
     answers: dict[str, str] = {}
     failures: list[BaseException] = []

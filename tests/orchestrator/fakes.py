@@ -2,9 +2,10 @@
 
 - `write_toy_task`: a task file over a tiny template whose design file holds `SCORE = <number>`.
 - `FakeEvaluator`: the trusted score of a design is the number in its file (the truth), baselines are fixed.
-- `ScriptedContexts`: a context runner that makes real git snapshots of designs from a per-context plan,
+- `ScriptedContexts`: a context runner that commits designs to the context's real history from a per-context plan,
   charges the shared budget like a real context, honours the stop event and the budget, and may lie
-  about its scores, fail, or raise.
+  about its scores, fail, or raise. With `Plan(events=True)` it also writes the transcript events a real
+  context writes for each simulation and model call (what the live judge and recovery read).
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from glia.context import ContextResult, Snapshot
 from glia.evaluation import Evaluation, SeedResult, WorkloadScore
-from glia.workspace.repo import head_sha, init_repo, snapshot
+from glia.metric import Metric
+from glia.record.outcome import ContextOutcome, SnapshotRef
+from glia.record.transcript import Transcript
+from glia.workspace import History, TreeEntry, tree_from_folder
+from glia.workspace.history import HISTORY_DIR
+from glia.workspace.tree import MODE_FILE
 
 DESIGN_FILE = "router/design.py"
 BASELINES = {"llq": 50.0, "round_robin": 60.0}
@@ -29,19 +34,17 @@ TASK_TEXT = """---
 name: toy
 title: A toy routing task
 simulator: template
-design_files: [{design}]
-benchmark: ./run_all.sh
-results_dir: simulator_results
+design: {{slot: router, files: [{design}], name: ai}}
+baselines: [llq, round_robin]
 metric: {{name: mean_e2e, direction: minimize, unit: s}}
+benchmark: {{command: ./run_all.sh, results_dir: simulator_results}}
 evaluation:
-  command: python -m toy --router {{router}} --qps {{qps}} --seed {{seed}} --output-root {{output_root}}
+  command: python -m toy --router {{design}} --qps {{qps}} --seed {{seed}} --output-root {{output_root}}
   time_limit_s: 30
+  reference: llq
   workloads:
     - {{name: main, qps: 2, seeds: [0, 1, 2]}}
     - {{name: heldout, qps: 3, seeds: [10, 11, 12], heldout: true}}
-  baselines: [llq, round_robin]
-  reference_baseline: llq
-  design_router: ai
 defaults: {{strategy: scg, contexts: 2, target_improvement: 0.3}}
 budgets: {{steps: 50}}
 ---
@@ -71,9 +74,8 @@ def design_text(score: float, note: str = "") -> str:
 def fake_evaluation(label: str, score: float | None, reason: str | None = None) -> Evaluation:
     if score is None:
         return Evaluation.invalid(label, reason or "invalid design")
-    seeds = [SeedResult(seed=s, mean_e2e=score + d, p90_e2e=2 * score, frac_restarted=0.0,
-                        mean_scheduling_delay=0.1) for s, d in ((0, -1.0), (1, 0.0), (2, 1.0))]  # fmt: skip
-    main = WorkloadScore.from_seeds("main", 2.0, False, seeds)
+    seeds = [SeedResult(seed=s, values={"mean_e2e": score + d}) for s, d in ((0, -1.0), (1, 0.0), (2, 1.0))]
+    main = WorkloadScore.from_seeds("main", {"qps": 2}, False, False, seeds, Metric("mean_e2e", "minimize"))
     return Evaluation(label=label, valid=True, reason=None, score=main.mean, workloads={"main": main})
 
 
@@ -83,7 +85,8 @@ class FakeEvaluator:
     instances: list[FakeEvaluator] = []
 
     def __init__(self, task: Any, work_dir: Path, backend: str = "docker", image: str | None = None,
-                 workers: int | None = None, cache_dir: Path | None = None) -> None:  # fmt: skip
+                 workers: int | None = None, cache_dir: Path | None = None,
+                 secrets_dir: Path | None = None, **options: Any) -> None:  # fmt: skip
         self.task = task
         self.work_dir = work_dir
         self.backend = backend
@@ -150,6 +153,7 @@ class Plan:
     error: str | None = None
     summary: dict[str, Any] | None = None
     barrier: threading.Barrier | None = None  # all contexts must be inside at the same time
+    events: bool = False  # write simulation and model_call events to the transcript, as a real context does
 
 
 class ScriptedContexts:
@@ -161,11 +165,11 @@ class ScriptedContexts:
         self.default = default
         self.calls: list[tuple[int, bool]] = []
         self.progress: dict[int, int] = {}  # designs done per context, carried across a resume
-        self.snapshots: dict[int, list[Snapshot]] = {}
+        self.snapshots: dict[int, list[SnapshotRef]] = {}
         self.specs: list[Any] = []
         self.lock = threading.Lock()
 
-    def __call__(self, spec: Any, budget: Any, stop: threading.Event, resume: bool = False) -> ContextResult:
+    def __call__(self, spec: Any, budget: Any, stop: threading.Event, resume: bool = False) -> ContextOutcome:
         index = spec.index
         with self.lock:
             self.calls.append((index, resume))
@@ -176,10 +180,9 @@ class ScriptedContexts:
             plan.barrier.wait(timeout=10)
         if plan.raises is not None:
             raise plan.raises
-        repo = spec.ctx_dir / "repo"
-        if not repo.exists():
-            init_repo(self.template, repo)
+        history = context_history(spec.ctx_dir, self.template)
         (spec.ctx_dir / "transcript.jsonl").touch()
+        transcript = Transcript(spec.ctx_dir / "transcript.jsonl") if plan.events else None
         snaps = self.snapshots.setdefault(index, [])
         done = self.progress.get(index, 0)
         steps, cost, tokens = 0, 0.0, 0
@@ -191,14 +194,33 @@ class ScriptedContexts:
             if (reason := budget.exhausted()) is not None:
                 end_reason = reason
                 break
-            (repo / DESIGN_FILE).write_text(
-                design_text(design.true, f"ctx{index} step{number}"), encoding="utf-8"
+            sha = commit_design(
+                spec.ctx_dir, design_text(design.true, f"ctx{index} step{number}"), f"design {number}"
             )
-            sha = snapshot(repo, f"design {number}")
             budget.charge_cost(design.cost_usd, design.tokens)
-            budget.charge_simulations(1)
+            total = budget.charge_simulations(1)
             claimed = design.true if design.claimed is None else design.claimed
-            snaps.append(Snapshot(sha=sha, sim_index=number, claimed_score=claimed, valid=True))
+            snaps.append(
+                SnapshotRef(sha=sha, sim_index=number, claimed_score=claimed, valid=True, run_total=total)
+            )
+            if transcript is not None:
+                transcript.append(
+                    "model_call",
+                    agent="researcher",
+                    model="fake",
+                    tokens=design.tokens,
+                    cost_usd=design.cost_usd,
+                )
+                transcript.append(
+                    "simulation_started",
+                    index=number,
+                    kind="claim",
+                    snapshot=sha,
+                    run_total=total,
+                    conditions={"router": "ai"},
+                )
+                transcript.append("simulation", index=number, kind="claim", outcome="ended", valid=True,
+                                  claimed_score=claimed, values={"mean_e2e": claimed}, snapshot=sha)  # fmt: skip
             steps += 1
             cost += design.cost_usd or 0.0
             tokens += design.tokens
@@ -210,19 +232,35 @@ class ScriptedContexts:
         best = min(
             (s for s in snaps if s.claimed_score is not None), key=lambda s: s.claimed_score, default=None
         )
-        return ContextResult(
+        if transcript is not None:
+            transcript.close()
+        return ContextOutcome(
             index=index,
             end_reason=end_reason,
             steps=steps,
             simulations=len(snaps),
             cost_usd=cost,
             tokens=tokens,
-            final_sha=snaps[-1].sha if snaps else head_sha(repo),  # like a real context: the repo as left
+            final_sha=snaps[-1].sha if snaps else history.head(),  # like a real context: the tree as left
             snapshots=list(snaps),
             best_claimed=best,
             finish_summary=plan.summary if end_reason == "finished" else None,
             error=plan.error,
         )
+
+
+def context_history(ctx_dir: Path, template: Path) -> History:
+    """The context's history.git, made from the template the first time (as a real context does)."""
+    if (ctx_dir / HISTORY_DIR / "HEAD").is_file():
+        return History(ctx_dir / HISTORY_DIR)
+    return History.create(ctx_dir / HISTORY_DIR, tree_from_folder(template))
+
+
+def commit_design(ctx_dir: Path, text: str, message: str) -> str:
+    """Commit the head tree with the design file set to `text`; returns the new sha."""
+    history = History(ctx_dir / HISTORY_DIR)
+    tree = history.tree_at(history.head()).replace({DESIGN_FILE: TreeEntry(MODE_FILE, text.encode())})
+    return history.commit(tree, message)
 
 
 class Cleanup:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from glia import run_store
-from glia.run_store import RunNotFound, RunRecord, last_context_end, list_runs, load_run, save_run
+from glia.run_store import RunNotFound, RunRecord, list_runs, load_run, save_run
 
 
 def test_save_and_load_round_trip_with_paths_and_nan(tmp_path: Path) -> None:
@@ -81,15 +81,3 @@ def test_list_runs_oldest_first_skipping_broken_folders(tmp_path: Path) -> None:
     assert [r["run_id"] for r in runs] == ["b", "a"]
     assert runs[0]["run_dir"] == str(tmp_path / "b")
     assert list_runs(tmp_path / "missing") == []
-
-
-def test_last_context_end_ignores_a_torn_last_line(tmp_path: Path) -> None:
-    transcript = tmp_path / "transcript.jsonl"
-    assert last_context_end(transcript) is None
-    lines = [
-        {"type": "context_start"},
-        {"type": "context_end", "reason": "interrupted"},
-        {"type": "user", "text": "resumed"},
-    ]
-    transcript.write_text("\n".join(json.dumps(x) for x in lines) + '\n{"type": "context_end", "rea')
-    assert last_context_end(transcript) == {"type": "context_end", "reason": "interrupted"}

@@ -14,7 +14,7 @@ from glia.orchestrator.run import CONTAINER_LIFETIME_MARGIN_S
 from glia.run_store import load_run
 from glia.task import BudgetLimits
 
-from .fakes import DESIGN_FILE, Design, FakeEvaluator, Plan, design_text
+from .fakes import Design, FakeEvaluator, Plan, commit_design, design_text
 
 SUMMARY = {"summary": "Route to the replica with the most free KV blocks.", "accepted": True}
 
@@ -77,7 +77,10 @@ def test_run_json_is_complete(make_config, harness) -> None:
     }
     assert run["usage"]["simulations"] == 2 and run["usage"]["dollars"] == pytest.approx(0.75)
     assert run["usage"]["tokens"] == 500 and run["usage"]["cost_known"] is True
-    assert run["baselines"]["llq"] == {"score": 50.0, "valid": True, "reason": None}
+    assert run["version"] == 2
+    llq = run["baselines"]["llq"]
+    assert (llq["score"], llq["valid"], llq["reason"]) == (50.0, True, None)
+    assert llq["ci_low"] < 50.0 < llq["ci_high"]  # the primary workload's 90% interval, for the report
     assert run["task"]["metric"]["direction"] == "minimize" and run["reference_baseline"] == "llq"
     (ctx,) = run["contexts"]
     assert ctx["status"] == "finished" and ctx["end_reason"] == "finished"
@@ -152,16 +155,39 @@ def test_mcg_par3_one_context_fails_the_others_finish_and_the_best_is_chosen(
     assert result.best["context"] == 3 and result.best["score"] == pytest.approx(44.0)
 
 
-def test_every_context_failing_still_finishes_the_run_with_no_best(make_config, harness) -> None:
+def test_a_run_where_no_context_produced_a_valid_design_fails_with_each_reason(make_config, harness) -> None:
     h = harness(
         {1: Plan(raises=RuntimeError("boom")), 2: Plan(end_reason="workspace_dead", error="container died")}
     )
     result = h.run(make_config("mcg-par", contexts=2))
     run = load_run(result.run_dir)
-    assert run["status"] == "finished" and run["best"] is None
-    assert "ctx-1: error (RuntimeError: boom)" in run["no_best_reason"]
-    assert "ctx-2: workspace_dead (container died)" in run["no_best_reason"]
+    assert result.status == "failed" and run["status"] == "failed" and run["best"] is None
+    assert "ctx-1: error (RuntimeError: boom); ctx1: no snapshot to evaluate" in run["no_best_reason"]
+    assert (
+        "ctx-2: workspace_dead (container died); ctx2-final: the design is the untouched template"
+        in (run["no_best_reason"])
+    )
+    assert run["error"] == run["no_best_reason"]
     assert not (result.run_dir / "best").exists()
+    # every context has ended and been judged: there is nothing to resume
+    with pytest.raises(RunNotResumable, match="failed: no context produced .* nothing to resume"):
+        resume_run(result.run_dir, **h.injectables())
+
+
+def test_a_rejected_design_fails_the_run_and_says_why(make_config, harness, template) -> None:
+    h = harness({1: Plan([Design(30.0)])})
+    original = h.runner.__call__
+
+    def runner(spec, budget, stop, resume=False):
+        result = original(spec, budget, stop, resume)
+        result.final_sha = commit_design(spec.ctx_dir, "# INVALID\nSCORE = 5.0\n", "cheat")
+        result.snapshots, result.best_claimed = [], None
+        return result
+
+    result = execute_run(prepare_run(make_config("scg")), **(h.injectables() | {"context_runner": runner}))
+    run = load_run(result.run_dir)
+    assert result.status == "failed"
+    assert "ctx-1: finished; its design was rejected: requests left unfinished" in run["no_best_reason"]
 
 
 def test_selection_trusts_the_evaluator_not_the_claims(make_config, harness) -> None:
@@ -189,11 +215,7 @@ def test_invalid_and_crashing_evaluations_never_win(make_config, harness, templa
     def runner(spec, budget, stop, resume=False):
         result = original(spec, budget, stop, resume)
         if spec.index == 2:  # context 2's design breaks the rules: the evaluator marks it invalid
-            repo = spec.ctx_dir / "repo"
-            (repo / DESIGN_FILE).write_text("# INVALID\nSCORE = 5.0\n")
-            from glia.workspace.repo import snapshot
-
-            result.final_sha = snapshot(repo, "cheat")
+            result.final_sha = commit_design(spec.ctx_dir, "# INVALID\nSCORE = 5.0\n", "cheat")
         return result
 
     result = execute_run(
@@ -218,11 +240,8 @@ def test_identical_designs_are_evaluated_once(make_config, harness) -> None:
 
     def runner(spec, budget, stop, resume=False):
         result = h.runner(spec, budget, stop, resume)
-        repo = spec.ctx_dir / "repo"  # make both contexts end on byte-identical design text
-        (repo / DESIGN_FILE).write_text(design_text(41.0, "same"))
-        from glia.workspace.repo import snapshot
-
-        result.final_sha = snapshot(repo, "same")
+        # make both contexts end on byte-identical design text
+        result.final_sha = commit_design(spec.ctx_dir, design_text(41.0, "same"), "same")
         result.best_claimed = None
         result.snapshots = []
         return result

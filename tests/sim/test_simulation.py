@@ -69,8 +69,10 @@ def test_same_seed_gives_identical_results():
     first = request_metrics(run_sim(small_workload(duration=120, seed=4), router="random", seed=4).requests)
     second = request_metrics(run_sim(small_workload(duration=120, seed=4), router="random", seed=4).requests)
     pd.testing.assert_frame_equal(first, second, check_exact=True)
-    other = request_metrics(run_sim(small_workload(duration=120, seed=4), router="random", seed=5).requests)
-    assert not other.replica_id.equals(first.replica_id)
+    other = request_metrics(
+        run_sim(small_workload(duration=120, seed=4), router="random", seed=4, router_seed=5).requests
+    )
+    assert not other.replica_id.equals(first.replica_id)  # the router's own seed, not the workload's
 
 
 @pytest.mark.parametrize("scheduler", ["sarathi", "vllm"])

@@ -1,4 +1,4 @@
-"""Workspace fixtures: a tiny template repository and started workspaces of either backend."""
+"""Workspace fixtures: started workspaces of either backend holding a tiny two-file repository."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from workspace_helpers import make_context, unique_run_id
+from workspace_helpers import started_workspace
 
-from glia.workspace import Limits, Workspace, create_workspace
+from glia.workspace import Workspace
 
 BACKENDS = [pytest.param("docker", marks=pytest.mark.docker), "local"]
 MakeWorkspace = Callable[..., Workspace]
@@ -19,14 +19,10 @@ def make_workspace(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[M
     """Starts workspaces in fresh contexts and closes whatever the test left open."""
     opened: list[Workspace] = []
 
-    def make(backend: str, context_id: str = "1", run_id: str | None = None, **limits: float) -> Workspace:
+    def make(backend: str, context_id: str = "1", run_id: str | None = None, **limits: object) -> Workspace:
         if backend == "docker":
             request.getfixturevalue("workspace_image")
-        repo, outputs = make_context(tmp_path, context_id)
-        workspace = create_workspace(
-            backend, repo, outputs, run_id or unique_run_id(), context_id, limits=Limits(**limits)
-        )
-        workspace.start()
+        workspace = started_workspace(backend, tmp_path, context_id, run_id, **limits)
         opened.append(workspace)
         return workspace
 
@@ -42,9 +38,9 @@ def shared_workspace(
     """One started workspace per backend, shared by a module's tests to keep the suite fast."""
     if request.param == "docker":
         request.getfixturevalue("workspace_image")
-    repo, outputs = make_context(tmp_path_factory.mktemp(f"shared-{request.param}"))
-    limits = Limits(output_limit_chars=2000, pids=200)
-    with create_workspace(request.param, repo, outputs, unique_run_id(), "1", limits=limits) as workspace:
+    root = tmp_path_factory.mktemp(f"shared-{request.param}")
+    workspace = started_workspace(request.param, root, output_limit_chars=2000, pids=200)
+    with workspace:
         yield workspace
 
 
@@ -52,7 +48,8 @@ def shared_workspace(
 def isolated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     """A Docker workspace with small limits, shared by a module's isolation tests."""
     request.getfixturevalue("workspace_image")
-    repo, outputs = make_context(tmp_path_factory.mktemp("isolated"))
-    limits = Limits(memory="256m", cpus=0.5, pids=64)
-    with create_workspace("docker", repo, outputs, unique_run_id(), "1", limits=limits) as workspace:
+    root = tmp_path_factory.mktemp("isolated")
+    with started_workspace(
+        "docker", root, memory="256m", cpus=0.5, pids=64, disk="64m", tmp="16m"
+    ) as workspace:
         yield workspace

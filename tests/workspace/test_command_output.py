@@ -1,4 +1,4 @@
-"""Output capping: the model gets head + tail and a marker; the disk gets every byte."""
+"""Output capping: the model gets head + tail and a marker; the host log keeps a bounded head and tail."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from glia.workspace.base import Limits
 from glia.workspace.commands import killed_note, looks_timed_out, resolve_timeout, sandbox_environment
-from glia.workspace.output import CommandLogs, OutputCapture, excerpt_of_file
+from glia.workspace.output import CommandLogs, OutputCapture
 
 
 def capture_all(path: Path, chunks: list[bytes], limit: int) -> OutputCapture:
@@ -38,7 +38,7 @@ def test_long_output_keeps_head_and_tail_and_says_what_was_cut(tmp_path):
     assert body_chars == 1000
     assert "outputs/cmd-3.log" in text
     assert f"of {12 * 100_000} bytes cut" in text
-    assert path.read_bytes() == b"".join(lines)
+    assert path.read_bytes() == b"".join(lines)  # 1.2 MB: under the log's default cap, kept whole
 
 
 def test_output_just_over_the_limit_is_cut_in_the_middle(tmp_path):
@@ -56,14 +56,41 @@ def test_multibyte_characters_count_as_characters(tmp_path):
     assert capture.excerpt() == (snowmen, False)
 
 
-def test_excerpt_of_a_file_matches_the_streaming_capture(tmp_path):
-    data = b"".join(f"{i}\n".encode() for i in range(200_000))
-    streamed = capture_all(
-        tmp_path / "cmd-1.log", [data[i : i + 4096] for i in range(0, len(data), 4096)], 500
-    )
-    text, truncated, total = excerpt_of_file(tmp_path / "cmd-1.log", 500)
-    assert (text, truncated) == streamed.excerpt()
-    assert total == len(data)
+def test_the_log_keeps_head_and_tail_and_counts_the_cut_middle(tmp_path):
+    path = tmp_path / "cmd-1.log"
+    keep = 1000
+    capture = OutputCapture(path, 100, keep_bytes=keep)
+    data = b"".join(f"{i:09d}\n".encode() for i in range(10_000))  # 100 kB
+    for start in range(0, len(data), 777):
+        capture.write(data[start : start + 777])
+    capture.close()
+    saved = path.read_bytes()
+    assert saved.startswith(data[:keep]) and saved.endswith(data[-keep:])
+    assert capture.cut_bytes == len(data) - 2 * keep
+    assert f"{len(data) - 2 * keep} bytes of output cut here".encode() in saved
+    assert len(saved) < 2 * keep + 200
+    assert capture.total_bytes == len(data)
+    text, truncated = capture.excerpt()  # the model's view is unaffected by the log's cap
+    assert truncated and text.startswith("000000000\n") and text.endswith("000009999\n")
+
+
+def test_output_under_twice_the_cap_is_logged_whole(tmp_path):
+    path = tmp_path / "cmd-1.log"
+    capture = OutputCapture(path, 100, keep_bytes=1000)
+    capture.write(b"a" * 1500)
+    capture.write(b"b" * 500)
+    capture.close()
+    assert path.read_bytes() == b"a" * 1500 + b"b" * 500
+    assert capture.cut_bytes == 0
+
+
+def test_one_huge_chunk_is_capped_too(tmp_path):
+    path = tmp_path / "cmd-1.log"
+    capture = OutputCapture(path, 100, keep_bytes=10)
+    capture.write(b"H" * 10 + b"m" * 10_000 + b"T" * 10)
+    capture.close()
+    saved = path.read_bytes()
+    assert saved.startswith(b"H" * 10 + b"\n[... glia: 10000 bytes") and saved.endswith(b"...]\n" + b"T" * 10)
 
 
 def test_log_numbers_continue_after_existing_logs(tmp_path):

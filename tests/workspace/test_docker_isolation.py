@@ -1,4 +1,4 @@
-"""What only the Docker backend promises: no network, limits, separation of contexts, a read-only history."""
+"""What only the Docker backend promises: no network, limits, no host folder, separate contexts."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import time
 import docker
 import pytest
 
-from glia.workspace import WorkspaceDead
+from glia.workspace import WorkspaceDead, invocation_id, sandbox_ids
 from glia.workspace.commands import BACKSTOP_S, KILL_GRACE_S
-from glia.workspace.docker_backend import container_name
+from glia.workspace.containers import container_name, owner
 
 pytestmark = pytest.mark.docker
 
@@ -23,12 +23,40 @@ def test_container_flags_are_the_promised_ones(isolated, docker_client):
     assert host["SecurityOpt"] == ["no-new-privileges"]
     assert host["Init"] is True
     assert host["AutoRemove"] is True
+    assert host["ReadonlyRootfs"] is True
     assert (host["Memory"], host["NanoCpus"], host["PidsLimit"]) == (256 * 2**20, 500_000_000, 64)
+    uid, gid = sandbox_ids()
+    assert host["Tmpfs"] == {
+        "/workspace": f"rw,exec,nosuid,nodev,size=64m,mode=0755,uid={uid},gid={gid}",
+        "/tmp": "rw,exec,nosuid,nodev,size=16m,mode=1777",
+    }
+    assert not host.get("Binds") and attrs["Mounts"] == []  # no host folder, no volume
+    assert attrs["Config"]["User"] == f"{uid}:{gid}" and uid != 0
     labels = attrs["Config"]["Labels"]
     assert labels["glia.managed"] == "1" and labels["glia.run"] == isolated.run_id
     assert labels["glia.context"] == "1"
+    assert labels["glia.owner"] == owner() and labels["glia.invocation"] == invocation_id()
     assert attrs["Config"]["Cmd"] == ["sleep", "21600"]
     assert attrs["Name"] == f"/glia-{isolated.run_id}-ctx1"
+
+
+def test_only_the_repository_and_tmp_are_writable(isolated):
+    probe = (
+        "for d in / /etc /usr /workspace/repo /tmp /run; do touch $d/.w 2>/dev/null && echo $d; done; id -u"
+    )
+    result = isolated.exec(probe, timeout_s=10)
+    lines = result.output.split()
+    assert lines[:-1] == ["/workspace/repo", "/tmp"]
+    assert lines[-1] != "0"
+
+
+def test_a_full_repository_is_an_ordinary_error_and_the_workspace_lives_on(isolated):
+    result = isolated.exec("head -c 100m /dev/zero > big.bin; echo rc=$?; df -k . | tail -1", timeout_s=60)
+    assert "No space left on device" in result.output and "rc=1" in result.output
+    assert isolated.is_alive()
+    after = isolated.exec("rm big.bin && echo ok > small.txt && cat small.txt", timeout_s=10)
+    assert after.output == "ok\n"
+    isolated.exec("rm small.txt")
 
 
 def test_the_network_is_unreachable(isolated):
@@ -65,13 +93,6 @@ def test_memory_is_limited(isolated):
     assert isolated.is_alive()
 
 
-def test_history_is_readable_but_not_writable_inside(isolated):
-    result = isolated.exec("git log --format=%s; touch .git/planted; echo rc=$?", timeout_s=10)
-    assert result.output.startswith("pristine template\n")
-    assert "Read-only file system" in result.output and "rc=1" in result.output
-    assert not (isolated.repo_path / ".git" / "planted").exists()
-
-
 def test_two_contexts_cannot_see_each_other(make_workspace):
     first = make_workspace("docker", context_id="1")
     second = make_workspace("docker", context_id="2", run_id=first.run_id)
@@ -80,8 +101,8 @@ def test_two_contexts_cannot_see_each_other(make_workspace):
     assert "private-to-one" not in looked.output
     assert looked.output.startswith("repo\n")
     assert looked.output.rstrip().endswith("done")
-    assert (first.repo_path / "secret.txt").exists()
-    assert not (second.repo_path / "secret.txt").exists()
+    assert first.read_file("secret.txt", 100) == b"private-to-one\n"
+    assert "secret.txt" not in second.export_tree()
 
 
 def test_a_container_dying_mid_command_gives_workspace_dead(make_workspace, docker_client):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -59,18 +58,21 @@ def test_a_command_ignoring_sigterm_is_killed_after_the_grace_period(shared_work
     assert 5.5 <= result.duration_s < 12
 
 
-def test_ten_megabytes_of_output_are_capped_and_saved_whole(shared_workspace):
+def test_ten_megabytes_of_output_are_capped_for_the_model_and_the_log(shared_workspace):
     command = "seq 1 1500000; echo LAST-LINE"  # 10.9 MB
     result = run(shared_workspace, command, timeout_s=60)
     assert result.exit_code == 0
     assert result.truncated
-    assert result.output_bytes == result.output_path.stat().st_size > 10_000_000
+    assert result.output_bytes == 10_888_906
     assert result.output.startswith("1\n2\n3\n")
     assert result.output.endswith("1500000\nLAST-LINE\n")
     assert len(result.output) < 2000 + 500  # the limit plus the marker
     assert str(result.output_path.name) in result.output
-    saved = result.output_path.read_text().splitlines()
-    assert len(saved) == 1_500_001 and saved[-2] == "1500000"
+    keep = shared_workspace.limits.output_keep_bytes
+    saved = result.output_path.read_bytes()
+    assert len(saved) < 2 * keep + 200  # head and tail kept, the middle counted
+    assert saved.startswith(b"1\n2\n3\n") and saved.endswith(b"1499999\n1500000\nLAST-LINE\n")
+    assert f"{10_888_906 - 2 * keep} bytes of output cut here".encode() in saved
 
 
 def test_a_host_api_key_is_invisible_inside(shared_workspace, monkeypatch):
@@ -82,14 +84,22 @@ def test_a_host_api_key_is_invisible_inside(shared_workspace, monkeypatch):
     assert result.output.rstrip().endswith("no-key")
 
 
-def test_writes_land_in_the_repo_and_stay_editable(shared_workspace):
-    result = run(shared_workspace, "echo tuned > pkg/new_file.txt && mkdir -p simulator_results/x")
+def test_writes_land_in_the_repo_and_come_back_only_as_data(shared_workspace):
+    result = run(shared_workspace, "echo tuned > pkg/new_file.txt && mkdir -p simulator_results/x && pwd")
     assert result.exit_code == 0
-    written = shared_workspace.repo_path / "pkg" / "new_file.txt"
-    assert written.read_text() == "tuned\n"
-    assert written.stat().st_uid == os.getuid()
-    written.write_text("edited on the host\n")  # still ours to edit
-    assert run(shared_workspace, "cat pkg/new_file.txt").output == "edited on the host\n"
+    assert result.output == f"{shared_workspace.workdir}\n"
+    assert shared_workspace.read_file("pkg/new_file.txt", 100) == b"tuned\n"
+    exported = shared_workspace.export_tree(excludes=(".git", "simulator_results"))
+    assert exported["pkg/new_file.txt"].data == b"tuned\n"
+    assert not any(path.startswith("simulator_results") for path in exported)
+    run(shared_workspace, "rm pkg/new_file.txt")
+
+
+def test_extra_environment_reaches_one_command_only(shared_workspace):
+    assert run(shared_workspace, "echo ${GLIA_PROBE:-unset}").output == "unset\n"
+    result = shared_workspace.exec("echo $GLIA_PROBE", timeout_s=10, env={"GLIA_PROBE": "set for one"})
+    assert result.output == "set for one\n"
+    assert run(shared_workspace, "echo ${GLIA_PROBE:-unset}").output == "unset\n"
 
 
 def test_a_background_job_does_not_hold_exec(shared_workspace):
@@ -130,3 +140,9 @@ def test_leftovers_in_the_command_group_die_with_it(shared_workspace):
 def test_commands_reading_stdin_get_end_of_file(shared_workspace):
     result = run(shared_workspace, "cat; read -r line; echo after $?", timeout_s=10)
     assert (result.exit_code, result.timed_out, result.output) == (0, False, "after 1\n")
+
+
+def test_a_command_that_closes_its_output_early_is_still_waited_for(shared_workspace):
+    result = run(shared_workspace, "echo before; exec >&- 2>&-; sleep 1.5; exit 4", timeout_s=20)
+    assert (result.exit_code, result.timed_out, result.output) == (4, False, "before\n")
+    assert result.duration_s >= 1.5

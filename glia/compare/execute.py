@@ -1,0 +1,133 @@
+"""Running a comparison's plan: each entry an ordinary Glia run, resumed where it stopped.
+
+Order: budget by budget, repeat by repeat, every method, so partial results always cover every method.
+A run that ended for good is kept (finished, or failed because no design passed trusted evaluation: a
+result, not an accident); an interrupted or crashed one is resumed with `resume_run`; a run that raises is
+recorded with its error and the comparison goes on with the next (retried once per session). A Ctrl-C stops the run in progress cleanly and ends the session: run the
+same command (or `glia compare --resume ID`) to continue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from glia.compare.plan import ComparePlan, Entry, load_state, save_state
+from glia.orchestrator import RunNotResumable, execute_run, prepare_run, resume_run
+from glia.run_store import RunNotFound, load_run
+
+log = structlog.get_logger()
+
+Say = Callable[[str], None]
+Watch = Callable[[Path], AbstractContextManager[Any]]
+
+
+def run_plan(
+    plan: ComparePlan,
+    *,
+    say: Say = print,
+    watch: Watch | None = None,
+    **collaborators: Any,
+) -> str:
+    """Run every entry not finished yet; returns the comparison's status (finished / interrupted /
+    incomplete). `collaborators` go to `execute_run` / `resume_run` (provider_factory, evaluator_factory,
+    context_runner, container_cleanup: the CLI passes the checked provider factory, tests their fakes)."""
+    folder = plan.folder
+    state = load_state(folder)
+    entries = plan.entries()
+    status = "finished"
+    for number, entry in enumerate(entries, 1):
+        state["runs"].setdefault(entry.run_id, {"method": entry.method, "budget": entry.budget,
+                                                       "repeat": entry.repeat, "status": "pending", "error": None})  # fmt: skip
+        run_dir = plan.workspaces_root / entry.run_id
+        current = _run_status(run_dir)
+        if completed(run_dir):
+            _mark(folder, state, entry, current or "finished", None)
+            continue
+        head = f"[{number}/{len(entries)}] {plan.method(entry.method).label}, {entry.budget} simulations, repeat {entry.repeat}"
+        say(f"{head}: {'resuming' if current else 'starting'} run {entry.run_id}")
+        _mark(folder, state, entry, "running", None)
+        try:
+            with watch(run_dir) if watch else contextlib.nullcontext():
+                result_status = _run_one(plan, entry, run_dir, current, **collaborators)
+        except KeyboardInterrupt:
+            _mark(folder, state, entry, "interrupted", None)
+            status = "interrupted"
+            break
+        except Exception as exc:  # noqa: BLE001 - one failed run must not end the comparison
+            log.exception("compare.run_failed", run_id=entry.run_id)
+            _mark(folder, state, entry, "failed", f"{type(exc).__name__}: {exc}")
+            say(f"{head}: failed: {type(exc).__name__}: {exc}")
+            status = "incomplete"
+            continue
+        _mark(folder, state, entry, result_status, None)
+        say(f"{head}: {result_status}{_best_text(run_dir)}")
+        if result_status == "interrupted":
+            status = "interrupted"
+            break
+        if not completed(run_dir):
+            status = "incomplete"
+    state["status"] = status
+    save_state(folder, state)
+    return status
+
+
+def _run_one(
+    plan: ComparePlan, entry: Entry, run_dir: Path, current: str | None, **collaborators: Any
+) -> str:
+    from glia.logging_setup import log_to_run
+
+    if current is None:
+        run_dir = prepare_run(plan.run_config(entry))
+        log_to_run(run_dir)
+        return execute_run(run_dir, **collaborators).status
+    log_to_run(run_dir)
+    try:
+        return resume_run(run_dir, **collaborators).status
+    except RunNotResumable:
+        return _run_status(run_dir) or "failed"
+
+
+def completed(run_dir: Path) -> bool:
+    """Whether the run has ended for good: finished, or failed only because no design passed trusted
+    evaluation (a result of the comparison, not something to retry). A run that failed with an error
+    (a crash) or was interrupted is resumed."""
+    try:
+        data = load_run(run_dir)
+    except RunNotFound:
+        return False
+    return data.get("status") == "finished" or (data.get("status") == "failed" and not data.get("error"))
+
+
+def _run_status(run_dir: Path) -> str | None:
+    """The status run.json records, or None when the run was never created."""
+    try:
+        return str(load_run(run_dir).get("status") or "running")
+    except RunNotFound:
+        return None
+
+
+def _mark(folder: Path, state: dict[str, Any], entry: Entry, status: str, error: str | None) -> None:
+    item = state["runs"][entry.run_id]
+    item.update(status=status, error=error)
+    if status == "running":
+        item["attempts"] = int(item.get("attempts") or 0) + 1
+    state["status"] = "running"
+    save_state(folder, state)
+
+
+def _best_text(run_dir: Path) -> str:
+    try:
+        data = load_run(run_dir)
+    except (RunNotFound, ValueError):
+        return ""
+    best = data.get("best") or {}
+    usage = data.get("usage") or {}
+    score = best.get("score")
+    shown = f"best trusted {score:.4g}" if isinstance(score, int | float) else "no trusted design"
+    return f" ({shown}; {usage.get('simulations', 0)} simulations, ${float(usage.get('dollars') or 0):.2f})"

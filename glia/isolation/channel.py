@@ -1,0 +1,264 @@
+"""A framed, symmetric call channel over a stream socket.
+
+Each frame is a 4-byte big-endian length and a JSON payload (see `codec`). A payload is one of
+    [0, id, name, args]       a call
+    [1, id, value]            its result
+    [2, id, kind, message]    its failure (the handler raised)
+Either end may call the other. While an end waits for the answer to its own call it serves the calls
+that arrive meanwhile, so a design can ask the core for state in the middle of a decision.
+
+Everything received is hostile: frames are capped, payloads must have exactly these shapes, an answer
+to a call that is not pending is a protocol error, and every wait has a deadline when the caller gives
+one. Any breach raises ChannelError and the channel is unusable afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .codec import CodecError, decode, encode
+
+HEADER = struct.Struct(">I")
+MAX_FRAME_BYTES = 32 * 2**20
+CALL, RESULT, FAILURE = 0, 1, 2
+
+Handler = Callable[..., Any]
+
+
+class ChannelError(Exception):
+    """The peer hung up, broke the protocol or did not answer in time."""
+
+
+class RemoteError(Exception):
+    """The peer's handler raised; `kind` is the exception type's name there."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+
+class Channel:
+    """One end of a connection. Not thread-safe: one conversation at a time."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        handlers: dict[str, Handler] | None = None,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
+        send_timeout_s: float = 60.0,
+    ) -> None:
+        self.sock = sock
+        self.send_timeout_s = send_timeout_s  # a peer that stops reading cannot block us for longer
+        self.handlers = dict(handlers or {})
+        self.max_frame_bytes = max_frame_bytes
+        self._ids = itertools.count(1)
+        self._buffer = bytearray()
+        self._closed = False
+        self._timeout: float | None | object = object()  # what the socket is set to (settimeout is a syscall)
+        self.frames_in = 0
+        self.frames_out = 0
+
+    # -- public -------------------------------------------------------------------------------------
+
+    def call(self, name: str, *args: Any, timeout_s: float | None = None) -> Any:
+        """Call `name` on the peer and return its result; serve the peer's calls while waiting."""
+        call_id = next(self._ids)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self._send([CALL, call_id, name, list(args)])
+        while True:
+            message = self._receive(deadline, waiting_for=name)
+            kind = message[0]
+            if kind == CALL:
+                self._answer(message)
+                continue
+            if message[1] != call_id:
+                raise self._broken(f"an answer to call {message[1]!r}, which is not pending")
+            if kind == RESULT:
+                return message[2]
+            raise RemoteError(str(message[2]), str(message[3]))
+
+    def serve(self, idle_timeout_s: float | None = None) -> None:
+        """Answer the peer's calls until it closes the connection (then return normally)."""
+        while True:
+            deadline = None if idle_timeout_s is None else time.monotonic() + idle_timeout_s
+            try:
+                message = self._receive(deadline, waiting_for=None)
+            except _PeerClosed:
+                return
+            if message[0] != CALL:
+                raise self._broken("an answer while no call was pending")
+            self._answer(message)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def __enter__(self) -> Channel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _answer(self, message: list[Any]) -> None:
+        _, call_id, name, args = message
+        handler = self.handlers.get(name)
+        if handler is None:
+            self._send([FAILURE, call_id, "UnknownCall", f"no handler named {name!r}"])
+            return
+        try:
+            result = handler(*args)
+        except ChannelError:
+            raise
+        except BaseException as exc:  # the handler's failure is reported to the caller, never hidden
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self._send([FAILURE, call_id, type(exc).__name__, str(exc)[:2000]])
+            if not isinstance(exc, Exception):  # SystemExit and friends: report, then end
+                raise
+            return
+        self._send([RESULT, call_id, result])
+
+    def _send(self, message: list[Any]) -> None:
+        if self._closed:
+            raise ChannelError("the channel is closed")
+        try:
+            payload = encode(message)
+        except CodecError as exc:
+            raise ChannelError(str(exc)) from None
+        if len(payload) > self.max_frame_bytes:
+            raise ChannelError(f"a message of {len(payload)} bytes is over the {self.max_frame_bytes} limit")
+        try:
+            self._set_timeout(self.send_timeout_s)
+            self.sock.sendall(HEADER.pack(len(payload)) + payload)
+        except TimeoutError:
+            self.close()
+            raise ChannelError("the peer stopped reading (send timed out)") from None
+        except OSError as exc:
+            self.close()
+            raise ChannelError(f"the peer is gone ({exc.__class__.__name__}: {exc})") from None
+        self.frames_out += 1
+
+    def _receive(self, deadline: float | None, waiting_for: str | None) -> list[Any]:
+        header = self._read_exactly(HEADER.size, deadline, waiting_for, at_frame_start=True)
+        (size,) = HEADER.unpack(header)
+        if size > self.max_frame_bytes:
+            raise self._broken(f"a frame of {size} bytes (limit {self.max_frame_bytes})")
+        payload = self._read_exactly(size, deadline, waiting_for, at_frame_start=False)
+        try:
+            message = decode(payload)
+        except CodecError as exc:
+            raise self._broken(str(exc)) from None
+        self.frames_in += 1
+        return self._checked(message)
+
+    def _checked(self, message: Any) -> list[Any]:
+        if not isinstance(message, list) or not message or message[0] not in (CALL, RESULT, FAILURE):
+            raise self._broken("a payload that is not a call, a result or a failure")
+        kind = message[0]
+        shapes = {CALL: 4, RESULT: 3, FAILURE: 4}
+        if len(message) != shapes[kind] or not isinstance(message[1], int) or isinstance(message[1], bool):
+            raise self._broken("a malformed message")
+        if kind == CALL and not (isinstance(message[2], str) and isinstance(message[3], list)):
+            raise self._broken("a malformed call")
+        return message
+
+    def _read_exactly(
+        self, count: int, deadline: float | None, waiting_for: str | None, at_frame_start: bool
+    ) -> bytes:
+        while len(self._buffer) < count:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._timed_out(waiting_for)
+                self._set_timeout(left)
+            else:
+                self._set_timeout(None)
+            started = time.monotonic()
+            try:
+                chunk = self.sock.recv(max(65536, count - len(self._buffer)))
+            except TimeoutError:
+                if not self._socket_timed_out(started):
+                    raise  # raised by a signal handler of the caller (its own timeout), not by the socket
+                if deadline is not None and time.monotonic() < deadline:
+                    continue  # the socket's timeout was a little shorter than the deadline
+                raise self._timed_out(waiting_for) from None
+            except OSError as exc:
+                self.close()
+                raise ChannelError(f"the connection failed ({exc.__class__.__name__}: {exc})") from None
+            if not chunk:
+                self.close()
+                if at_frame_start and not self._buffer and waiting_for is None:
+                    raise _PeerClosed()
+                what = f" while waiting for the answer to {waiting_for}()" if waiting_for else ""
+                raise ChannelError(f"the peer closed the connection{what}")
+            self._buffer += chunk
+        data = bytes(self._buffer[:count])
+        del self._buffer[:count]
+        return data
+
+    def _set_timeout(self, seconds: float | None) -> None:
+        if seconds is None or self._timeout is None or not isinstance(self._timeout, float):
+            changed = seconds != self._timeout
+        else:  # a deadline moves a little on every read: keep the setting unless it is far off
+            changed = abs(seconds - self._timeout) > 1.0
+        if changed:
+            self.sock.settimeout(seconds)
+            self._timeout = seconds
+
+    def _socket_timed_out(self, started: float) -> bool:
+        """Whether a TimeoutError out of recv() is the socket's own (its timeout elapsed)."""
+        timeout = self._timeout
+        return isinstance(timeout, float) and time.monotonic() - started >= timeout - 0.01
+
+    def _timed_out(self, waiting_for: str | None) -> ChannelError:
+        self.close()
+        what = f"answer to {waiting_for}()" if waiting_for else "call"
+        return ChannelError(f"no {what} came within the time limit")
+
+    def _broken(self, what: str) -> ChannelError:
+        self.close()
+        return ChannelError(f"protocol violation by the peer: {what}")
+
+
+class _PeerClosed(ChannelError):
+    """The peer closed between frames while we were only serving: a normal end."""
+
+
+def listen(path: str, backlog: int = 1) -> socket.socket:
+    """A listening unix socket at `path` (replacing a stale socket file of ours)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    os.chmod(path, 0o666)
+    server.listen(backlog)
+    return server
+
+
+def connect(path: str, timeout_s: float, handlers: dict[str, Handler] | None = None) -> Channel:
+    """Connect to the unix socket at `path`, retrying until it appears or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    last_error: OSError | None = None
+    while time.monotonic() < deadline:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+            return Channel(sock, handlers)
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            last_error = exc
+            sock.close()
+            time.sleep(0.02)
+    raise ChannelError(f"nothing answered at {path} within {timeout_s:g} s ({last_error})")

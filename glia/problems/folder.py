@@ -1,0 +1,217 @@
+"""What an OpenEvolve-style problem folder holds, read without running any of it.
+
+A folder has a program (`initial_program.py`), an evaluator (`evaluator.py`) whose `evaluate(program_path)`
+returns the metrics, and optionally a `config.yaml` (OpenEvolve's: the system message, the evaluator's
+timeout, the language) and a `requirements.txt`. The evaluator is read as source (its syntax tree), never
+imported here: it may need packages this machine lacks, and importing runs its code on the host.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from glia.task import TaskError
+
+DEFAULT_PROGRAM = "initial_program.py"
+DEFAULT_EVALUATOR = "evaluator.py"
+DEFAULT_ENTRY = "evaluate"
+SEED_NAMES = ("seed",)
+# Names Glia adds to the workspace; a folder that already has them would be silently shadowed.
+GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results")
+OPENEVOLVE_DEFAULT_SYSTEM_MESSAGE = "system_message"  # OpenEvolve's placeholder: the template's name
+MAX_SOURCE_BYTES = 4 * 2**20
+# Never part of a problem: version control, caches, and OpenEvolve's own output (often large).
+EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".venv", "openevolve_output")
+
+
+@dataclass(frozen=True)
+class EntrySignature:
+    """The evaluator's entry function, as declared."""
+
+    name: str
+    parameters: tuple[str, ...]  # every named parameter after the program path
+    accepts_any_keyword: bool  # **kwargs
+
+    def accepts(self, keyword: str) -> bool:
+        return self.accepts_any_keyword or keyword in self.parameters
+
+    @property
+    def seed_argument(self) -> str | None:
+        return next((name for name in SEED_NAMES if name in self.parameters), None)
+
+
+@dataclass(frozen=True)
+class ProblemFolder:
+    """A problem folder, checked: where its parts are and what its config says."""
+
+    root: Path
+    program: str
+    evaluator: str
+    entry: EntrySignature
+    system_message: str | None
+    timeout_s: float | None  # config.yaml's evaluator.timeout
+    requirements: Path | None
+    imports_openevolve: bool
+
+
+def inspect_folder(
+    root: Path, program: str | None, evaluator: str | None, entry: str | None
+) -> ProblemFolder:
+    """Check the folder's layout; every problem is a TaskError naming the file and what is wrong."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise TaskError(
+            f"{root}: not a folder (a problem folder holds {DEFAULT_PROGRAM} and {DEFAULT_EVALUATOR})"
+        )
+    for name in GLIA_NAMES:
+        if (root / name).exists():
+            raise TaskError(f"{root / name}: Glia adds a file of this name to the workspace; rename yours")
+    evaluator_name = evaluator or DEFAULT_EVALUATOR
+    evaluator_path = _inside(root, evaluator_name, "evaluator")
+    if not evaluator_path.is_file():
+        raise TaskError(
+            f"{evaluator_path}: no evaluator (an OpenEvolve problem folder has an {DEFAULT_EVALUATOR} whose "
+            "evaluate(program_path) returns a dict of metrics)"
+        )
+    program_name = program or _find_program(root)
+    program_path = _inside(root, program_name, "program")
+    if not program_path.is_file():
+        raise TaskError(f"{program_path}: no program file (name it in glia.yaml: `program: FILE`)")
+    if program_path.suffix != ".py":
+        raise TaskError(
+            f"{program_path}: only Python programs can be evaluated in Glia's program sandbox "
+            f"(the program must be importable by the evaluator); got a {program_path.suffix or 'suffixless'} file"
+        )
+    _parse(program_path)
+    tree = _parse(evaluator_path)
+    config = _read_config(root / "config.yaml")
+    requirements = root / "requirements.txt"
+    return ProblemFolder(
+        root=root,
+        program=program_path.relative_to(root).as_posix(),
+        evaluator=evaluator_path.relative_to(root).as_posix(),
+        entry=_signature(evaluator_path, tree, entry or DEFAULT_ENTRY),
+        system_message=config["system_message"],
+        timeout_s=config["timeout_s"],
+        requirements=requirements if requirements.is_file() else None,
+        imports_openevolve=needs_openevolve(root, (program_path.relative_to(root).as_posix(),)),
+    )
+
+
+def _find_program(root: Path) -> str:
+    if (root / DEFAULT_PROGRAM).is_file():
+        return DEFAULT_PROGRAM
+    candidates = sorted(p.name for p in root.glob("initial_program.*"))
+    if len(candidates) == 1:
+        return candidates[0]
+    raise TaskError(
+        f"{root}: no {DEFAULT_PROGRAM}"
+        + (f" (found {', '.join(candidates)}; name one in glia.yaml: `program: FILE`)" if candidates else
+           "; name the program in glia.yaml: `program: FILE`")
+    )  # fmt: skip
+
+
+def _inside(root: Path, relpath: str, what: str) -> Path:
+    path = (root / relpath).resolve()
+    if path != root and root not in path.parents:
+        raise TaskError(f"{root}: the {what} {relpath!r} is outside the problem folder")
+    return path
+
+
+def _parse(path: Path) -> ast.Module:
+    data = path.read_bytes()
+    if len(data) > MAX_SOURCE_BYTES:
+        raise TaskError(f"{path}: {len(data)} bytes is too large for a program or an evaluator")
+    try:
+        return ast.parse(data, filename=str(path))
+    except SyntaxError as exc:
+        raise TaskError(f"{path}: line {exc.lineno}: not valid Python ({exc.msg})") from None
+
+
+def _signature(path: Path, tree: ast.Module, name: str) -> EntrySignature:
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == name]
+    if not found:
+        raise TaskError(f"{path}: no top-level function {name}(program_path) (the evaluator's entry point)")
+    node = found[-1]  # as at run time: the last definition wins
+    if isinstance(node, ast.AsyncFunctionDef):
+        raise TaskError(f"{path}: {name}() is async; Glia calls the entry point as a plain function")
+    arguments = node.args
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    if not positional and arguments.vararg is None:
+        raise TaskError(f"{path}: {name}() takes no program path (expected {name}(program_path, ...))")
+    later = positional[1:] + [a.arg for a in arguments.kwonlyargs]
+    return EntrySignature(name=name, parameters=tuple(later), accepts_any_keyword=arguments.kwarg is not None)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """OpenEvolve's config.yaml: the system message, the evaluator's timeout, the program's language."""
+    found: dict[str, Any] = {"system_message": None, "timeout_s": None}
+    if not path.is_file():
+        return found
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{path}: not valid YAML ({exc})") from None
+    if data is None:
+        return found
+    if not isinstance(data, dict):
+        raise TaskError(f"{path}: must be a mapping of settings, got {type(data).__name__}")
+    language = data.get("language")
+    if language is not None and str(language).lower() != "python":
+        raise TaskError(
+            f"{path}: field 'language' must be python for Glia's program sandbox, got {language!r}"
+        )
+    prompt = data.get("prompt")
+    if prompt is not None:
+        if not isinstance(prompt, dict):
+            raise TaskError(f"{path}: field 'prompt' must be a mapping, got {prompt!r}")
+        message = prompt.get("system_message")
+        if message is not None and not isinstance(message, str):
+            raise TaskError(f"{path}: field 'prompt.system_message' must be a string, got {message!r}")
+        if message and message.strip() and message.strip() != OPENEVOLVE_DEFAULT_SYSTEM_MESSAGE:
+            found["system_message"] = message.strip()
+    evaluator = data.get("evaluator")
+    if evaluator is not None:
+        if not isinstance(evaluator, dict):
+            raise TaskError(f"{path}: field 'evaluator' must be a mapping, got {evaluator!r}")
+        timeout = evaluator.get("timeout")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+                raise TaskError(
+                    f"{path}: field 'evaluator.timeout' must be a positive number of seconds, got {timeout!r}"
+                )
+            found["timeout_s"] = float(timeout)
+    return found
+
+
+def needs_openevolve(root: Path, design_files: tuple[str, ...] = ()) -> bool:
+    """Whether any source of the problem but its program imports the `openevolve` package."""
+    skipped = {(root / relpath).resolve() for relpath in design_files}
+    return any(_imports_openevolve(path) for path in _sources(root) if path.resolve() not in skipped)
+
+
+def _sources(root: Path) -> list[Path]:
+    skipped = {name for name in EXCLUDES if "*" not in name}
+    return sorted(p for p in root.rglob("*.py") if not skipped & set(p.relative_to(root).parts))
+
+
+def _imports_openevolve(path: Path) -> bool:
+    try:
+        tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+    except (SyntaxError, ValueError, OSError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "openevolve" for a in node.names):
+            return True
+        if (
+            isinstance(node, ast.ImportFrom)
+            and (node.module or "").split(".")[0] == "openevolve"
+            and not node.level
+        ):
+            return True
+    return False

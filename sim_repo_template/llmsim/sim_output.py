@@ -1,0 +1,120 @@
+"""What a run leaves behind: its logs (as row tuples, cheap to append) and its result object.
+
+gs_log.csv: one row per accepting replica per router call (the state the router saw; left out by
+--no-router-log);
+reqs_log.csv: one row per routing decision. Autoscaled runs add scaling_log.csv (one row per
+autoscaler call) and replicas.csv (one row per replica: its life cycle and GPU seconds).
+"""
+
+from __future__ import annotations
+
+import csv
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from llmsim.errors import SafetyLimitError
+from llmsim.request import Request
+
+GS_LOG_COLUMNS = (
+    "time",
+    "replica_id",
+    "num_pending_requests",
+    "num_active_requests",
+    "num_allocated_blocks",
+    "num_blocks",
+    "memory_usage_percent",
+)
+REQS_LOG_COLUMNS = ("time", "replica_id", "request_id", "num_prefill_tokens", "num_decode_tokens")
+SCALING_LOG_COLUMNS = ("time", "starting", "active", "draining", "in_flight", "added", "removed")
+REPLICA_COLUMNS = (
+    "replica_id", "provisioned_at", "ready_at", "drained_at", "released_at", "cancelled", "gpu_seconds",
+    "requests_completed", "tokens_generated",
+)  # fmt: skip
+
+
+@dataclass
+class SimulationLogs:
+    """Raw logs as row tuples (cheap to append in the hot path); see GS_LOG_COLUMNS and REQS_LOG_COLUMNS."""
+
+    gs: list[tuple] = field(default_factory=list)
+    reqs: list[tuple] = field(default_factory=list)
+    scaling: list[tuple] = field(default_factory=list)  # autoscaled runs only
+    router_log: bool = True  # False: gs_log is neither kept nor written
+    replicas: list[tuple] = field(default_factory=list)  # autoscaled runs, filled at the end
+
+    def gs_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame.from_records(self.gs, columns=list(GS_LOG_COLUMNS[:-1]))
+        frame["memory_usage_percent"] = 100.0 * frame.num_allocated_blocks / frame.num_blocks
+        return frame
+
+    def reqs_frame(self) -> pd.DataFrame:
+        return pd.DataFrame.from_records(self.reqs, columns=list(REQS_LOG_COLUMNS))
+
+    def write(self, directory: Path) -> None:
+        """gs_log.csv and reqs_log.csv (the csv module writes the row tuples directly: fast)."""
+        if self.router_log:  # runs made with --no-router-log leave it out
+            with open(directory / "gs_log.csv", "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(GS_LOG_COLUMNS)
+                writer.writerows((*row, round(100.0 * row[4] / row[5], 4)) for row in self.gs)
+        with open(directory / "reqs_log.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(REQS_LOG_COLUMNS)
+            writer.writerows(self.reqs)
+        for name, columns, rows in (
+            ("scaling_log.csv", SCALING_LOG_COLUMNS, self.scaling),
+            ("replicas.csv", REPLICA_COLUMNS, self.replicas),
+        ):
+            if rows:
+                with open(directory / name, "w", newline="") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(columns)
+                    writer.writerows(rows)
+
+
+@dataclass
+class SimulationResult:
+    requests: list[Request]
+    logs: SimulationLogs
+    end_time: float
+    num_events: int
+    num_router_calls: int
+    num_iterations: int
+    num_preemptions: int
+    wall_time_s: float
+    num_blocks: int
+    gpu_hours: float = 0.0  # replica lifetimes (cold starts included) up to the last completion
+    max_replicas_used: int = 0  # most replicas starting or active at once
+    num_scale_ups: int = 0  # replicas added by the autoscaler
+    num_scale_downs: int = 0  # replicas removed by the autoscaler (drained or cancelled)
+    users: dict[int, int] | None = None  # closed loop: request id -> user
+    num_scheduler_calls: int = 0  # calls to a designed replica scheduler's select()
+    num_autoscaler_calls: int = 0
+
+
+@contextmanager
+def wall_clock_alarm(seconds: float):
+    """Backstop for code that never returns to the event loop (e.g. a router stuck in a loop): a
+    SIGALRM a little after the wall-clock limit raises SafetyLimitError wherever Python is, and
+    again every 0.2 s (so code that swallows exceptions cannot keep it). Only possible in the main
+    thread on POSIX; elsewhere the event loop's own checks remain."""
+    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise SafetyLimitError(f"wall-clock safety limit of {seconds:.0f} s reached (stuck in a single call)")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 1.0, 0.2)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
