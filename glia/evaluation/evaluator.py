@@ -196,28 +196,35 @@ class Evaluator:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(text, encoding="utf-8")
             spec = self.task.evaluation
-            sandboxes = EvaluationSandboxes(
-                self.task,
-                folder,
-                run_id=self.work_dir.name,
-                label=label,
-                image=self.image,
-                workers=max(1, min(self.workers, self._job_count())),
-                design_files=files,
-                time_limit_s=kill_after_s(spec.time_limit_s),
-                backend=self.backend,
-                pool=self._pool,
-            )
-            details = {
-                "design_sha256": sha,
-                "design": design,
-                "isolation": sandboxes.isolation,
-            }
-            try:
-                with sandboxes:
-                    seed_results, failure, simulations = self._run_jobs(sandboxes, design, folder)
-            except WorkspaceError as exc:
-                seed_results, failure, simulations = {}, f"the evaluation sandbox failed: {exc}", 0
+            details: dict = {"design_sha256": sha, "design": design}
+            for attempt in (1, 2):
+                sandboxes = EvaluationSandboxes(
+                    self.task,
+                    folder,
+                    run_id=self.work_dir.name,
+                    label=label,
+                    image=self.image,
+                    workers=max(1, min(self.workers, self._job_count())),
+                    design_files=files,
+                    time_limit_s=kill_after_s(spec.time_limit_s),
+                    backend=self.backend,
+                    pool=self._pool,
+                )
+                details["isolation"] = sandboxes.isolation
+                core_lost = False
+                try:
+                    with sandboxes:
+                        seed_results, failure, simulations = self._run_jobs(sandboxes, design, folder)
+                        # The design cannot reach the core sandbox: a core that died is the engine's doing.
+                        core_lost = failure is not None and not sandboxes.core_alive()
+                except WorkspaceError as exc:
+                    seed_results, failure, simulations = {}, f"the evaluation sandbox failed: {exc}", 0
+                if not core_lost or attempt == 2:
+                    break
+                details["retried"] = f"the core sandbox was lost during the first attempt ({failure})"
+                log.warning("evaluation_core_lost_retrying", label=label, failure=failure)
+                if self._pool is not None:
+                    self._pool.discard()
             duration = time.monotonic() - started
             details.update(duration_s=duration, simulations=simulations)
             if failure:

@@ -126,6 +126,9 @@ class Evaluation:
     isolation: str = "builtin"
     duration_s: float = 0.0
     simulations: int = 0
+    retried: str | None = (
+        None  # why the evaluation ran again (the core sandbox was lost: not the design's doing)
+    )
     version: int = FORMAT_VERSION
 
     @property

@@ -211,6 +211,13 @@ class EvaluationSandboxes:
             outcome = None
         return JobOutcome(core_result, outcome, note)
 
+    def core_alive(self) -> bool:
+        """Whether C still runs. Nothing a design does reaches C, so a dead C is never the design's doing."""
+        try:
+            return self.core is not None and self.core.is_alive()
+        except Exception:  # noqa: BLE001 - an engine that cannot answer has lost the container too
+            return False
+
     def read(self, relpath: str, max_bytes: int) -> bytes:
         assert self.core is not None
         return self.core.read_file(relpath, max_bytes)
@@ -305,9 +312,13 @@ class SandboxPool:
         self.core = self.design = self._volume = self._client = None
         self._used = False
 
-    def close(self) -> None:
+    def discard(self) -> None:
+        """Drop the sandboxes (they misbehaved); the next `acquire` starts new ones."""
         with self._lock:
             self._discard()
+
+    def close(self) -> None:
+        self.discard()
 
 
 def _make_workspace(

@@ -218,3 +218,43 @@ def test_sandboxes_removed_between_designs_are_replaced_not_blamed_on_the_next_d
         client.close()
     honest, _ = evaluate(setting, "forge_files_then_route")
     assert_honest(honest, llq)
+
+
+def test_a_core_sandbox_lost_mid_evaluation_is_evaluated_again_not_blamed_on_the_design(setting) -> None:
+    """Nothing a design does reaches the core sandbox, so a core that dies mid-simulation is the engine's
+    doing: the evaluation runs once more in new sandboxes, and the record says why."""
+    import threading
+
+    import docker
+
+    _, evaluator, llq = setting
+    evaluate(setting, "forge_files_then_route")  # the pool holds running sandboxes now
+    pool = evaluator._pool
+    killed = threading.Event()
+
+    def remove_the_core_while_it_simulates() -> None:
+        client = docker.from_env()
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                core = pool.core
+                container_id = getattr(core, "container_id", None)  # None while a new sandbox starts
+                try:
+                    processes = (client.api.top(container_id)["Processes"] or []) if container_id else []
+                except docker.errors.DockerException:
+                    processes = []
+                if any("llmsim" in " ".join(row) for row in processes):
+                    client.containers.get(container_id).remove(force=True)
+                    killed.set()
+                    return
+                time.sleep(0.2)
+        finally:
+            client.close()
+
+    killer = threading.Thread(target=remove_the_core_while_it_simulates, daemon=True)
+    killer.start()
+    evaluation, _ = evaluate(setting, "forge_files_then_route")
+    killer.join(5)
+    assert killed.is_set()
+    assert evaluation.retried and "core sandbox was lost" in evaluation.retried
+    assert_honest(evaluation, llq)
