@@ -480,19 +480,9 @@ class _ContextRun:
     # -- recording ------------------------------------------------------------------------------------
 
     def _record_model_call(self, agent: str, response: LLMResponse) -> None:
-        usage = response.usage
-        tokens = usage.input_tokens + usage.output_tokens
-        self.transcript.append(
-            "model_call",
-            agent=agent,
-            model=response.model,
-            usage=asdict(usage),
-            tokens=tokens,
-            cost_usd=response.cost_usd,
-            latency_s=round(response.latency_s, 3),
-            retries=response.retries,
-            stop_reason=response.stop_reason,
-        )
+        fields = ev.model_call_fields(agent, response)
+        tokens = fields["tokens"]
+        self.transcript.append("model_call", **fields)
         self.budget.charge_cost(response.cost_usd, tokens)
         self.cost_usd += response.cost_usd or 0.0
         self.tokens += tokens

@@ -24,6 +24,7 @@ from glia.evaluation.design_checks import design_problem, files_problem
 from glia.llm.types import ContextLengthExceeded, LLMError, Message
 from glia.problems.build import PROGRAM_SLOT
 from glia.problems.checks import program_problem
+from glia.record.events import model_call_fields
 from glia.record.run import add_timeline, context_entry
 from glia.record.transcript import TRANSCRIPT_FILE
 from glia.run_store import context_dir
@@ -197,17 +198,7 @@ class MethodSession:
             else:
                 self.cost_usd += response.cost_usd
         self.transcript.append("assistant", text=text, reasoning=response.message.reasoning, tool_calls=[])
-        self.transcript.append(
-            "model_call",
-            agent=AGENT,
-            model=response.model,
-            usage=asdict(usage),
-            tokens=tokens,
-            cost_usd=response.cost_usd,
-            latency_s=round(response.latency_s, 3),
-            retries=response.retries,
-            stop_reason=response.stop_reason,
-        )
+        self.transcript.append("model_call", **model_call_fields(AGENT, response))
         self.budget.charge_cost(response.cost_usd, tokens)
         return Generation(text, tokens, response.cost_usd, response.latency_s, response.message.reasoning,
                           usage.input_tokens, usage.output_tokens)  # fmt: skip

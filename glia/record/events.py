@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 CONTEXT_START = "context_start"
@@ -421,3 +421,19 @@ _READERS: dict[str, Any] = {
         **b, fields={k: v for k, v in r.items() if k not in ("type", "seq", "ts", "v")}
     ),
 }
+
+
+def model_call_fields(agent: str, response: Any) -> dict[str, Any]:
+    """The fields of a `model_call` event for one `LLMResponse`: every writer records calls the same way,
+    so recovery can sum dollars and tokens from any transcript."""
+    usage = response.usage
+    return {
+        "agent": agent,
+        "model": response.model,
+        "usage": asdict(usage),
+        "tokens": usage.input_tokens + usage.output_tokens,
+        "cost_usd": response.cost_usd,
+        "latency_s": round(response.latency_s, 3),
+        "retries": response.retries,
+        "stop_reason": response.stop_reason,
+    }
