@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -225,10 +225,6 @@ class Metric:
             constraints=tuple(Constraint.parse(c) for c in data.get("constraints") or ()),
             report=tuple(data.get("report") or ()),
         )
-
-
-def parse_constraints(items: Sequence[str]) -> tuple[Constraint, ...]:
-    return tuple(Constraint.parse(item) for item in items)
 
 
 def _number(value: Any) -> float | None:

@@ -19,13 +19,13 @@ from typing import Any
 from glia.cli.common import add_root_option, console, parse_seeds, seeds_argument, workspaces_root
 from glia.config import UserConfig, apply_environment, load_config
 from glia.errors import GliaUsageError, check_budget
+from glia.llm.agent_providers import AgentProviderFactory
 from glia.llm.settings import (
     AGENTS,
     OPENAI_APIS,
     REASONING_EFFORTS,
     REASONING_SUMMARIES,
     AgentModelSettings,
-    AgentProviderFactory,
     ModelSettingsError,
 )
 from glia.logging_setup import log_to_run

@@ -28,7 +28,7 @@ _EXPORTS = {
     "PriceTable": "glia.llm.pricing",
     "RetryPolicy": "glia.llm.retry",
     "AgentModelSettings": "glia.llm.settings",
-    "AgentProviderFactory": "glia.llm.settings",
+    "AgentProviderFactory": "glia.llm.agent_providers",
     "ModelSettingsError": "glia.llm.settings",
     "validate_tool_calls": "glia.llm.tool_calls",
     **{
@@ -107,12 +107,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what static checkers and IDEs see
+    from glia.llm.agent_providers import AgentProviderFactory
     from glia.llm.cost_tracker import CostTotals, CostTracker
     from glia.llm.factory import choose_openai_api, compatible_base_url, make_provider, split_model_string
     from glia.llm.preflight import check_endpoint, unpriced_notice
     from glia.llm.pricing import ModelPrice, PriceTable
     from glia.llm.retry import RetryPolicy
-    from glia.llm.settings import AgentModelSettings, AgentProviderFactory, ModelSettingsError
+    from glia.llm.settings import AgentModelSettings, ModelSettingsError
     from glia.llm.tool_calls import validate_tool_calls
     from glia.llm.types import (
         ContextLengthExceeded,

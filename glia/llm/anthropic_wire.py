@@ -143,10 +143,6 @@ def from_wire_messages(wire: list[dict[str, Any]]) -> list[Message]:
     return messages
 
 
-def system_from_wire(system: Any) -> str:
-    return _text_of(system)
-
-
 def parse_response(data: dict[str, Any], requested_model: str) -> ParsedReply:
     """Read a Messages API response (as a dict) into neutral types."""
     message = _assistant_from_blocks(list(data.get("content") or []))

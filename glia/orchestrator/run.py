@@ -950,7 +950,7 @@ def _default_evaluator_factory() -> Callable[..., Any]:
 
 def _default_provider_factory(config: RunConfig) -> Callable[..., Any]:
     """The models with each agent's settings as the run recorded them (so a resume changes nothing)."""
-    from glia.llm.settings import AgentModelSettings, AgentProviderFactory
+    from glia.llm import AgentModelSettings, AgentProviderFactory
 
     models = {"researcher": config.researcher_model, "supervisor": config.supervisor_model}
     settings = {
