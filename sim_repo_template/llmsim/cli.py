@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-limit",
         type=float,
         default=defaults.time_limit,
-        help="wall-clock safety limit in seconds (default 600)",
+        help="CPU-time limit in seconds, this process and the design's together (default 600); "
+        "the wall clock only guards against hangs, at 10x",
     )
     run.add_argument(
         "--replica-scheduler",
