@@ -262,7 +262,9 @@ class _ContextRun:
                 f"the simulator template {self.spec.task.simulator} cannot be carried into the sandbox: "
                 + "; ".join(template.skipped[:5])
             )
-        return History.open_or_create(self.history_dir, template)
+        from glia.evaluation.judge_kit import with_judge_kit  # `python -m llmsim check` needs it
+
+        return History.open_or_create(self.history_dir, with_judge_kit(template, self.spec.task))
 
     def _start_fresh(self) -> None:
         spec = self.spec

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import structlog
 
 from glia.agents.ledger_socket import Answer, EndReport, LedgerServer, ServerLimits, StartReport, clean_text
+from glia.cores import hold_core, release_core
 from glia.metric import Metric
 from glia.transcript import Transcript
 
@@ -282,9 +283,11 @@ class SimulationLedger:
             self.transcript.append("simulation_started", **record.started_fields())
             with self._lock:
                 self._touched.append(record)
+            hold_core((id(self), connection))  # core scheduler hook (glia/cores.py), released at the end
             return Answer(True, simulation=record.index)
 
     def on_end(self, connection: int, report: EndReport) -> None:
+        release_core((id(self), connection))
         with self._lock:
             record = self._running.pop(connection, None)
             if record is None:
@@ -299,6 +302,7 @@ class SimulationLedger:
         self.transcript.append("simulation", **record.ended_fields())
 
     def on_lost(self, connection: int, reason: str) -> None:
+        release_core((id(self), connection))
         with self._lock:
             record = self._running.pop(connection, None)
             if record is None:

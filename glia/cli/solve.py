@@ -363,6 +363,8 @@ def _refuse_existing_run(run_config: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from glia.cores import plan_line
+    from glia.evaluation.evaluator import default_workers
     from glia.orchestrator import execute_run, prepare_run
 
     config = load_config()
@@ -381,6 +383,8 @@ def run(args: argparse.Namespace) -> int:
         out.print(f"[bold red]{warning_line()}[/]")
     out.print(f"[bold]Glia[/] {run_config.label} run [bold]{run_dir.name}[/] lives in {run_dir.resolve()}")
     out.print(f"  follow the notes: glia show {run_dir.name} --follow   ·   Ctrl-C stops (resume later)")
+    at_once = run_config.contexts if run_config.strategy == "mcg-par" else 1
+    out.print("  " + plan_line(at_once, default_workers()), markup=False)
     with (
         RunWatcher(run_dir, make_display(out), PROGRESS_INTERVAL_S),
         own_containers_removed(run_dir.name, run_config.backend),

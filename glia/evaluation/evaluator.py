@@ -12,7 +12,6 @@ timeout) makes the whole design invalid, with a message naming what happened.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import structlog
 
+from glia.cores import MACHINE, oversubscribed
 from glia.evaluation.cache import BaselineCache, baseline_key
 from glia.evaluation.design_checks import design_problem, files_problem
 from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore
@@ -53,9 +53,27 @@ class EvaluationRefused(ValueError):
     """The evaluation cannot run as asked (say, a design on the unsandboxed local backend)."""
 
 
+WALL_GUARD_FACTOR = 10.0  # the simulator's hang guard (llmsim/cpu_limits.py): wall seconds per CPU second
+LOAD_RETRIES = 2  # how often a limit reached on an oversubscribed machine is run again before it condemns
+
+
 def kill_after_s(time_limit_s: float) -> float:
-    """When a simulation is killed from outside: a grace period after the simulator's own time limit."""
-    return time_limit_s + max(5.0, 0.25 * time_limit_s)
+    """When a simulation is killed from outside: after the simulator's own wall-clock hang guard.
+
+    The time limit that decides validity is in CPU seconds and enforced inside the sandboxes (the core's
+    and the design's processes); this wall-clock kill only stops what hangs, so it is generous."""
+    guard = WALL_GUARD_FACTOR * time_limit_s
+    return guard + max(5.0, 0.25 * time_limit_s)
+
+
+def default_workers() -> int:
+    """Simulations a trusted evaluation runs at once: one per core of the scheduler, at most four."""
+    return min(4, MACHINE.cores)
+
+
+def limit_failure(reason: str) -> bool:
+    """Whether a failed simulation ran into a time limit (which a busy machine could have caused)."""
+    return "SafetyLimitError: CPU-time limit" in reason or "hang guard" in reason or "time limit of" in reason
 
 
 @dataclass(frozen=True)
@@ -91,7 +109,7 @@ class Evaluator:
         self.evaluations_dir = self.work_dir / "evaluations"
         self.backend = backend
         self.image = image
-        self.workers = workers or min(4, os.cpu_count() or 1)
+        self.workers = workers or default_workers()
         self.cache_dir = Path(cache_dir) if cache_dir else self.evaluations_dir
         # One key per workspaces root (runs and benches live side by side there), so that every run and
         # bench on this machine uses the same secret workloads.
@@ -103,6 +121,7 @@ class Evaluator:
         self.simulations_run = 0  # simulations started by this evaluator (cache hits add none)
         self._lock = threading.Lock()  # one evaluation at a time: they would compete for the same cores
         self._count_lock = threading.Lock()
+        self._load_retries: list[str] = []
         # A long-lived evaluator (a run, a bench) keeps its sandboxes and restarts them between
         # evaluations; `close()` releases them.
         self._pool = (
@@ -207,6 +226,7 @@ class Evaluator:
                     workers=max(1, min(self.workers, self._job_count())),
                     design_files=files,
                     time_limit_s=kill_after_s(spec.time_limit_s),
+                    cpu_limit_s=spec.time_limit_s,
                     backend=self.backend,
                     pool=self._pool,
                 )
@@ -227,6 +247,9 @@ class Evaluator:
                     self._pool.discard()
             duration = time.monotonic() - started
             details.update(duration_s=duration, simulations=simulations)
+            if self._load_retries:
+                retried = "; ".join(self._load_retries)
+                details["retried"] = f"{details['retried']}; {retried}" if details.get("retried") else retried
             if failure:
                 log.info("evaluation_invalid", label=label, reason=failure, duration_s=round(duration, 1))
                 return Evaluation.invalid(label, failure, **details)
@@ -268,18 +291,31 @@ class Evaluator:
         abort = threading.Event()
         jobs = self._jobs()
         started = [0]
+        load_retries: list[str] = []
+        self._load_retries = load_retries  # read by _evaluate (evaluations are serialised)
 
         def attempt(job: _Job) -> SeedResult | str | None:
             if abort.is_set():
                 return None
-            with self._count_lock:
-                self.simulations_run += 1
-                started[0] += 1
-            try:
-                return self._simulate(sandboxes, design, job, folder)
-            except (SimulationFailed, WorkspaceError) as error:
-                abort.set()  # one bad seed sinks the design: stop spending simulations on it
-                return f"{job.workload.name} workload, run {job.index + 1}: {error}"
+            for trial in range(LOAD_RETRIES + 1):
+                with self._count_lock:
+                    self.simulations_run += 1
+                    started[0] += 1
+                try:
+                    with MACHINE.core():  # the run's simulations share the cores (glia/cores.py)
+                        return self._simulate(sandboxes, design, job, folder)
+                except (SimulationFailed, WorkspaceError) as error:
+                    where = f"{job.workload.name} workload, run {job.index + 1}"
+                    if trial < LOAD_RETRIES and limit_failure(str(error)) and oversubscribed():
+                        # A limit reached on a busy machine may be the machine's doing: run it again.
+                        note = f"{where}: {error} (the machine was oversubscribed: run again)"
+                        log.warning("evaluation_limit_under_load_retrying", label=design, reason=str(error))
+                        with self._count_lock:
+                            load_retries.append(note)
+                        continue
+                    abort.set()  # one bad seed sinks the design: stop spending simulations on it
+                    return f"{where}: {error}"
+            return None
 
         results: dict[str, list[SeedResult]] = {w.name: [] for w in self.task.evaluation.workloads}
         first_failure = None
@@ -302,7 +338,10 @@ class Evaluator:
         experiment_dir = f"{output_root}/{job.experiment}"
         try:
             if result.timed_out:
-                raise SimulationFailed(f"exceeded the time limit of {spec.time_limit_s:g} s")
+                raise SimulationFailed(
+                    f"did not finish within the wall-clock hang guard of {kill_after_s(spec.time_limit_s):g} s "
+                    f"(the time limit is {spec.time_limit_s:g} s of CPU time)"
+                )
             runs = sandboxes.list_folder(experiment_dir)
             if len(runs) != 1:
                 raise SimulationFailed(

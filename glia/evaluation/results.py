@@ -25,6 +25,8 @@ class SeedResult:
     values: dict[str, float]
     design_seed: int = 0
     wall_time_s: float = 0.0
+    cpu_time_s: float | None = None  # the simulator's CPU seconds (the time limit counts CPU, not wall)
+    decision_cpu_ms: float | None = None  # the design's CPU milliseconds per decision (its cost)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,11 @@ class WorkloadScore:
         item = self.stats.get(key)
         return None if item is None else item.mean
 
+    @property
+    def decision_cpu_ms(self) -> float | None:
+        """The design's mean CPU milliseconds per decision over the seeds (None where not measured)."""
+        return _mean_of(s.decision_cpu_ms for s in self.seeds)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WorkloadScore:
         return cls(
@@ -140,6 +147,12 @@ class Evaluation:
     def primary(self) -> WorkloadScore | None:
         return next(iter(self.workloads.values()), None)
 
+    @property
+    def decision_cpu_ms(self) -> float | None:
+        """The design's decision cost: mean CPU milliseconds per decision over every simulation run, so
+        that a slow design shows as slow beside its score (the limits count CPU time, not wall time)."""
+        return _mean_of(s.decision_cpu_ms for w in self.workloads.values() for s in w.seeds)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["workloads"] = {name: asdict(score) for name, score in self.workloads.items()}
@@ -159,6 +172,11 @@ class Evaluation:
     @classmethod
     def invalid(cls, label: str, reason: str, **details: Any) -> Evaluation:
         return cls(label=label, valid=False, reason=reason, score=None, feasible=False, **details)
+
+
+def _mean_of(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 def select_best(evaluations: Iterable[Evaluation], metric: Metric) -> Evaluation | None:

@@ -42,6 +42,7 @@ log = structlog.get_logger(__name__)
 CHANNEL_DIR = "/glia/channel"
 LIB_DIR = ".glia/lib"  # inside each sandbox's repository: where glia_isolation is put
 ENDPOINT_ENV = "GLIA_DESIGN_ENDPOINT"
+CPU_LIMIT_ENV = "GLIA_DESIGN_CPU_LIMIT"  # the design process's CPU seconds (llmsim/design_host.py)
 ISOLATION_PACKAGE = Path(__file__).resolve().parents[1] / "isolation"
 TEMPLATE_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
 DESIGN_SOURCES = ("*.py",)  # what of the template the design's sandbox gets: importable sources only
@@ -87,6 +88,7 @@ class EvaluationSandboxes:
         workers: int,
         design_files: Mapping[str, str] | None,
         time_limit_s: float,
+        cpu_limit_s: float = 0.0,
         backend: str = "docker",
         pool: SandboxPool | None = None,
     ) -> None:
@@ -99,6 +101,7 @@ class EvaluationSandboxes:
         self.design_files = dict(design_files) if design_files is not None else None
         self.hosted = self.design_files is not None and task.design.host is not None
         self.time_limit_s = time_limit_s
+        self.cpu_limit_s = cpu_limit_s  # the design process's own CPU-time limit (0: none)
         self.backend = backend
         self.pool = pool
         self.core: Workspace | None = None
@@ -187,7 +190,10 @@ class EvaluationSandboxes:
                     self.design.exec(  # type: ignore[union-attr]
                         host_command,
                         timeout_s=kill_after_s + 30,
-                        env={"PYTHONPATH": f"{self.design.workdir}/{LIB_DIR}"},  # type: ignore[union-attr]
+                        env={
+                            "PYTHONPATH": f"{self.design.workdir}/{LIB_DIR}",  # type: ignore[union-attr]
+                            CPU_LIMIT_ENV: f"{self.cpu_limit_s:g}",
+                        },
                     )
                 )
             except BaseException as exc:  # noqa: BLE001 - reported below, with the core's outcome

@@ -79,12 +79,20 @@ def seed_result(
     seed: int, design_seed: int, values: dict[str, float], summary: Mapping[str, Any]
 ) -> SeedResult:
     wall = summary.get("wall_time_s")
+    cpu = summary.get("cpu_time_s")
+    decision = summary.get("decision_cpu_ms")
     return SeedResult(
         seed=seed,
         design_seed=design_seed,
         values=values,
         wall_time_s=float(wall) if _number(wall) else 0.0,
+        cpu_time_s=_finite_or_none(cpu),
+        decision_cpu_ms=_finite_or_none(decision),
     )
+
+
+def _finite_or_none(value: Any) -> float | None:
+    return float(value) if _number(value) and math.isfinite(value) and value >= 0 else None
 
 
 def _read_columns(

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from llmsim.autoscalers.base import ClusterState, ReplicaStatus
 from llmsim.autoscalers.contract import normalize
-from llmsim.errors import AutoscalerError, HiddenInformationError
+from llmsim.cpu_limits import RemoteCpu
+from llmsim.errors import AutoscalerError, HiddenInformationError, SafetyLimitError
 from llmsim.router_slot import guarded, hidden_message
 
 if TYPE_CHECKING:
@@ -114,9 +115,12 @@ class RemoteAutoscalerSlot:
             self._channel = connect(endpoint, timeout_s=call_timeout_s)
         except ChannelError as exc:
             raise AutoscalerError(f"the design process could not be reached: {exc}") from None
+        self.cpu = RemoteCpu(self._channel, (ChannelError, RemoteError), call_timeout_s)
+        self.calls = 0
         self._call("__init__", "init", "autoscaler", seed)
 
     def scale(self, scalars: list, rows: list) -> list[Any]:
+        self.calls += 1
         reply = self._call("scale()", "scale", scalars, rows)
         if not (isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], list)):
             raise AutoscalerError("the design process sent a malformed reply to scale()")
@@ -136,6 +140,8 @@ class RemoteAutoscalerSlot:
                 raise HiddenInformationError(hidden_message(exc.message, WHO)) from None
             if exc.kind == "AutoscalerError":
                 raise AutoscalerError(exc.message) from None
+            if exc.kind == "SafetyLimitError":
+                raise SafetyLimitError(exc.message) from None
             raise AutoscalerError(
                 f"{WHO} {what} failed in the design process: {exc.kind}: {exc.message}"
             ) from None

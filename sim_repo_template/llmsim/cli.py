@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--time-limit",
         type=float,
         default=defaults.time_limit,
-        help="wall-clock safety limit in seconds (default 600)",
+        help="CPU-time limit in seconds, this process and the design's together (default 600); "
+        "the wall clock only guards against hangs, at 10x",
     )
     run.add_argument(
         "--replica-scheduler",
@@ -167,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
         "time and disk on long runs with many replicas (run_autoscale.sh uses it)",
     )
 
+    sub.add_parser(
+        "check",
+        help="what Glia's judge will say about the design: its static checks and one isolated run "
+        "(python -m llmsim check --help)",
+    )
     gen = sub.add_parser(
         "generate", help="write a ShareGPT-like trace CSV (same as python -m llmsim.workload)"
     )
@@ -237,6 +243,11 @@ def print_summary(summary: dict, out) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:  # the judge's checks and one isolated run (llmsim/check.py)
+        from llmsim.check import main as check
+
+        return check(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "generate":
         return generate_command(args)

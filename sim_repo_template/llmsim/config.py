@@ -44,7 +44,7 @@ class SimulationConfig:
     router_log: bool = True  # record gs_log.csv (every replica's state at every router call)
     idle_tick: float = 0.1  # seconds between router calls while it holds requests on an idle cluster
     max_idle_ticks: int = 1000  # then the run fails: the router is stranding requests
-    time_limit: float = 600.0  # wall-clock seconds
+    time_limit: float = 600.0  # CPU seconds (simulator + design process); wall clock: 10x (cpu_limits.py)
     design_call_timeout: float = 60.0  # isolated runs: seconds the design process may take per call
     max_simulated_time: float | None = None  # None = 20 x duration + 1000 s
     max_events: int = 50_000_000

@@ -20,13 +20,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import socket
 import sys
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from llmsim.autoscaler_slot import state_from_rows
 from llmsim.autoscalers.contract import normalize
-from llmsim.errors import AutoscalerError, DesignError, HiddenInformationError, RouterError, SchedulerError
+from llmsim.cpu_limits import CPU_LIMIT_ENV, CPU_TIME_CALL
+from llmsim.errors import (
+    AutoscalerError,
+    DesignError,
+    HiddenInformationError,
+    RouterError,
+    SafetyLimitError,
+    SchedulerError,
+)
+from llmsim.glia_lib import add_glia_lib
 from llmsim.global_schedulers.contract import accept_decisions
 from llmsim.replica_schedulers.contract import accept_selection
 from llmsim.replica_schedulers.policy import ReplicaState
@@ -147,7 +159,7 @@ class RouterHost:
         self.replicas = {rid: RemoteReplicaView(self, rid, block_size, num_blocks) for rid in replica_ids}
         self.router = self._design_call("__init__", AIGlobalScheduler, self.replicas, seed)
 
-    def schedule(self, arrivals: list, counts: list, pushed: list) -> list[list[Any]]:
+    def schedule(self, arrivals: list, counts: list, pushed: list, now: float = 0.0) -> list[list[Any]]:
         self.epoch += 1
         self.lists_read = set()
         self._sync_membership([row[0] for row in counts])
@@ -159,7 +171,9 @@ class RouterHost:
         for request_id, arrived_at, prompt in arrivals:
             view = RemoteRequestView(self, request_id, arrived_at, prompt)
             self.views[request_id] = view
+            router.now = arrived_at
             self._design_call("add_request()", router.add_request, view)
+        router.now = now if isinstance(now, (int, float)) and not isinstance(now, bool) else 0.0
         before = {id(view): view for view in router.request_queue}
         decisions = self._design_call("schedule()", router.schedule)
         accepted = accept_decisions(decisions, before, router.request_queue, self.replicas)
@@ -205,7 +219,7 @@ def design_call(violations: list[str], who: str, error: type[DesignError], what:
     violations.clear()
     try:
         result = call(*args)
-    except HiddenInformationError:
+    except (HiddenInformationError, SafetyLimitError):
         raise
     except Exception as exc:
         if violations:
@@ -324,8 +338,14 @@ class DesignHost:
         self.channel = channel
         self.slot: str | None = None
         self.host: Any = None
+        self.cpu_started = time.process_time()
+
+    def cpu_time(self) -> float:
+        """CPU seconds this process has used since the core's init call (the design's decision cost)."""
+        return time.process_time() - self.cpu_started
 
     def init(self, slot: str, *args: Any) -> bool:
+        self.cpu_started = time.process_time()
         if self.slot is not None:
             raise DesignError(f"this design host already serves the {self.slot}; a second init is refused")
         if slot == "router":
@@ -349,11 +369,39 @@ class DesignHost:
         return getattr(self.host, name)(*args)
 
 
+@contextlib.contextmanager
+def cpu_limit_alarm(seconds: float) -> Iterator[None]:
+    """A design stuck in one call is stopped after `seconds` of this process's CPU time: SIGPROF raises
+    SafetyLimitError in the design code, and again every 0.2 s, so swallowing it does not help."""
+    if seconds <= 0 or not hasattr(signal, "SIGPROF"):
+        yield
+        return
+
+    def on_cpu(signum, frame):
+        raise SafetyLimitError(f"CPU-time limit of {seconds:g} s reached in the design's process")
+
+    previous = signal.signal(signal.SIGPROF, on_cpu)
+    signal.setitimer(signal.ITIMER_PROF, seconds + 1.0, 0.2)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llmsim.design_host", description=__doc__.split("\n")[0])
     parser.add_argument("--listen", required=True, help="unix socket path to wait on for the core")
     parser.add_argument("--accept-timeout", type=float, default=120.0, help="seconds to wait for the core")
+    parser.add_argument(
+        "--cpu-limit",
+        type=float,
+        default=float(os.environ.get(CPU_LIMIT_ENV) or 0.0),
+        help=f"CPU seconds this process may use (0: no limit; default ${CPU_LIMIT_ENV}); the run's limit "
+        "also counts the core's time",
+    )
     args = parser.parse_args(argv)
+    add_glia_lib()
     from glia_isolation import Channel, listen
 
     server = listen(args.listen)
@@ -376,9 +424,11 @@ def main(argv: list[str] | None = None) -> int:
             "schedule": lambda *args: host.call("router", "schedule", *args),
             "select": lambda *args: host.call("replica_scheduler", "select", *args),
             "scale": lambda *args: host.call("autoscaler", "scale", *args),
+            CPU_TIME_CALL: host.cpu_time,
         }
     )
-    channel.serve()
+    with cpu_limit_alarm(args.cpu_limit):
+        channel.serve()
     return 0
 
 

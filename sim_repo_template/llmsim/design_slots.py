@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from llmsim.cpu_limits import wall_guard_s
 from llmsim.errors import DesignError
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ def isolated_slot(config: SimulationConfig) -> str | None:
 
 
 def endpoint() -> str:
+    """The design process's socket; the channel code (`glia_isolation`) is made importable first."""
+    from llmsim.glia_lib import add_glia_lib
+
+    add_glia_lib()
     return os.environ[DESIGN_ENDPOINT_ENV]
 
 
@@ -46,7 +51,7 @@ def make_scheduler_slot(config: SimulationConfig, policy_cls: type | None = None
     if policy_cls is None and isolated_slot(config) == "replica_scheduler":
         from llmsim.remote_scheduler import RemoteSchedulerSlot
 
-        return RemoteSchedulerSlot(endpoint(), config.router_seed, config.design_call_timeout)
+        return RemoteSchedulerSlot(endpoint(), config.router_seed, wall_guard_s(config.design_call_timeout))
     from llmsim.scheduler_slot import LocalSchedulerSlot
 
     if policy_cls is None:
@@ -62,5 +67,5 @@ def make_autoscaler_slot(config: SimulationConfig, autoscaler_cls: type | None =
     from llmsim.autoscalers import autoscaler_class
 
     if autoscaler_cls is None and isolated_slot(config) == "autoscaler":
-        return RemoteAutoscalerSlot(endpoint(), config.router_seed, config.design_call_timeout)
+        return RemoteAutoscalerSlot(endpoint(), config.router_seed, wall_guard_s(config.design_call_timeout))
     return LocalAutoscalerSlot(autoscaler_cls or autoscaler_class(config.autoscaler), config.router_seed)

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from llmsim.errors import HiddenInformationError, RouterError
+from llmsim.cpu_limits import RemoteCpu
+from llmsim.errors import HiddenInformationError, RouterError, SafetyLimitError
 
 if TYPE_CHECKING:
     from llmsim.replica import Replica
@@ -64,6 +65,7 @@ class RemoteRouterSlot:
             )
         except ChannelError as exc:
             raise RouterError(f"the design process could not be reached: {exc}") from None
+        self.cpu = RemoteCpu(self._channel, (ChannelError, RemoteError), call_timeout_s)
         first = next(iter(replicas.values()))
         self._call("__init__", "init", "router", sorted(replicas), first.block_size, first.num_blocks, seed)
 
@@ -76,14 +78,14 @@ class RemoteRouterSlot:
         self._known[request.id] = request
         self._arrivals.append([request.id, request.arrived_at, request.num_prompt_tokens])
 
-    def schedule(self) -> list[tuple[int, Request]]:
+    def schedule(self, now: float) -> list[tuple[int, Request]]:
         counts = [
             [rid, len(replica.waiting), len(replica.running), replica.allocator.num_allocated]
             for rid, replica in self._replicas.items()
         ]
         pushed = [[rid, which, self._lists(rid, which)] for rid, which in self._push]
         arrivals, self._arrivals = self._arrivals, []
-        reply = self._call("schedule()", "schedule", arrivals, counts, pushed)
+        reply = self._call("schedule()", "schedule", arrivals, counts, pushed, now)
         if not (
             isinstance(reply, list) and len(reply) == 3 and all(isinstance(part, list) for part in reply)
         ):
@@ -166,6 +168,8 @@ class RemoteRouterSlot:
                 raise HiddenInformationError(exc.message) from None
             if exc.kind == "RouterError":
                 raise RouterError(exc.message) from None
+            if exc.kind == "SafetyLimitError":
+                raise SafetyLimitError(exc.message) from None
             raise RouterError(
                 f"router {what} failed in the design process: {exc.kind}: {exc.message}"
             ) from None

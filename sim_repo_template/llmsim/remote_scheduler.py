@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from llmsim.errors import HiddenInformationError, SchedulerError
+from llmsim.cpu_limits import RemoteCpu
+from llmsim.errors import HiddenInformationError, SafetyLimitError, SchedulerError
 from llmsim.router_slot import hidden_message
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class RemoteSchedulerSlot:
             self._channel = connect(endpoint, timeout_s=call_timeout_s)
         except ChannelError as exc:
             raise SchedulerError(f"the design process could not be reached: {exc}") from None
+        self.cpu = RemoteCpu(self._channel, (ChannelError, RemoteError), call_timeout_s)
         self._call("__init__", "init", "replica_scheduler", seed)
 
     def select(self, replica: Replica, now: float, budget: int, batch_cap: int) -> list[Request]:
@@ -102,6 +104,8 @@ class RemoteSchedulerSlot:
                 raise HiddenInformationError(hidden_message(exc.message, WHO)) from None
             if exc.kind == "SchedulerError":
                 raise SchedulerError(exc.message) from None
+            if exc.kind == "SafetyLimitError":
+                raise SafetyLimitError(exc.message) from None
             raise SchedulerError(
                 f"{WHO} {what} failed in the design process: {exc.kind}: {exc.message}"
             ) from None

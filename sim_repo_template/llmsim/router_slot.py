@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from llmsim.cpu_limits import DecisionClock, wall_guard_s
 from llmsim.design_slots import DESIGN_NAME, endpoint, isolated_slot
 from llmsim.errors import DesignError, HiddenInformationError, RouterError, SafetyLimitError
 from llmsim.global_schedulers.contract import accept_decisions
@@ -30,7 +31,7 @@ DESIGN_ROUTER = DESIGN_NAME  # the router name that selects the design file
 class RouterSlot(Protocol):
     def add_request(self, request: Request) -> None: ...
 
-    def schedule(self) -> list[tuple[int, Request]]: ...
+    def schedule(self, now: float) -> list[tuple[int, Request]]: ...
 
     @property
     def num_held(self) -> int: ...
@@ -50,7 +51,9 @@ def make_router_slot(
     if router_cls is None and isolated_slot(config) == "router":
         from llmsim.remote_router import RemoteRouterSlot
 
-        return RemoteRouterSlot(endpoint(), replicas, config.router_seed, config.design_call_timeout)
+        return RemoteRouterSlot(
+            endpoint(), replicas, config.router_seed, wall_guard_s(config.design_call_timeout)
+        )
     if router_cls is None:
         from llmsim.global_schedulers.registry import router_class
 
@@ -103,11 +106,16 @@ def hidden_message(message: str, who: str) -> str:
 
 
 class LocalRouterSlot:
-    """The router object lives in this process and sees views of the live simulator objects."""
+    """The router object lives in this process and sees views of the live simulator objects.
+
+    `clock` measures the CPU time of the router's calls (its decision cost, reported with the run)."""
+
+    cpu = None  # no design process: the router's CPU time is this process's
 
     def __init__(self, router_cls: type, replicas: dict[int, Replica], seed: int) -> None:
         self._views = {rid: LocalReplicaView(replica) for rid, replica in replicas.items()}
         self._queued: dict[int, Request] = {}  # id(view) -> request: what the router was handed
+        self.clock = DecisionClock()
         self.router: GlobalScheduler = guarded("__init__", router_cls, self._views, seed)
 
     @property
@@ -117,12 +125,17 @@ class LocalRouterSlot:
     def add_request(self, request: Request) -> None:
         view = view_of(request)
         self._queued[id(view)] = request
+        self.router.now = request.arrived_at
         guarded("add_request()", self.router.add_request, view)
 
-    def schedule(self) -> list[tuple[int, Request]]:
+    def schedule(self, now: float) -> list[tuple[int, Request]]:
         router = self.router
+        router.now = now
         before = {id(view): view for view in router.request_queue}
+        clock = self.clock
+        started = clock.start()
         decisions = guarded("schedule()", router.schedule)
+        clock.stop(started)
         accepted = accept_decisions(decisions, before, router.request_queue, self._views)
         routed = []
         for replica_id, view in accepted:

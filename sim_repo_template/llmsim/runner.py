@@ -174,6 +174,10 @@ def run_and_record(
                 num_iterations=result.num_iterations,
                 num_preemptions=result.num_preemptions,
                 num_blocks_per_replica=result.num_blocks,
+                cpu_time_s=result.cpu_time_s,
+                decision_cpu_s=result.decision_cpu_s,
+                decision_calls=result.decision_calls,
+                decision_cpu_ms=1000.0 * result.decision_cpu_s / max(1, result.decision_calls),
             )
         summary["wall_time_s"] = time.perf_counter() - started
         write_json(summary, out / "summary.json")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from llmsim.cpu_limits import wall_guard_s
 from llmsim.errors import SafetyLimitError
 from llmsim.request import Request
 
@@ -95,21 +96,47 @@ class SimulationResult:
     users: dict[int, int] | None = None  # closed loop: request id -> user
     num_scheduler_calls: int = 0  # calls to a designed replica scheduler's select()
     num_autoscaler_calls: int = 0
+    cpu_time_s: float = 0.0  # this process's CPU seconds (with an in-process design, its time too)
+    decision_cpu_s: float = 0.0  # the design's CPU seconds in its decisions (see Simulator._costs)
+    decision_calls: int = 0
 
 
 @contextmanager
-def wall_clock_alarm(seconds: float):
-    """Backstop for code that never returns to the event loop (e.g. a router stuck in a loop): a
-    SIGALRM a little after the wall-clock limit raises SafetyLimitError wherever Python is, and
-    again every 0.2 s (so code that swallows exceptions cannot keep it). Only possible in the main
-    thread on POSIX; elsewhere the event loop's own checks remain."""
+def cpu_and_wall_alarms(cpu_seconds: float):
+    """Backstops for code that never returns to the event loop (e.g. a router stuck in a loop): a
+    SIGPROF a little after `cpu_seconds` of this process's CPU time, and a SIGALRM at the wall-clock
+    hang guard, raise SafetyLimitError wherever Python is, and again every 0.2 s (so code that swallows
+    exceptions cannot keep it). Only possible in the main thread on POSIX; elsewhere the event loop's
+    own checks remain."""
+    usable = hasattr(signal, "SIGPROF") and threading.current_thread() is threading.main_thread()
+    if not usable or cpu_seconds <= 0:
+        yield
+        return
+
+    def on_cpu(signum, frame):
+        raise SafetyLimitError(f"CPU-time limit of {cpu_seconds:g} s reached (stuck in a single call)")
+
+    previous = signal.signal(signal.SIGPROF, on_cpu)
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds + 1.0, 0.2)
+    try:
+        with wall_clock_alarm(wall_guard_s(cpu_seconds), "wall-clock hang guard"):
+            yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+@contextmanager
+def wall_clock_alarm(seconds: float, what: str = "wall-clock safety limit"):
+    """A SIGALRM a little after `seconds` of wall-clock time raises SafetyLimitError, and again every
+    0.2 s. Main thread on POSIX only (elsewhere: a no-op)."""
     usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
     if not usable or seconds <= 0:
         yield
         return
 
     def on_alarm(signum, frame):
-        raise SafetyLimitError(f"wall-clock safety limit of {seconds:.0f} s reached (stuck in a single call)")
+        raise SafetyLimitError(f"{what} of {seconds:g} s reached (stuck in a single call)")
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds + 1.0, 0.2)

@@ -32,6 +32,7 @@ from llmsim.autoscalers.states import STARTING
 from llmsim.cluster import Cluster
 from llmsim.conditions import extra_conditions
 from llmsim.config import SimulationConfig
+from llmsim.cpu_limits import wall_guard_s
 from llmsim.design_slots import make_autoscaler_slot, make_scheduler_slot
 from llmsim.errors import (
     InvariantViolation,
@@ -54,6 +55,7 @@ from llmsim.sim_output import (  # noqa: F401 - re-exported: scripts and tests i
     REQS_LOG_COLUMNS,
     SimulationLogs,
     SimulationResult,
+    cpu_and_wall_alarms,
     wall_clock_alarm,
 )
 from llmsim.sources import requests_from_frame
@@ -170,7 +172,7 @@ class Simulator:
         report = self.reporter if self.reporter is not None else RunReport()
         report.start(self.conditions())
         try:
-            with wall_clock_alarm(self.config.time_limit):
+            with cpu_and_wall_alarms(self.config.time_limit):
                 try:
                     result = self._run()
                 finally:
@@ -194,6 +196,7 @@ class Simulator:
 
     def _run(self) -> SimulationResult:
         started = time.perf_counter()
+        self._cpu_started = time.process_time()
         cfg = self.config
         for request in self.requests:
             self._push(request.arrived_at, ARRIVAL, request)
@@ -213,7 +216,7 @@ class Simulator:
                     f"{len(self.requests) - self._num_completed} requests unfinished"
                 )
             if num_events & 1023 == 0:
-                self._check_wall_limit(started, num_events)
+                self._check_limits(started, num_events)
             self.now = when
             if kind == BATCH_END:
                 replica_id, version = payload
@@ -282,6 +285,7 @@ class Simulator:
             num_iterations=sum(r.num_iterations for r in replicas.values()),
             num_preemptions=sum(r.num_preemptions for r in replicas.values()),
             wall_time_s=time.perf_counter() - started,
+            **self._costs(),
             num_blocks=self.num_blocks,
             gpu_hours=self.cluster.gpu_seconds(end) / 3600.0,
             max_replicas_used=self.config.num_replicas if scaler is None else scaler.peak,
@@ -336,12 +340,53 @@ class Simulator:
         if not replica.busy and not replica.waiting and not replica.running:
             self.cluster.release(replica.replica_id, now)
 
-    def _check_wall_limit(self, started: float, num_events: int) -> None:
-        elapsed = time.perf_counter() - started
-        if elapsed > self.config.time_limit:
+    def _costs(self) -> dict:
+        """CPU seconds of the run: this process's, and the design's decisions (isolated: the design
+        process's own CPU time; in process: the router's calls, timed here)."""
+        meter = self._design_process()
+        core, design = self.cpu_used()
+        if meter is None:
+            clock = self.router.clock
+            seconds, calls = clock.seconds, clock.calls
+        else:
+            seconds = design
+            calls = next(
+                (getattr(slot, "calls", None) for slot in (self.scheduler_slot, self.scaler and self.scaler.slot)
+                 if getattr(slot, "cpu", None) is meter),
+                None,
+            )  # fmt: skip
+            calls = self._router_calls if calls is None else calls
+        return {"cpu_time_s": core, "decision_cpu_s": seconds, "decision_calls": calls}
+
+    def _design_process(self):
+        """The isolated design slot's CPU meter (None when every design runs in this process)."""
+        for slot in (self.router, self.scheduler_slot, self.scaler and self.scaler.slot):
+            meter = getattr(slot, "cpu", None)
+            if meter is not None:
+                return meter
+        return None
+
+    def cpu_used(self, poll: bool = True) -> tuple[float, float]:
+        """(this process's CPU seconds in the run, the design process's CPU seconds, as it reports)."""
+        meter = self._design_process()
+        design = 0.0 if meter is None else (meter.poll() if poll else meter.seconds)
+        return time.process_time() - self._cpu_started, design
+
+    def _check_limits(self, started: float, num_events: int) -> None:
+        """The time limit in CPU seconds (this process and the design's); the wall clock is a hang guard."""
+        limit = self.config.time_limit
+        core, design = self.cpu_used()
+        unfinished = len(self.requests) - self._num_completed
+        if core + design > limit:
             raise SafetyLimitError(
-                f"wall-clock safety limit of {self.config.time_limit:.0f} s reached at simulated time "
-                f"{self.now:.1f} s with {len(self.requests) - self._num_completed} requests unfinished"
+                f"CPU-time limit of {limit:g} s reached (simulator {core:.1f} s, design {design:.1f} s) "
+                f"at simulated time {self.now:.1f} s with {unfinished} requests unfinished"
+            )
+        if time.perf_counter() - started > wall_guard_s(limit):
+            raise SafetyLimitError(
+                f"wall-clock hang guard of {wall_guard_s(limit):g} s reached (CPU time used: simulator "
+                f"{core:.1f} s, design {design:.1f} s) at simulated time {self.now:.1f} s with {unfinished} "
+                "requests unfinished"
             )
         if num_events > self.config.max_events:
             raise SafetyLimitError(f"more than {self.config.max_events} events: runaway simulation")
@@ -375,7 +420,7 @@ class Simulator:
         self._router_calls += 1
         if self.config.router_log:
             self._log_cluster(now)
-        routed = self.router.schedule()
+        routed = self.router.schedule(now)
         log = self.logs.reqs.append
         for replica_id, request in routed:
             request.replica_id = replica_id

@@ -137,7 +137,7 @@ def test_invalid_run_records_the_error_and_exits_non_zero(template_dir, tmp_path
         str(tmp_path),
     )
     assert done.returncode == 1
-    assert "INVALID RUN: SafetyLimitError: wall-clock safety limit" in done.stdout
+    assert "INVALID RUN: SafetyLimitError: CPU-time limit of 0 s reached (simulator" in done.stdout
     assert "mean_e2e" not in done.stdout
     summary = json.loads((only_result_dir(tmp_path) / "summary.json").read_text())
     assert summary["valid"] is False and summary["error"].startswith("SafetyLimitError")

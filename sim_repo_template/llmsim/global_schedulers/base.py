@@ -15,7 +15,8 @@ run; so does a router that raises, returns an unknown replica, a request not in 
 twice (``global_schedulers/contract.py``). ``self.rng`` is seeded with the router seed
 (``--router-seed``), which is independent of the workload. With an autoscaler, ``self.replicas`` holds
 the replicas the router may use at the moment (active ones): the same dict gains a replica when its cold
-start ends and loses one when it starts draining.
+start ends and loses one when it starts draining. ``self.now`` is the simulated time (seconds) of the
+current call: the arrival time in ``add_request``, the decision time in ``schedule`` (for aging, waits).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 class GlobalScheduler(ABC):
     name = "base"
+    now: float = 0.0  # the simulated time in seconds, set by the simulator before every call
 
     def __init__(self, replicas: dict[int, ReplicaView], seed: int = 0):
         self.replicas = replicas
