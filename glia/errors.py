@@ -37,7 +37,11 @@ class UserError:
     exit_code: int = USER_ERROR_EXIT
 
     def render(self) -> str:
-        return f"error: {self.message}\n  fix: {self.fix}" if self.fix else f"error: {self.message}"
+        """Two lines at most, whatever the message quotes: its parts go through the console sanitiser."""
+        from glia.safe_text import console_plain
+
+        message = f"error: {console_plain(self.message, 2000)}"
+        return f"{message}\n  fix: {console_plain(self.fix, 1000)}" if self.fix else message
 
 
 def explain(exc: BaseException) -> UserError | None:

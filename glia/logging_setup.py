@@ -14,9 +14,23 @@ from typing import TextIO
 
 import structlog
 
+from glia.safe_text import console_plain
+
 LOG_FILE = "glia.log"
 NOISY_LIBRARIES = ("urllib3", "docker", "httpx", "httpcore", "openai", "anthropic", "git", "matplotlib")
 _HANDLER_MARK = "_glia_handler"
+
+
+def _console_safe(_logger: object, _name: str, event_dict: dict) -> dict:
+    """Every value of a console log line through the console sanitiser: a log line quoting a design's
+    output cannot move the cursor, colour the terminal or start a line of its own (tracebacks keep their
+    lines, indented)."""
+    return {
+        key: console_plain(value, 4000, multiline=key == "exception") if isinstance(value, str) else
+        (value if isinstance(value, int | float | bool) or value is None else console_plain(repr(value), 2000))
+        for key, value in event_dict.items()
+    }  # fmt: skip
+
 
 _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
@@ -60,6 +74,8 @@ def configure_logging(verbose: int = 0, stream: TextIO | None = None) -> None:
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _console_safe,
                 structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0),
             ],
             foreign_pre_chain=_SHARED_PROCESSORS,

@@ -17,6 +17,7 @@ from rich.live import Live
 from rich.table import Table
 
 from glia.record.view import ContextView, RunView, read_run
+from glia.safe_text import console_plain, console_text
 
 __all__ = [
     "LiveProgress",
@@ -63,7 +64,8 @@ def best_claim_cell(ctx: ContextView, digits: int = 2) -> str:
 
 def progress_table(state: RunView) -> Table:
     """The live table: one row per context, budgets in the caption."""
-    table = Table(title=f"Glia run {state.run_id} · {state.strategy_label} · {state.phase()}", expand=False)
+    title = console_text(f"Glia run {state.run_id} · {state.strategy_label} · {state.phase()}", 200)
+    table = Table(title=title, expand=False)
     for column, justify in (
         ("context", "left"),
         ("status", "left"),
@@ -78,17 +80,17 @@ def progress_table(state: RunView) -> Table:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for ctx in state.contexts:
         table.add_row(
-            ctx.name,
-            ctx.status,
+            console_text(ctx.name, 40),
+            console_text(ctx.status, 40),
             str(ctx.turns),
-            simulations_cell(ctx),
-            best_claim_cell(ctx),
-            shorten(ctx.verdict_text(2), 40),
+            console_text(simulations_cell(ctx), 40),
+            console_text(best_claim_cell(ctx), 40),
+            console_text(shorten(ctx.verdict_text(2), 40), 40),
             f"{ctx.cost_usd:.2f}",
-            shorten(ctx.last_command, 40),
-            shorten(ctx.last_intervention, 40),
+            console_text(shorten(ctx.last_command, 40), 40),
+            console_text(shorten(ctx.last_intervention, 40), 40),
         )
-    table.caption = totals_line(state)
+    table.caption = console_text(totals_line(state), 200)
     return table
 
 
@@ -127,16 +129,16 @@ class PlainProgress:
         phase = f"run {state.run_id}: {state.phase()}"
         if self._last.get("") != phase:
             self._last[""] = phase
-            print(phase, file=self.stream, flush=True)
+            print(console_plain(phase, 300), file=self.stream, flush=True)
         for ctx in state.contexts:
             line = context_line(ctx)
             if self._last.get(ctx.name) != line:
                 self._last[ctx.name] = line
-                print(line, file=self.stream, flush=True)
+                print(console_plain(line, 600), file=self.stream, flush=True)
 
     def close(self, state: RunView) -> None:
         self.update(state)
-        print(totals_line(state), file=self.stream, flush=True)
+        print(console_plain(totals_line(state), 300), file=self.stream, flush=True)
 
 
 class LiveProgress:

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+from rich.text import Text
 
 from glia.cli.common import add_root_option, console, parse_seeds, seeds_argument, workspaces_root
 from glia.config import UserConfig, load_config
 from glia.errors import GliaUsageError
+from glia.safe_text import console_text
 from glia.task import Task, load_task
 
 if TYPE_CHECKING:
@@ -167,9 +169,11 @@ def _score_and_print(args: argparse.Namespace, task: Task, evaluator: Any, backe
     out = console()
     primary = task.evaluation.primary
     out.print(
-        f"[bold]{task.title}[/] · {len(task.evaluation.workloads)} workload(s), {primary.count} seed(s) on "
-        f"the main one · backend {backend} · this can take a few minutes",
-        highlight=False,
+        Text.assemble(
+            console_text(task.title, 120, style="bold"),
+            f" · {len(task.evaluation.workloads)} workload(s), {primary.count} seed(s) on "
+            f"the main one · backend {backend} · this can take a few minutes",
+        )
     )
     if args.router:
         results = {args.router: evaluator.evaluate_router(args.router)}
@@ -181,23 +185,32 @@ def _score_and_print(args: argparse.Namespace, task: Task, evaluator: Any, backe
     out.print(results_table(task, results))
     for label, evaluation in results.items():
         if not evaluation.valid:  # in full: a table cell would cut the reason short
-            out.print(f"[red]{label} is invalid:[/] {evaluation.reason}", highlight=False, soft_wrap=True)
+            line = Text.assemble(console_text(label, 80, "red"), (" is invalid:", "red"), " ")
+            out.print(line.append_text(console_text(evaluation.reason, 4000)))
         elif not evaluation.feasible:
-            out.print(f"[red]{label} is infeasible:[/] {'; '.join(evaluation.violations)}", highlight=False)
+            line = Text.assemble(console_text(label, 80, "red"), (" is infeasible:", "red"), " ")
+            out.print(line.append_text(console_text("; ".join(evaluation.violations), 4000)))
     reference = results.get(task.evaluation.reference_baseline)
     if reference is not None and reference.valid and reference.score is not None:
         out.print(
-            f"Reference baseline {task.evaluation.reference_baseline}: {reference.score:.2f}"
-            f"{' ' + task.metric.unit if task.metric.unit else ''} ({task.metric.direction} {task.metric.name})."
+            console_text(
+                f"Reference baseline {task.evaluation.reference_baseline}: {reference.score:.2f}"
+                f"{' ' + task.metric.unit if task.metric.unit else ''} ({task.metric.direction} {task.metric.name}).",
+                400,
+            )
         )
     return 0 if all(e.valid for e in results.values()) else 1
 
 
-def _cell(metric: Any, workload: Any, key: str) -> str:
+def _cell(metric: Any, workload: Any, key: str) -> Text:
     """A value, marked when a constraint on it fails on this workload."""
-    shown = metric.format(workload.value(key))
+    shown = console_text(metric.format(workload.value(key)), 40)
     broken = [c for c in metric.constraints if c.key == key and not c.holds(workload.value(key))]
-    return f"{shown} [red]✗ {broken[0].op} {broken[0].bound:g}[/]" if broken else shown
+    return (
+        shown.append_text(console_text(f" ✗ {broken[0].op} {broken[0].bound:g}", 40, "red"))
+        if broken
+        else shown
+    )
 
 
 def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
@@ -206,27 +219,28 @@ def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
     metric = task.metric
     unit = f" ({metric.unit})" if metric.unit else ""
     better = "lower" if metric.lower_is_better else "higher"
-    table = Table(title=f"{task.name}: trusted {metric.name}{unit}, {better} is better")
+    table = Table(title=console_text(f"{task.name}: trusted {metric.name}{unit}, {better} is better", 200))
     others = [key for key in metric.keys if key != metric.name]
     columns = [("design", "left"), ("workload", "left"), ("seeds", "right"), (f"{metric.name}", "right")]
     columns += [("90% CI", "right"), *((key, "right") for key in others)]
     for column, justify in columns:
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(console_text(column, 60), justify=justify, no_wrap=True)  # type: ignore[arg-type]
     blanks = [""] * (len(columns) - 3)
     for label, evaluation in results.items():
         if not evaluation.valid:
-            table.add_row(label, "[red]invalid[/]", "", "see below", *blanks[1:], end_section=True)
+            invalid = Text("invalid", style="red")
+            table.add_row(console_text(label, 60), invalid, "", "see below", *blanks[1:], end_section=True)
             continue
         rows = list(evaluation.workloads.values())
         for i, workload in enumerate(rows):
             shown = f"{workload.name}{'*' if workload.heldout else ''}"
             described = ", ".join(f"{k}={v}" for k, v in workload.params.items())
             table.add_row(
-                label if i == 0 else "",
-                f"{shown} ({described})" if described else shown,
+                console_text(label, 60) if i == 0 else "",
+                console_text(f"{shown} ({described})" if described else shown, 120),
                 str(len(workload.seeds)),
-                metric.format(workload.mean),
-                f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}",
+                console_text(metric.format(workload.mean), 40),
+                console_text(f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}", 60),
                 *(_cell(metric, workload, key) for key in others),
                 end_section=i == len(rows) - 1,
             )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich.markdown import Markdown
 from rich.table import Table
+from rich.text import Text
 
 from glia.cli.common import add_root_option, console, resolve_run, workspaces_root
 from glia.config import load_config
@@ -18,6 +19,7 @@ from glia.progress import shorten
 from glia.record import events as ev
 from glia.record.transcript import TranscriptFollower
 from glia.record.view import ContextView, RunView, read_run
+from glia.safe_text import console_text, md_fence, md_inline, md_prose
 
 FOLLOW_POLL_S = 1.0
 FOLLOW_THINKING_CHARS = 400  # the reasoning before an action, cut to a few lines in `show --follow`
@@ -66,14 +68,16 @@ def list_runs(args: argparse.Namespace) -> int:
     out = console()
     folders = sorted(p for p in root.glob("*") if (p / "run.json").is_file()) if root.is_dir() else []
     if not folders:
-        out.print(f"No runs under {root}. Start one with `glia solve tasks/llm_routing.md`.")
+        out.print(
+            console_text(f"No runs under {root}. Start one with `glia solve tasks/llm_routing.md`.", 400)
+        )
         return 0
     states = sorted(
         (read_run(folder) for folder in folders), key=lambda s: (str(s.doc.started or ""), s.run_id)
     )
     references = {state.reference_baseline()[0] for state in states}
     versus = f"vs {references.pop()}" if len(references) == 1 else "vs reference"
-    table = Table(title=f"Runs under {root}")
+    table = Table(title=console_text(f"Runs under {root}", 300))
     for column, justify in (
         ("run", "left"),
         ("status", "left"),
@@ -84,20 +88,20 @@ def list_runs(args: argparse.Namespace) -> int:
         ("dollars", "right"),
         ("note", "left"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        table.add_column(console_text(column, 60), justify=justify)  # type: ignore[arg-type]
     for state in states:
         best, _ = state.best_trusted()
         gain = state.improvement_over_reference()
         totals = state.totals()
         table.add_row(
-            state.run_id,
-            state.status,
-            state.strategy_label,
-            state.metric.format(best, 3),
+            console_text(state.run_id, 80),
+            console_text(state.status, 40),
+            console_text(state.strategy_label, 40),
+            console_text(state.metric.format(best, 3), 40),
             "—" if gain is None else f"{gain:+.1%}",
             f"{totals['simulations']:.0f}",
             f"${totals['dollars']:.2f}",
-            shorten(run_note(state), 90),
+            console_text(shorten(run_note(state), 90), 90),
         )
     out.print(table)
     return 0
@@ -171,21 +175,14 @@ def follow_context(run_dir: Path, context: int | None, poll_s: float = FOLLOW_PO
         return 0
 
 
-def _fenced(text: str, lang: str = "") -> str:
-    ticks = "`" * max(3, max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0) + 1)
-    if "```" in text:
-        ticks = "`" * max(len(ticks), 4)
-    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
-
-
 def event_markdown(event: ev.Event, metric: Metric) -> str:
     """A compact rendering of one live event for `show --follow`: commands in code blocks (a heredoc
     keeps every line and character), numbers rounded, the Supervisor once, a submission as prose."""
     if isinstance(event, ev.AssistantTurn):
-        reasoning = " ".join(event.reasoning.replace("*", "").split())
-        thinking = f"💭 *{shorten(reasoning, FOLLOW_THINKING_CHARS)}*\n\n" if reasoning else ""
-        commands = "\n\n".join(_fenced(c.command, "bash") for c in event.tool_calls if c.command)
-        text = event.text.strip()
+        reasoning = " ".join(event.reasoning.split())
+        thinking = f"💭 *{md_inline(reasoning, FOLLOW_THINKING_CHARS)}*\n\n" if reasoning else ""
+        commands = "\n\n".join(md_fence(c.command, "bash") for c in event.tool_calls if c.command)
+        text = md_prose(event.text.strip(), 4000)
         return f"{thinking}**Researcher:** {text}\n\n{commands}".strip()
     if isinstance(event, ev.ToolResult):
         if event.name == "finish":
@@ -198,23 +195,24 @@ def event_markdown(event: ev.Event, metric: Metric) -> str:
         else:
             status = f"exit {event.exit_code}"
         duration = f", {event.duration_s:.1f} s" if event.duration_s is not None else ""
-        return f"*{status}{duration}*\n\n{_fenced(output) if output else ''}".strip()
+        return f"*{status}{duration}*\n\n{md_fence(output) if output else ''}".strip()
     if isinstance(event, ev.SimulationEnded):
         kind = "claim" if event.kind == ev.CLAIM else "experiment (not ranked against claims)"
         if not event.valid:
-            return f"### 🧪 Simulation {event.index} · {kind}: invalid ({event.error})"
+            return f"### 🧪 Simulation {event.index} · {kind}: invalid ({md_inline(event.error, 200)})"
         value = event.claimed_score if event.kind == ev.CLAIM else (event.values or {}).get(metric.name)
         return f"### 🧪 Simulation {event.index} · {kind}: {metric.name} {metric.format(value, 3)}"
     if isinstance(event, ev.SupervisorSpoke):
-        verdict = f", {event.verdict}" if event.verdict else ""
-        return f"> **Supervisor ({event.trigger}{verdict}):** {event.text}"
+        verdict = f", {md_inline(event.verdict, 20)}" if event.verdict else ""
+        words = md_prose(event.text, 6000).replace("\n", "\n> ")
+        return f"> **Supervisor ({md_inline(event.trigger, 20)}{verdict}):** {words}"
     if isinstance(event, ev.FinishCalled):
         state = {True: "accepted", False: "sent back"}.get(event.accepted, "submitted")  # type: ignore[arg-type]
         return f"## ✅ The Researcher submits ({state})\n\n{summary_text(event.summary)}"
     if isinstance(event, ev.ContextEnded):
-        return f"## Context ended: {event.reason}"
+        return f"## Context ended: {md_inline(event.reason, 200)}"
     if isinstance(event, ev.BudgetNote | ev.ErrorEvent | ev.FormatError):
-        return f"> **{event.type}:** {event.detail}"
+        return f"> **{event.type}:** {md_inline(event.detail, 600)}"
     return ""
 
 
@@ -227,9 +225,17 @@ def make_report(args: argparse.Namespace) -> int:
     state = read_run(run_dir)
     best, where = state.best_trusted()
     out = console()
-    out.print(f"Wrote {report} and {plot}")
+    out.print(console_text(f"Wrote {report} and {plot}", 600))
     if best is not None:
         gain = state.improvement_over_reference()
-        extra = "" if gain is None else f", {gain:+.1%} over {state.reference_baseline()[0]}"
-        out.print(f"Best trusted score {state.metric.format(best, 3)}{f' ({where})' if where else ''}{extra}")
+        extra = (
+            "" if gain is None else f", {gain:+.1%} over {console_text(state.reference_baseline()[0], 60)}"
+        )
+        out.print(
+            Text.assemble(
+                f"Best trusted score {state.metric.format(best, 3)}",
+                console_text(f" ({where})" if where else "", 80),
+                extra,
+            )
+        )
     return 0

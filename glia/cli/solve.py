@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from glia.cli.common import add_root_option, console, parse_seeds, seeds_argument, workspaces_root
 from glia.config import UserConfig, apply_environment, load_config
 from glia.errors import GliaUsageError, check_budget
@@ -30,6 +32,7 @@ from glia.llm.settings import (
 )
 from glia.logging_setup import log_to_run
 from glia.progress import RunWatcher, make_display
+from glia.safe_text import console_plain, console_text
 from glia.task import BudgetLimits, Task, load_task
 
 DEFAULT_MODEL = "openai:o3"
@@ -381,8 +384,14 @@ def run(args: argparse.Namespace) -> int:
         from glia.workspace.unsafe import warning_line
 
         out.print(f"[bold red]{warning_line()}[/]")
-    out.print(f"[bold]Glia[/] {run_config.label} run [bold]{run_dir.name}[/] lives in {run_dir.resolve()}")
-    out.print(f"  follow the notes: glia show {run_dir.name} --follow   ·   Ctrl-C stops (resume later)")
+    name = console_plain(run_dir.name, 120)
+    out.print(
+        Text.assemble(("Glia", "bold"), f" {run_config.label} run ", (name, "bold"), " lives in ",
+                      console_text(run_dir.resolve(), 400))
+    )  # fmt: skip
+    out.print(
+        console_text(f"  follow the notes: glia show {name} --follow   ·   Ctrl-C stops (resume later)", 400)
+    )
     at_once = run_config.contexts if run_config.strategy == "mcg-par" else 1
     out.print("  " + plan_line(at_once, default_workers()), markup=False)
     with (
@@ -432,22 +441,27 @@ def summarize(run_dir: Path, status: str) -> int:
     best, where = state.best_trusted()
     reference, reference_score = state.reference_baseline()
     metric = state.metric
-    out.print(f"\nRun {state.run_id}: {status}.")
+    out.print()
+    out.print(console_text(f"Run {state.run_id}: {status}.", 200))
     if best is None:
         out.print("No trusted design: no context produced a design that passed trusted evaluation.")
         for ctx in state.contexts:
             error = f" ({ctx.error})" if ctx.error else ""
-            out.print(f"  {ctx.name}: {ctx.status}{error}; trusted: {ctx.verdict_text(3)}", markup=False)
+            out.print(console_text(f"  {ctx.name}: {ctx.status}{error}; trusted: {ctx.verdict_text(3)}", 600))
     else:
         gain = state.improvement_over_reference()
         versus = (
             f", {gain:+.1%} vs {reference} ({metric.format(reference_score, 3)})" if gain is not None else ""
         )
         out.print(
-            f"Best trusted score [bold]{metric.format(best, 3)}[/]{f' from {where}' if where else ''}{versus}."
+            Text.assemble(
+                "Best trusted score ",
+                (metric.format(best, 3), "bold"),
+                console_plain(f"{f' from {where}' if where else ''}{versus}.", 300),
+            )
         )
-        out.print(f"Best design: {run_dir / 'best'}")
-    out.print(f"Report: {report}")
+        out.print(console_text(f"Best design: {run_dir / 'best'}", 400))
+    out.print(console_text(f"Report: {report}", 400))
     if status == "interrupted":
-        out.print(f"Continue with: glia resume {state.run_id}")
+        out.print(console_text(f"Continue with: glia resume {state.run_id}", 300))
     return {"finished": 0, "interrupted": INTERRUPTED_EXIT}.get(status, 1)
