@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from glia import __version__
-from glia.cli import bench, compare, inspect, maintenance, solve
+from glia.cli import bench, compare, inspect, maintenance, solve, view
 from glia.errors import explain
 from glia.logging_setup import configure_logging, stop_run_log
 
-COMMAND_MODULES = (solve, compare, bench, inspect, maintenance)
+COMMAND_MODULES = (solve, compare, bench, inspect, maintenance, view)
 
 
 def build_parser() -> argparse.ArgumentParser:
