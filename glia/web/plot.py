@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glia.record.view import RunView
 from glia.report import progress_series
-from glia.web.html import Markup, clean_text, escape, safe_href, url_part
+from glia.web.html import Markup, clean_text, safe_href, url_part
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 WIDTH, HEIGHT = 760, 360
@@ -84,7 +84,7 @@ class Chart:
                     '<text x="{}" y="{}">{}</text></g>'
                 ).format(
                     name,
-                    _num(value),
+                    short_number(value),
                     LEFT,
                     LEFT + plot_w,
                     sy(value),
@@ -98,7 +98,7 @@ class Chart:
             path = " ".join(f"{sx(x)},{sy(y)}" for x, y in line.points)
             parts.append(
                 Markup('<polyline class="{}" stroke="{}" points="{}"><title>{}</title></polyline>').format(
-                    "trusted" if line.solid else "claimed", _colour(line.series), path, line.label
+                    "trusted" if line.solid else "claimed", colour(line.series), path, line.label
                 )
             )
         for p in self.points:
@@ -108,11 +108,11 @@ class Chart:
         return Markup("").join(parts)
 
 
-def _colour(series: int) -> str:
+def colour(series: int) -> str:
     return COLOURS[series % len(COLOURS)]
 
 
-def _num(value: float) -> str:
+def short_number(value: float) -> str:
     return f"{value:.4g}"
 
 
@@ -141,7 +141,7 @@ def _axes(sx: Callable, sy: Callable, x_max: float, y_low: float, y_high: float,
     ]  # fmt: skip
     for y in _ticks(y_low, y_high):
         parts.append(
-            Markup('<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>').format(LEFT - 6, sy(y) + 4, _num(y))
+            Markup('<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>').format(LEFT - 6, sy(y) + 4, short_number(y))
         )  # fmt: skip
     for x in _ticks(0, x_max):
         if x == int(x):
@@ -164,14 +164,14 @@ def _axes(sx: Callable, sy: Callable, x_max: float, y_low: float, y_high: float,
 
 
 def _marker(p: Point, x: float, y: float) -> Markup:
-    colour = _colour(p.series)
+    shade = colour(p.series)
     if p.kind in ("experiment", "rejected"):
         shape = Markup('<path class="{}" stroke="{}" d="M{} {}l8 8m0 -8l-8 8"/>').format(
-            p.kind, "#d62728" if p.kind == "rejected" else colour, x - 4, y - 4
+            p.kind, "#d62728" if p.kind == "rejected" else shade, x - 4, y - 4
         )
     else:
         shape = Markup('<circle class="{}" fill="{}" cx="{}" cy="{}" r="{}"/>').format(
-            p.kind, colour, x, y, 5 if p.kind == "trusted" else 3.5
+            p.kind, shade, x, y, 5 if p.kind == "trusted" else 3.5
         )
     return Markup('<a class="point" href="{}"><title>{}</title>{}</a>').format(
         safe_href(p.href), p.title, shape
@@ -184,7 +184,7 @@ def _legend(lines: list[Line]) -> Markup:
         parts.append(
             Markup('<g class="legend"><line class="{}" stroke="{}" x1="{}" x2="{}" y1="{}" y2="{}"/>'
                    '<text x="{}" y="{}">{}</text></g>').format(
-                "trusted" if line.solid else "claimed", _colour(line.series), WIDTH - RIGHT + 8, WIDTH - RIGHT + 26,
+                "trusted" if line.solid else "claimed", colour(line.series), WIDTH - RIGHT + 8, WIDTH - RIGHT + 26,
                 y, y, WIDTH - RIGHT + 30, y + 4, line.label)
         )  # fmt: skip
         y += 15
@@ -266,4 +266,4 @@ def _steps(points: Sequence[tuple[float, float]], end: float) -> list[tuple[floa
     return out
 
 
-__all__ = ["Chart", "Line", "Point", "run_chart", "escape"]
+__all__ = ["Chart", "Line", "Point", "colour", "run_chart", "short_number"]
