@@ -81,7 +81,7 @@ class Chart:
             parts.append(
                 Markup(
                     '<g class="baseline"><title>baseline {}: {}</title><line x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                    '<text x="{}" y="{}">{}</text></g>'
+                    '<text x="{}" y="{}" text-anchor="end">{}</text></g>'
                 ).format(
                     name,
                     short_number(value),
@@ -89,8 +89,8 @@ class Chart:
                     LEFT + plot_w,
                     sy(value),
                     sy(value),
-                    LEFT + plot_w + 4,
-                    sy(value) + 4,
+                    LEFT + plot_w - 4,
+                    sy(value) - 3,
                     name,
                 )  # fmt: skip
             )

@@ -93,9 +93,9 @@ class Watched:
         assert not self.console, (where, self.console)  # a blocked inline script would be logged here
 
 
-def shoot(page: Any, name: str, tmp: Path) -> None:
+def shoot(page: Any, name: str, tmp: Path, full: bool = True) -> None:
     path = tmp / f"{name}.png"
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=full)
     assert path.stat().st_size > 5000
     if os.environ.get("GLIA_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -120,8 +120,9 @@ def test_pages_plot_and_links_in_a_browser(browser: Any, address: str, tmp_path:
     assert box is not None and box["width"] > 500 and box["height"] > 200  # drawn, at a readable size
     point = plot.locator("a.point:has(circle.trusted)").first
     assert "trusted 41.000" in point.locator("title").text_content()
-    point.hover()
+    page.evaluate("() => window.scrollTo(0, 0)")
     shoot(page, "run", tmp_path)
+    point.hover()
     point.click()
     page.wait_for_url("**/designs?sha=*")
     wanted = page.locator(".design.wanted")
@@ -136,13 +137,14 @@ def test_pages_plot_and_links_in_a_browser(browser: Any, address: str, tmp_path:
     assert not output.locator("pre").is_visible()
     output.locator("summary").click()
     assert "mean_e2e: 47.0" in output.locator("pre").inner_text()
-    shoot(page, "context", tmp_path)
+    shoot(page, "context", tmp_path, full=False)
     page.locator(".supervisor a.next").click()
     assert page.url.endswith("#turn-2")
 
     page = view.open(f"{address}/compare/cmp")
     assert page.locator("svg.plot").count() == 2 and page.locator("svg.bars g.bar").count() == 2
-    assert page.locator("#compare-runs a").count() == 2
+    assert page.locator("#compare-runs a").count() == 4
+    assert page.locator("svg.bars path.whisker").count() == 2  # the 90% intervals
     shoot(page, "compare", tmp_path)
     page.locator("#compare-runs a").first.click()
     page.wait_for_url("**/run/cmp.*")
