@@ -281,3 +281,14 @@ def test_glia_view_prints_its_address_and_off_loopback_a_token(root: Path) -> No
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_glia_view_without_the_view_extra_says_how_to_install_it(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glia.cli import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
+    assert main(["view", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "uvicorn is missing" in err and "pip install 'glia[view]'" in err
