@@ -292,3 +292,17 @@ def test_glia_view_without_the_view_extra_says_how_to_install_it(
     assert main(["view", "--root", str(root)]) == 2
     err = capsys.readouterr().err
     assert "uvicorn is missing" in err and "pip install 'glia[view]'" in err
+
+
+def test_the_plot_draws_the_same_lines_as_the_report(root: Path) -> None:
+    from glia.report import progress_series
+    from glia.web.plot import _best_lines
+
+    for name in ("done", "cut", "live", "attack"):
+        state = read_run(root / name)
+        series = progress_series(state)
+        for ctx in state.contexts:
+            claimed, trusted = _best_lines(state, ctx)
+            assert claimed == [(float(x), y) for x, y in series[ctx.name].claimed], (name, ctx.name)
+            assert trusted == [(float(x), y) for x, y in series[ctx.name].trusted], (name, ctx.name)
+            assert claimed or name == "attack"
