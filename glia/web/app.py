@@ -27,7 +27,7 @@ from glia.record.transcript import TRANSCRIPT_FILE
 from glia.record.view import RunView
 from glia.web import comparison, pages
 from glia.web.catalog import Catalog, NotFound
-from glia.web.html import environment
+from glia.web.html import environment, url_part
 from glia.web.plot import run_chart
 from glia.web.security import LOOPBACK_HOSTS, Guard
 
@@ -228,8 +228,7 @@ class Viewer:
 
 
 def pages_seg(name: str) -> str:
-    from glia.web.html import url_part
-
+    """A run folder's name as a path segment of an address."""
     return url_part(name)
 
 

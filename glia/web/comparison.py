@@ -16,7 +16,7 @@ from glia.compare.plan import COMPARE_FILE
 from glia.metric import Metric
 from glia.web.catalog import Catalog, NotFound, read_json
 from glia.web.html import Markup, url_part
-from glia.web.plot import HEIGHT, Chart, Line, Point, _colour, _num
+from glia.web.plot import Chart, Line, Point, colour, short_number
 
 
 def _state(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -154,18 +154,18 @@ def bar_chart(metric: Metric, summaries: list[dict[str, Any]], baselines: dict[s
             )
             continue
         ci = s.get("ci") if isinstance(s.get("ci"), list) and len(s["ci"]) == 2 else None
-        title = f"{label}: mean {_num(float(mean))}" + (
-            f", 90% CI [{_num(ci[0])}, {_num(ci[1])}]" if ci else ""
+        title = f"{label}: mean {short_number(float(mean))}" + (
+            f", 90% CI [{short_number(ci[0])}, {short_number(ci[1])}]" if ci else ""
         )
         parts.append(Markup('<g class="bar"><title>{}</title><rect x="{}" y="{}" width="{}" height="18" fill="{}"/>').format(
-            title, left, y + 2, max(sx(float(mean)) - left, 1), _colour(i)))  # fmt: skip
+            title, left, y + 2, max(sx(float(mean)) - left, 1), colour(i)))  # fmt: skip
         if ci:
             parts.append(Markup('<path class="whisker" d="M{} {}H{}M{} {}v10M{} {}v10"/>').format(
                 sx(ci[0]), y + 11, sx(ci[1]), sx(ci[0]), y + 6, sx(ci[1]), y + 6))  # fmt: skip
         parts.append(Markup("</g>"))
     for name, value in sorted(baselines.items()):
         parts.append(Markup('<g class="baseline"><title>baseline {}: {}</title><line x1="{}" x2="{}" y1="4" y2="{}"/><text x="{}" y="{}">{}</text></g>').format(
-            name, _num(value), sx(value), sx(value), height - 22, sx(value) - 10, height - 8, name))  # fmt: skip
+            name, short_number(value), sx(value), sx(value), height - 22, sx(value) - 10, height - 8, name))  # fmt: skip
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)
 
@@ -204,5 +204,4 @@ def curve_chart(metric: Metric, results: dict[str, Any], budget: int, baselines:
                 f"/run/{url_part(run_id)}",
             )
         )
-    _ = HEIGHT
     return Chart(lines, points, baselines, "simulations used", metric.describe(), "no trusted designs yet")

@@ -13,9 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from glia.record.view import RunView
-from glia.report import progress_series
-from glia.web.html import Markup, clean_text, escape, safe_href, url_part
+from glia.record.view import ContextView, RunView
+from glia.web.html import Markup, clean_text, safe_href, url_part
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 WIDTH, HEIGHT = 760, 360
@@ -81,16 +80,16 @@ class Chart:
             parts.append(
                 Markup(
                     '<g class="baseline"><title>baseline {}: {}</title><line x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                    '<text x="{}" y="{}">{}</text></g>'
+                    '<text x="{}" y="{}" text-anchor="end">{}</text></g>'
                 ).format(
                     name,
-                    _num(value),
+                    short_number(value),
                     LEFT,
                     LEFT + plot_w,
                     sy(value),
                     sy(value),
-                    LEFT + plot_w + 4,
-                    sy(value) + 4,
+                    LEFT + plot_w - 4,
+                    sy(value) - 3,
                     name,
                 )  # fmt: skip
             )
@@ -98,7 +97,7 @@ class Chart:
             path = " ".join(f"{sx(x)},{sy(y)}" for x, y in line.points)
             parts.append(
                 Markup('<polyline class="{}" stroke="{}" points="{}"><title>{}</title></polyline>').format(
-                    "trusted" if line.solid else "claimed", _colour(line.series), path, line.label
+                    "trusted" if line.solid else "claimed", colour(line.series), path, line.label
                 )
             )
         for p in self.points:
@@ -108,11 +107,11 @@ class Chart:
         return Markup("").join(parts)
 
 
-def _colour(series: int) -> str:
+def colour(series: int) -> str:
     return COLOURS[series % len(COLOURS)]
 
 
-def _num(value: float) -> str:
+def short_number(value: float) -> str:
     return f"{value:.4g}"
 
 
@@ -141,7 +140,7 @@ def _axes(sx: Callable, sy: Callable, x_max: float, y_low: float, y_high: float,
     ]  # fmt: skip
     for y in _ticks(y_low, y_high):
         parts.append(
-            Markup('<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>').format(LEFT - 6, sy(y) + 4, _num(y))
+            Markup('<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>').format(LEFT - 6, sy(y) + 4, short_number(y))
         )  # fmt: skip
     for x in _ticks(0, x_max):
         if x == int(x):
@@ -164,14 +163,14 @@ def _axes(sx: Callable, sy: Callable, x_max: float, y_low: float, y_high: float,
 
 
 def _marker(p: Point, x: float, y: float) -> Markup:
-    colour = _colour(p.series)
+    shade = colour(p.series)
     if p.kind in ("experiment", "rejected"):
         shape = Markup('<path class="{}" stroke="{}" d="M{} {}l8 8m0 -8l-8 8"/>').format(
-            p.kind, "#d62728" if p.kind == "rejected" else colour, x - 4, y - 4
+            p.kind, "#d62728" if p.kind == "rejected" else shade, x - 4, y - 4
         )
     else:
         shape = Markup('<circle class="{}" fill="{}" cx="{}" cy="{}" r="{}"/>').format(
-            p.kind, colour, x, y, 5 if p.kind == "trusted" else 3.5
+            p.kind, shade, x, y, 5 if p.kind == "trusted" else 3.5
         )
     return Markup('<a class="point" href="{}"><title>{}</title>{}</a>').format(
         safe_href(p.href), p.title, shape
@@ -184,7 +183,7 @@ def _legend(lines: list[Line]) -> Markup:
         parts.append(
             Markup('<g class="legend"><line class="{}" stroke="{}" x1="{}" x2="{}" y1="{}" y2="{}"/>'
                    '<text x="{}" y="{}">{}</text></g>').format(
-                "trusted" if line.solid else "claimed", _colour(line.series), WIDTH - RIGHT + 8, WIDTH - RIGHT + 26,
+                "trusted" if line.solid else "claimed", colour(line.series), WIDTH - RIGHT + 8, WIDTH - RIGHT + 26,
                 y, y, WIDTH - RIGHT + 30, y + 4, line.label)
         )  # fmt: skip
         y += 15
@@ -199,15 +198,14 @@ def run_chart(state: RunView, base: str) -> Chart:
     metric = state.metric
     lines: list[Line] = []
     points: list[Point] = []
-    series = progress_series(state)
     for i, ctx in enumerate(state.contexts):
-        lines_of = series.get(ctx.name)
-        end = lines_of.end if lines_of else 0
+        end = max((ctx.run_axis(s) for s in ctx.sims), default=0)
         ctx_base = f"{base}/ctx/{ctx.index}"
-        if lines_of and lines_of.claimed:
-            lines.append(Line(_steps(lines_of.claimed, end), i, False, f"{ctx.name} claimed"))
-        if lines_of and lines_of.trusted:
-            lines.append(Line(_steps(lines_of.trusted, end), i, True, f"{ctx.name} trusted"))
+        claimed, trusted = _best_lines(state, ctx)
+        if claimed:
+            lines.append(Line(_steps(claimed, end), i, False, f"{ctx.name} claimed"))
+        if trusted:
+            lines.append(Line(_steps(trusted, end), i, True, f"{ctx.name} trusted"))
         for sim in ctx.sims:
             if not (sim.ended and sim.valid):
                 continue
@@ -254,6 +252,42 @@ def run_chart(state: RunView, base: str) -> Chart:
                  f"{metric.name}{unit}, {word}")  # fmt: skip
 
 
+def _best_lines(
+    state: RunView, ctx: ContextView
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """The running best claim and best trusted score of a context, in one pass each (the same lines as
+    the report's `progress_series`, whose claim curve re-ranks every claim at each step: too slow for a
+    page redrawn every few seconds on a run of hundreds of simulations)."""
+    metric = state.metric
+    claimed: list[tuple[float, float]] = []
+    best = None
+    for sim in ctx.claims():
+        if not (sim.ended and sim.valid and sim.claimed_score is not None):
+            continue
+        now = (
+            sim
+            if best is None
+            else metric.best(
+                [best, sim], score=lambda s: s.claimed_score, feasible=lambda s: s.feasible(metric)
+            )
+        )
+        if now is not best:
+            best = now
+            claimed.append((ctx.run_axis(sim), float(now.claimed_score)))  # type: ignore[arg-type]
+    points = state.timeline(ctx.index, "trusted")
+    if not points:  # a run recorded before verdicts had run totals: the verdicts where they ran
+        end = max((ctx.run_axis(s) for s in ctx.sims), default=0)
+        for verdict in ctx.verdicts:
+            sim = ctx.simulations.get(verdict.entry.sim_index) if verdict.entry.sim_index else None
+            if verdict.valid and verdict.score is not None:
+                points.append((ctx.run_axis(sim) if sim else end, verdict.score))
+    trusted: list[tuple[float, float]] = []
+    for x, y in sorted(points):
+        if not trusted or metric.better(y, trusted[-1][1]):
+            trusted.append((x, y))
+    return claimed, trusted
+
+
 def _steps(points: Sequence[tuple[float, float]], end: float) -> list[tuple[float, float]]:
     """A running best drawn as steps held until the context's last simulation."""
     out: list[tuple[float, float]] = []
@@ -266,4 +300,4 @@ def _steps(points: Sequence[tuple[float, float]], end: float) -> list[tuple[floa
     return out
 
 
-__all__ = ["Chart", "Line", "Point", "run_chart", "escape"]
+__all__ = ["Chart", "Line", "Point", "colour", "run_chart", "short_number"]

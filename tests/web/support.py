@@ -106,16 +106,23 @@ def attack_run(root: Path) -> Path:
 
 
 def comparison(root: Path) -> Path:
-    """A finished comparison of two methods, one repeat each, with the outputs `glia compare` writes."""
+    """A finished comparison of two methods, two repeats each, with the outputs `glia compare` writes."""
     plan = ComparePlan(
         compare_id="cmp", task_path=REPO_ROOT / "tasks" / "llm_routing.md", task_name="llm_routing",
-        methods=parse_methods("scg,mcg-par2"), budgets=[40], repeats=1, researcher_model="openai:o3",
+        methods=parse_methods("scg,mcg-par2"), budgets=[40], repeats=2, researcher_model="openai:o3",
         supervisor_model="openai:o3", workspaces_root=root,
     )  # fmt: skip
     state: dict[str, Any] = new_state(plan)
     for entry in plan.entries():
         strategy, contexts = ("scg", 1) if entry.method == "scg" else ("mcg-par", 2)
-        make_run(root, run_id=entry.run_id, status="finished", strategy=strategy, contexts=contexts)
+        shift = 1.5 * entry.repeat + (0.0 if entry.method == "scg" else -2.0)
+        plans = {
+            k: ContextPlan([48.0 - k, 41.0 - k, 44.0 - k], trusted=43.0 - k - shift)
+            for k in range(1, contexts + 1)
+        }
+        make_run(
+            root, run_id=entry.run_id, status="finished", strategy=strategy, contexts=contexts, plans=plans
+        )
         state["runs"][entry.run_id]["status"] = "finished"
     state["status"] = "finished"
     save_state(plan.folder, state)

@@ -247,8 +247,10 @@ def test_the_design_timeline_shows_diffs_claims_and_verdicts(client: TestClient)
 
 def test_the_comparison_page_has_tables_figures_and_links(client: TestClient) -> None:
     page = client.get("/compare/cmp").text
-    assert "SCG" in page and "MCG-Par2" in page and "90% CI" in page
-    assert 'href="/run/cmp.scg-s40-r1"' in page and 'href="/run/cmp.mcg-par2-s40-r1"' in page
+    assert "SCG" in page and "MCG-Par2" in page
+    assert "<td>39.75</td><td>[39.00, 40.50]</td>" in page  # SCG: trusted 40.5 and 39.0 over two repeats
+    for run in ("scg-s40-r1", "scg-s40-r2", "mcg-par2-s40-r1", "mcg-par2-s40-r2"):
+        assert f'href="/run/cmp.{run}"' in page
     assert page.count('<svg class="plot') == 2 and 'src="/compare/cmp/figure/fig3-trusted-s40.png"' in page
     assert "cmp" in client.get("/").text
 
@@ -279,3 +281,28 @@ def test_glia_view_prints_its_address_and_off_loopback_a_token(root: Path) -> No
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_glia_view_without_the_view_extra_says_how_to_install_it(
+    root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glia.cli import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the extra were not installed
+    assert main(["view", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "uvicorn is missing" in err and "pip install 'glia[view]'" in err
+
+
+def test_the_plot_draws_the_same_lines_as_the_report(root: Path) -> None:
+    from glia.report import progress_series
+    from glia.web.plot import _best_lines
+
+    for name in ("done", "cut", "live", "attack"):
+        state = read_run(root / name)
+        series = progress_series(state)
+        for ctx in state.contexts:
+            claimed, trusted = _best_lines(state, ctx)
+            assert claimed == [(float(x), y) for x, y in series[ctx.name].claimed], (name, ctx.name)
+            assert trusted == [(float(x), y) for x, y in series[ctx.name].trusted], (name, ctx.name)
+            assert claimed or name == "attack"
