@@ -12,6 +12,7 @@ timeout) makes the whole design invalid, with a message naming what happened.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import threading
 import time
@@ -290,6 +291,10 @@ class Evaluator:
         """Run the jobs in parallel; after the first failure, jobs not yet started are skipped."""
         abort = threading.Event()
         jobs = self._jobs()
+        # Started in a fresh random order: a design that counts its runs (its sandbox outlives one
+        # simulation) cannot tell the held-out ones by their place. Results are kept in task order.
+        order = list(range(len(jobs)))
+        random.SystemRandom().shuffle(order)
         started = [0]
         load_retries: list[str] = []
         self._load_retries = load_retries  # read by _evaluate (evaluations are serialised)
@@ -320,7 +325,8 @@ class Evaluator:
         results: dict[str, list[SeedResult]] = {w.name: [] for w in self.task.evaluation.workloads}
         first_failure = None
         with ThreadPoolExecutor(max_workers=sandboxes.workers, thread_name_prefix="glia-eval") as pool:
-            for job, outcome in zip(jobs, pool.map(attempt, jobs), strict=True):
+            futures = {i: pool.submit(attempt, jobs[i]) for i in order}
+            for job, outcome in zip(jobs, (futures[i].result() for i in range(len(jobs))), strict=True):
                 if isinstance(outcome, SeedResult):
                     results[job.workload.name].append(outcome)
                 elif isinstance(outcome, str) and first_failure is None:
