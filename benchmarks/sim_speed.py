@@ -5,7 +5,12 @@ One run = `python -m llmsim run --router llq --trace data/processed_traces/share
 one core when `taskset` exists. Prints each run, then the median wall time and the peak RSS.
 Target: median <= 2 s, peak RSS < 500 MB.
 
-Usage: python benchmarks/sim_speed.py [--runs 7] [--router llq] [--no-skip-ahead]
+Usage: python benchmarks/sim_speed.py [--runs 7] [--router llq] [--no-skip-ahead] [--vs OLD_TEMPLATE]
+
+`--vs` runs the same benchmark with another copy of the simulator (say, the previous implementation:
+`git worktree add /tmp/base 941a5cc` then `--vs /tmp/base/sim_repo_template`), the two in turn, and
+prints the medians and the median of the pairwise ratios (this / other), which hold when the machine's
+speed drifts. The two must agree on mean_e2e to the last digit.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from pathlib import Path
 TEMPLATE = Path(__file__).resolve().parents[1] / "sim_repo_template"
 
 
-def one_run(router: str, extra: list[str], output_root: str) -> tuple[float, float, float]:
+def one_run(
+    router: str, extra: list[str], output_root: str, template: Path = TEMPLATE
+) -> tuple[float, float, float, str]:
     """(wall seconds, CPU seconds, peak RSS in MB) of one simulator process. CPU time (user + sys)
     is what the run costs on one core; wall time also counts waiting for a busy machine."""
     command = [
@@ -42,14 +49,15 @@ def one_run(router: str, extra: list[str], output_root: str) -> tuple[float, flo
     if shutil.which("taskset"):
         command = ["taskset", "-c", "0", *command]
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=TEMPLATE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=template, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     output = process.stdout.read().decode()
     process.stdout.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"simulator failed:\n{output}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # Linux reports KiB
+    score = output.strip().splitlines()[-1]  # `mean_e2e: <seconds>`
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, score  # Linux reports KiB
 
 
 def main() -> int:
@@ -57,20 +65,37 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--router", default="llq")
     parser.add_argument("--no-skip-ahead", action="store_true")
+    parser.add_argument("--vs", type=Path, help="another simulator folder to compare with, run by run")
     args = parser.parse_args()
     extra = ["--no-skip-ahead"] if args.no_skip_ahead else []
     walls, cpus, peaks = [], [], []
+    other_walls, other_cpus = [], []
     with tempfile.TemporaryDirectory() as output_root:
         for i in range(args.runs):
-            wall, cpu, peak = one_run(args.router, extra, output_root)
+            wall, cpu, peak, score = one_run(args.router, extra, output_root)
             walls.append(wall)
             cpus.append(cpu)
             peaks.append(peak)
-            print(f"run {i + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {peak:.0f} MB")
+            line = f"run {i + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s, peak RSS {peak:.0f} MB"
+            if args.vs:
+                other_wall, other_cpu, _, other_score = one_run(args.router, extra, output_root, args.vs)
+                if other_score != score:
+                    raise SystemExit(f"the two simulators disagree: {score} here, {other_score} in {args.vs}")
+                other_walls.append(other_wall)
+                other_cpus.append(other_cpu)
+                line += f" | other: wall {other_wall:.2f} s, CPU {other_cpu:.2f} s"
+            print(line)
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"median wall time: {statistics.median(walls):.2f} s (target <= 2 s)")
     print(f"median CPU time: {statistics.median(cpus):.2f} s")
     print(f"peak RSS: {max(peaks):.0f} MB (target < 500 MB)")
+    if args.vs:
+        wall_ratio = statistics.median(a / b for a, b in zip(walls, other_walls, strict=True))
+        cpu_ratio = statistics.median(a / b for a, b in zip(cpus, other_cpus, strict=True))
+        print(
+            f"vs {args.vs}: median wall {statistics.median(other_walls):.2f} s, CPU "
+            f"{statistics.median(other_cpus):.2f} s; ratio (this / other): wall x{wall_ratio:.2f}, CPU x{cpu_ratio:.2f}"
+        )
     return 0
 
 

@@ -213,6 +213,11 @@ def _cell(metric: Any, workload: Any, key: str) -> Text:
     )
 
 
+def _decision_cost(ms: float | None) -> str:
+    """The design's CPU time per decision: a slow design shows as slow (its limits count CPU time)."""
+    return "" if ms is None else f"{ms:.3f}"
+
+
 def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
     """One row per (design, workload): the objective's mean and 90% CI over seeds, in the task's metric and
     unit, then the mean of every other key the metric reports (constraint keys, `report` keys)."""
@@ -222,7 +227,7 @@ def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
     table = Table(title=console_text(f"{task.name}: trusted {metric.name}{unit}, {better} is better", 200))
     others = [key for key in metric.keys if key != metric.name]
     columns = [("design", "left"), ("workload", "left"), ("seeds", "right"), (f"{metric.name}", "right")]
-    columns += [("90% CI", "right"), *((key, "right") for key in others)]
+    columns += [("90% CI", "right"), *((key, "right") for key in others), ("CPU ms/decision", "right")]
     for column, justify in columns:
         table.add_column(console_text(column, 60), justify=justify, no_wrap=True)  # type: ignore[arg-type]
     blanks = [""] * (len(columns) - 3)
@@ -242,6 +247,7 @@ def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
                 console_text(metric.format(workload.mean), 40),
                 console_text(f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}", 60),
                 *(_cell(metric, workload, key) for key in others),
+                _decision_cost(workload.decision_cpu_ms),
                 end_section=i == len(rows) - 1,
             )
     if any(w.heldout for e in results.values() for w in e.workloads.values()):

@@ -12,6 +12,7 @@ timeout) makes the whole design invalid, with a message naming what happened.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import threading
 import time
@@ -71,9 +72,16 @@ def default_workers() -> int:
     return min(4, MACHINE.cores)
 
 
-def limit_failure(reason: str) -> bool:
-    """Whether a failed simulation ran into a time limit (which a busy machine could have caused)."""
-    return "SafetyLimitError: CPU-time limit" in reason or "hang guard" in reason or "time limit of" in reason
+def load_retry_threshold(reason: str) -> float | None:
+    """The load per core above which a failure may be the machine's doing, so it is run again; None when
+    it cannot be. Under a load of L, a starved design uses about 1/L of the wall time in CPU time: it
+    reaches the CPU-time limit on an oversubscribed machine (L > 1), and the hang guard (10 x the limit)
+    before the CPU-time limit only when L > 10. Below that, a run stopped by the hang guard hung."""
+    if "SafetyLimitError: CPU-time limit" in reason:
+        return 1.0
+    if "hang guard" in reason:
+        return WALL_GUARD_FACTOR
+    return None
 
 
 @dataclass(frozen=True)
@@ -290,6 +298,10 @@ class Evaluator:
         """Run the jobs in parallel; after the first failure, jobs not yet started are skipped."""
         abort = threading.Event()
         jobs = self._jobs()
+        # Started in a fresh random order: a design that counts its runs (its sandbox outlives one
+        # simulation) cannot tell the held-out ones by their place. Results are kept in task order.
+        order = list(range(len(jobs)))
+        random.SystemRandom().shuffle(order)
         started = [0]
         load_retries: list[str] = []
         self._load_retries = load_retries  # read by _evaluate (evaluations are serialised)
@@ -306,7 +318,8 @@ class Evaluator:
                         return self._simulate(sandboxes, design, job, folder)
                 except (SimulationFailed, WorkspaceError) as error:
                     where = f"{job.workload.name} workload, run {job.index + 1}"
-                    if trial < LOAD_RETRIES and limit_failure(str(error)) and oversubscribed():
+                    threshold = load_retry_threshold(str(error))
+                    if trial < LOAD_RETRIES and threshold is not None and oversubscribed(threshold):
                         # A limit reached on a busy machine may be the machine's doing: run it again.
                         note = f"{where}: {error} (the machine was oversubscribed: run again)"
                         log.warning("evaluation_limit_under_load_retrying", label=design, reason=str(error))
@@ -320,7 +333,8 @@ class Evaluator:
         results: dict[str, list[SeedResult]] = {w.name: [] for w in self.task.evaluation.workloads}
         first_failure = None
         with ThreadPoolExecutor(max_workers=sandboxes.workers, thread_name_prefix="glia-eval") as pool:
-            for job, outcome in zip(jobs, pool.map(attempt, jobs), strict=True):
+            futures = {i: pool.submit(attempt, jobs[i]) for i in order}
+            for job, outcome in zip(jobs, (futures[i].result() for i in range(len(jobs))), strict=True):
                 if isinstance(outcome, SeedResult):
                     results[job.workload.name].append(outcome)
                 elif isinstance(outcome, str) and first_failure is None:

@@ -173,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="what Glia's judge will say about the design: its static checks and one isolated run "
         "(python -m llmsim check --help)",
     )
+    sub.add_parser(
+        "runs",
+        help="list result folders whose config.json matches KEY=VALUE settings (by config, not by time)",
+    )
     gen = sub.add_parser(
         "generate", help="write a ShareGPT-like trace CSV (same as python -m llmsim.workload)"
     )
@@ -248,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         from llmsim.check import main as check
 
         return check(argv[1:])
+    if argv[:1] == ["runs"]:  # result folders by their settings (llmsim/find_runs.py)
+        from llmsim.find_runs import main as runs
+
+        return runs(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "generate":
         return generate_command(args)

@@ -136,6 +136,7 @@ def check_finished_run(run_dir: Path, contexts: int, label: str, out: str) -> di
     assert len(run["contexts"]) == contexts
     assert f"{label} run {run_dir.name} lives in {run_dir.resolve()}" in out
     assert out.index("lives in") < out.index("Best trusted score")
+    assert "Cores: " in out  # the cores it plans to use, said once at the start (glia/cores.py)
     # Notes for every context, written by the context loop from the transcript.
     for k in range(1, contexts + 1):
         notes = (run_dir / f"ctx-{k}" / "notes.md").read_text()

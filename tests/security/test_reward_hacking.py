@@ -158,12 +158,22 @@ def test_exits_crashes_and_stranding_are_invalid_with_a_message(setting, attack:
     assert not evaluation.valid and message in evaluation.reason
 
 
-def test_a_hanging_design_is_stopped_and_made_invalid_in_bounded_time(setting) -> None:
+def test_a_hanging_design_is_stopped_and_made_invalid_in_bounded_time(
+    workspace_image: str, tmp_path: Path
+) -> None:
+    """A hang uses no CPU: the wall-clock hang guard (10 x the CPU-time limit) stops it."""
+    limit = 2.0
+    task = small_task()
+    task = replace(task, evaluation=replace(task.evaluation, time_limit_s=limit))
+    design = {task.design_files[0]: (ATTACKS / "hang_on_a_fifo.py").read_text()}
     started = time.monotonic()
-    evaluation, _ = evaluate(setting, "hang_on_a_fifo")
+    with Evaluator(
+        task, tmp_path / "hang", secrets_dir=tmp_path / "secrets", static_checks=False
+    ) as evaluator:
+        evaluation = evaluator.evaluate_design(design, "hang_on_a_fifo")
     assert not evaluation.valid
-    assert "wall-clock safety limit" in evaluation.reason or "time limit" in evaluation.reason
-    assert time.monotonic() - started < 4 * TIME_LIMIT_S + 60
+    assert "wall-clock hang guard of 20 s reached" in evaluation.reason, evaluation.reason
+    assert time.monotonic() - started < 10 * limit + 120  # the guard, plus starting two sandboxes
 
 
 # ---- lying on the channel ---------------------------------------------------------------------------

@@ -243,8 +243,8 @@ def test_run_all_script_passes_options_through(template_dir, tmp_path):
 
 
 def test_template_needs_only_the_standard_library_numpy_and_pandas(template_dir):
-    # glia_isolation is copied in by Glia's trusted evaluation, and imported only there
-    allowed = set(sys.stdlib_module_names) | {"numpy", "pandas", "llmsim", "glia_isolation"}
+    # glia_isolation and glia_checks are copied in by Glia (.glia/lib), and imported only from there
+    allowed = set(sys.stdlib_module_names) | {"numpy", "pandas", "llmsim", "glia_isolation", "glia_checks"}
     for path in (template_dir / "llmsim").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = []

@@ -8,7 +8,7 @@ from llmsim.global_schedulers.base import GlobalScheduler
 host = sys.modules["__main__"]  # the running design host
 
 
-def flood(self, arrivals, counts, pushed):
+def flood(self, *call_args):  # whatever the core sends (arrivals, counts, lists, clock)
     return [[[i % 7, 10**12 + i] for i in range(3_000_000)], [], []]
 
 
