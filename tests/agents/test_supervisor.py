@@ -5,8 +5,8 @@ from glia.agents.supervisor import (
     STALL,
     Supervisor,
     SupervisorPolicy,
-    parse_verdict,
     UntrustedMarkers,
+    parse_verdict,
     render_transcript,
     strip_verdict,
 )
