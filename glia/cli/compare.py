@@ -229,9 +229,9 @@ def print_plan(plan: Any) -> None:
     task = plan_task(plan)
     estimates = estimate_plan(plan, task)
     out = console()
-    out.print(f"[bold]Comparison {plan.compare_id}[/] on {plan.task_name}: {len(estimates)} runs "
+    out.print(console_text(f"Comparison {plan.compare_id} on {plan.task_name}: {len(estimates)} runs "
               f"({len(plan.methods)} methods × {len(plan.budgets)} budget(s) × {plan.repeats} repeats), model "
-              f"{plan.researcher_model}; folder {plan.folder}")  # fmt: skip
+              f"{plan.researcher_model}; folder {plan.folder}", 1000))  # fmt: skip
     out.print("")
     out.print(
         f"{'method':<12} {'budget':>6} {'runs':>5} {'simulations (at most)':>22} {'dollars per run':>16} {'dollars':>10}"
@@ -299,7 +299,9 @@ def execute(plan: Any, args: argparse.Namespace, config: UserConfig) -> int:
                                             "dollars": sum(known), "unpriced_runs": len(estimates) - len(known)}))  # fmt: skip
     out = console()
     out.print(
-        f"[bold]Glia compare[/] {plan.compare_id}: {len(plan.entries())} runs; folder {folder.resolve()}"
+        console_text(
+            f"Glia compare {plan.compare_id}: {len(plan.entries())} runs; folder {folder.resolve()}", 600
+        )
     )
     out.print(f"  Ctrl-C stops the run in progress (resume with: glia compare --resume {plan.compare_id})")
 
