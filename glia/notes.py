@@ -10,7 +10,6 @@ trusted verdict on the design, with the reason when it was rejected.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import threading
@@ -18,11 +17,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from glia.orchestrator.best import ACCOUNT_LABEL, account_text
 from glia.progress import shorten
 from glia.record import events as ev
 from glia.record.audit import claim_gap, outside_changes
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
 from glia.record.view import ContextView, RunView, Simulation, read_context
+from glia.safe_text import md_code, md_fence, md_html_text, md_inline, md_prose
 from glia.workspace.history import HISTORY_DIR, History, HistoryError
 
 OUTPUT_FOLD_CHARS = 4000
@@ -64,19 +65,15 @@ def render_notes(ctx_dir: Path) -> str:
         try:
             book.add(event)
         except Exception as exc:  # one odd event must not hide the rest
-            book.lines.append(f"\n_(could not render a `{event.type}` event: {exc})_\n")
+            book.lines.append(
+                f"\n_(could not render a {md_code(event.type, 40)} event: {md_inline(exc, 300)})_\n"
+            )
     return book.finish()
 
 
 def _fence(text: str, lang: str = "text") -> str:
-    """A fenced block that survives backticks inside the text."""
-    longest = 0
-    run = 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
+    """A fenced block that nothing inside can close (the Markdown sanitiser's)."""
+    return md_fence(text, lang)
 
 
 def _fold_output(output: str) -> str:
@@ -103,23 +100,16 @@ def _plain(text: str) -> str:
 def _thinking(reasoning: str) -> str:
     """The model's reasoning before its actions: inline when short, folded under its first line when long."""
     if len(reasoning) <= THINKING_FOLD_CHARS and "\n\n" not in reasoning:
-        return f"💭 *Thinking:* {reasoning}\n"
-    title = html.escape(shorten(_plain(reasoning.lstrip().splitlines()[0]), 90))
-    body = reasoning.replace("</details", "&lt;/details")
-    return f"<details><summary>💭 Thinking: {title}</summary>\n\n{body}\n\n</details>\n"
+        return f"💭 *Thinking:* {md_inline(reasoning, None)}\n"
+    title = md_html_text(shorten(_plain(reasoning.lstrip().splitlines()[0]), 90))
+    return f"<details><summary>💭 Thinking: {title}</summary>\n\n{md_prose(reasoning)}\n\n</details>\n"
 
 
 def summary_text(summary: Mapping[str, Any] | str | None) -> str:
-    """The finish summary: free text, or the finish tool's fields as labelled paragraphs (a text given
-    under several fields is shown once)."""
-    if isinstance(summary, Mapping):
-        groups: dict[str, list[str]] = {}
-        for key, value in summary.items():
-            if value in (None, "", [], {}):
-                continue
-            groups.setdefault(str(value).strip(), []).append(str(key).replace("_", " "))
-        return "\n\n".join(f"**{' / '.join(keys).capitalize()}:** {text}" for text, keys in groups.items())
-    return str(summary or "").strip()
+    """The finish summary as a labelled fenced block (free text, or the finish tool's fields as titled
+    paragraphs): the Researcher's words can never read as the notebook's own."""
+    text = account_text(dict(summary) if isinstance(summary, Mapping) else str(summary or "").strip())
+    return f"**{ACCOUNT_LABEL}**\n\n{md_fence(text, 'text', 20_000)}"
 
 
 class _Notebook:
@@ -156,7 +146,9 @@ class _Notebook:
 
     def _resumed(self) -> None:
         if self.end is not None:
-            self.lines.append(f"\n> ⏸ **Session stopped ({self.end.reason}); resumed below.**\n")
+            self.lines.append(
+                f"\n> ⏸ **Session stopped ({md_inline(self.end.reason, 200)}); resumed below.**\n"
+            )
         else:
             self.lines.append(
                 "\n> ⏸ **Session cut off (the process stopped without recording an end); resumed below.**\n"
@@ -172,7 +164,7 @@ class _Notebook:
             ("task", event.task),
             ("started", event.ts),
         ]
-        self.header.append(" · ".join(f"**{k}** {v}" for k, v in facts if v))
+        self.header.append(" · ".join(f"**{k}** {md_inline(v, 200)}" for k, v in facts if v))
 
     def _on_user(self, event: ev.UserMessage) -> None:
         if not self.briefed:
@@ -184,7 +176,7 @@ class _Notebook:
                 f"<details><summary>Task given to the Researcher</summary>\n\n{fenced}\n\n</details>\n"
             )
         else:
-            self.lines.append(f"\n> **Note to the Researcher:** {shorten(event.text, 600)}\n")
+            self.lines.append(f"\n> **Note to the Researcher:** {md_inline(shorten(event.text, 600), 600)}\n")
 
     def _on_assistant(self, event: ev.AssistantTurn) -> None:
         self.turn += 1
@@ -192,17 +184,17 @@ class _Notebook:
             if call.command is not None:
                 self.commands[call.id] = call.command
         summary = self._turn_summary(event)
-        self.lines.append(f"\n### Turn {self.turn} · {summary}\n")
+        self.lines.append(f"\n### Turn {self.turn} · {md_inline(summary, 200)}\n")
         reasoning, text = event.reasoning.strip(), event.text.strip()
         if reasoning and reasoning != summary:
             self.lines.append(_thinking(reasoning))
         if text and text != summary:
-            self.lines.append(f"{text}\n")
+            self.lines.append(f"{md_prose(text)}\n")
         for call in event.tool_calls:
             if call.name in ("bash", "finish") or call.command is not None:
                 continue  # shown with its result, or as the submission
             arguments = json.dumps(dict(call.arguments), indent=2, default=str)
-            self.lines.append(f"Calls `{call.name}`:\n\n{_fence(arguments, 'json')}\n")
+            self.lines.append(f"Calls {md_code(call.name, 80)}:\n\n{_fence(arguments, 'json')}\n")
 
     def _turn_summary(self, event: ev.AssistantTurn) -> str:
         if event.text.strip():
@@ -211,8 +203,7 @@ class _Notebook:
             return _first_sentence(_plain(event.reasoning.lstrip().splitlines()[0]))
         for call in event.tool_calls:
             if call.command is not None:
-                shown = shorten(call.command, 70).replace("`", "'")
-                return f"runs `{shown}`"
+                return f"runs: {shorten(call.command, 70)}"
             return f"calls {call.name or 'a tool'}"
         return "(empty turn)"
 
@@ -241,9 +232,9 @@ class _Notebook:
             self.lines.append(f"{_fence(command, 'bash')}\n")
         summary = f"{status} · {lines} line{'s' if lines != 1 else ''} of output"
         if event.output_path:
-            summary += f" (full: `{event.output_path}`)"
+            summary += f" (full: {event.output_path})"
         self.lines.append(
-            f"<details><summary>{summary}</summary>\n\n{_fence(_fold_output(output))}\n\n</details>\n"
+            f"<details><summary>{md_html_text(summary, 400)}</summary>\n\n{_fence(_fold_output(output))}\n\n</details>\n"
         )
 
     def _index(self, index: int) -> int:
@@ -275,7 +266,7 @@ class _Notebook:
             number = f" · {metric.name} {metric.format(value, 3)}" if value is not None else ""
             state = self._state(sim)
             self.lines.append(
-                f"\n## 🧪 Simulation {sim.index} · experiment ({sim.conditions_text()}){number}{state} · "
+                f"\n## 🧪 Simulation {sim.index} · experiment ({md_inline(sim.conditions_text(), 200)}){number}{state} · "
                 "not ranked against claims\n"
             )
         elif not sim.ended or not sim.valid:
@@ -291,9 +282,9 @@ class _Notebook:
             self.lines.append(
                 f"\n## 🧪 Simulation {sim.index} · claimed {metric.format(sim.claimed_score, 3)}{flag}\n"
             )
-        facts = [f"results `{sim.result_dir}`" if sim.result_dir else ""]
+        facts = [f"results {md_code(sim.result_dir, 200)}" if sim.result_dir else ""]
         if sim.snapshot:
-            facts.append(f"snapshot `{sim.snapshot[:10]}`")
+            facts.append(f"snapshot {md_code(sim.snapshot[:10])}")
         if facts := [f for f in facts if f]:
             label = "Benchmark" if sim.is_claim else "Experiment"
             self.lines.append(f"> **{label}:** {' · '.join(facts)}\n")
@@ -302,27 +293,27 @@ class _Notebook:
         if not sim.ended:
             return " · still running" if self.view.live else " · no end recorded"
         if not sim.valid:
-            return f" · invalid: {shorten(sim.error or 'invalid run', 120)}"
+            return f" · invalid: {md_inline(shorten(sim.error or 'invalid run', 120), 120)}"
         return ""
 
     def _on_supervisor(self, event: ev.SupervisorSpoke) -> None:
         trigger = event.trigger or "?"
-        title = f"Supervisor ({trigger}{', ' + event.verdict if event.verdict else ''})"
+        title = md_inline(f"Supervisor ({trigger}{', ' + event.verdict if event.verdict else ''})", 80)
         if trigger == "finish":
             self.review_at = len(self.lines)  # the submission it reviews is shown before it
         text = event.text.strip()
-        self.lines.append(f"\n### 🧭 {title}: {_first_sentence(text, 80)}\n")
-        quoted = "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+        self.lines.append(f"\n### 🧭 {title}: {md_inline(_first_sentence(text, 80), 120)}\n")
+        quoted = "\n".join(f"> {line}" if line else ">" for line in md_prose(text).splitlines())
         self.lines.append(f"{quoted}\n")
 
     def _on_format_error(self, event: ev.FormatError) -> None:
-        self.lines.append(f"\n> ⚠️ **Format error:** {shorten(event.detail, 300)}\n")
+        self.lines.append(f"\n> ⚠️ **Format error:** {md_inline(shorten(event.detail, 300), 300)}\n")
 
     def _on_budget(self, event: ev.BudgetNote) -> None:
-        self.lines.append(f"\n> ⏳ **Budget:** {shorten(event.detail, 300)}\n")
+        self.lines.append(f"\n> ⏳ **Budget:** {md_inline(shorten(event.detail, 300), 300)}\n")
 
     def _on_error(self, event: ev.ErrorEvent) -> None:
-        self.lines.append(f"\n> ❗ **Error:** {shorten(event.detail, 300)}\n")
+        self.lines.append(f"\n> ❗ **Error:** {md_inline(shorten(event.detail, 300), 300)}\n")
 
     def _on_finish(self, event: ev.FinishCalled) -> None:
         state = {True: "accepted", False: "sent back"}.get(event.accepted, "submitted")  # type: ignore[arg-type]
@@ -353,14 +344,14 @@ class _Notebook:
         view, metric = self.view, self.metric
         best = view.best_claim()
         best_text = f"{metric.format(best.claimed_score, 3)} (simulation {best.index})" if best else "—"
-        status = f"ended: {self.end.reason}" if self.end else view.status
+        status = md_inline(f"ended: {self.end.reason}" if self.end else view.status, 200)
         experiments = len(view.experiments())
         plural = "s" if experiments != 1 else ""
         sims = f"{len(view.simulations)}" + (f" ({experiments} experiment{plural})" if experiments else "")
         rows = [
             "| status | turns | simulations | best claim | trusted | cost |",
             "| --- | --- | --- | --- | --- | --- |",
-            f"| {status} | {self.turn} | {sims} | {best_text} | {view.verdict_text(3)} | ${view.cost_usd:.2f} |",
+            f"| {status} | {self.turn} | {sims} | {best_text} | {md_inline(view.verdict_text(3), 200)} | ${view.cost_usd:.2f} |",
         ]
         return [*rows, ""]
 
@@ -368,18 +359,18 @@ class _Notebook:
         end = self.end
         assert end is not None
         view, metric = self.view, self.metric
-        lines = ["\n## The final design\n", f"Ended because: **{end.reason}**."]
+        lines = ["\n## The final design\n", f"Ended because: **{md_inline(end.reason, 200)}**."]
         if end.final_snapshot:
-            lines.append(f"Final snapshot `{end.final_snapshot[:10]}`.")
+            lines.append(f"Final snapshot {md_code(end.final_snapshot[:10])}.")
         lines += self._verdict_lines()
         gap = claim_gap(view)
         if gap is not None and gap.verdict is not None:
-            lines.append(f"Best claim against trusted: {gap.text(metric)}.")
+            lines.append(f"Best claim against trusted: {md_inline(gap.text(metric), 400)}.")
         changes = outside_changes(self.run.run_dir, view.index, end.final_snapshot, self.run.doc.design_files)
         if changes is not None and changes.changed:
             lines.append(
                 "**⚠ Changed outside the design:** "
-                + ", ".join(f"`{p}`" for p in changes.changed)
+                + ", ".join(md_code(p, 200) for p in changes.changed)
                 + " (its own measurements ran on that modified simulator; trusted evaluation uses the "
                 "design file(s) alone)."
             )
@@ -395,7 +386,9 @@ class _Notebook:
         best = view.best_verdict()
         lines = []
         if best is not None:
-            lines.append(f"**Trusted score: {best.describe(metric)}** (re-evaluated by the evaluator).")
+            lines.append(
+                f"**Trusted score: {md_inline(best.describe(metric), 300)}** (re-evaluated by the evaluator)."
+            )
         verdicts = view.verdicts
         problems = view.entry.evaluation_problems if view.entry else ()
         if not verdicts and not problems:
@@ -411,16 +404,15 @@ class _Notebook:
                 )
             return lines
         if best is None:
-            lines.append(f"**Trusted verdict: {view.verdict_text(3)}**.")
+            lines.append(f"**Trusted verdict: {md_inline(view.verdict_text(3), 600)}**.")
         for verdict in verdicts:
             interval = verdict.interval
             ci = f" [{metric.format(interval[0], 3)}, {metric.format(interval[1], 3)}]" if interval else ""
             same = f" (same design as {verdict.entry.duplicate_of})" if verdict.entry.duplicate_of else ""
-            lines.append(
-                f"- {verdict.label} `{verdict.entry.sha[:10]}`: {verdict.describe(metric)}{ci if verdict.valid else ''}{same}"
-            )
+            described = f"{md_inline(verdict.describe(metric), 600)}{ci if verdict.valid else ''}{md_inline(same, 80)}"
+            lines.append(f"- {md_inline(verdict.label, 40)} {md_code(verdict.entry.sha[:10])}: {described}")
         for problem in problems:
-            lines.append(f"- not evaluated: {problem}")
+            lines.append(f"- not evaluated: {md_inline(problem, 600)}")
         return lines
 
 

@@ -23,6 +23,7 @@ from glia.orchestrator.best import summary_lines
 from glia.progress import simulations_cell
 from glia.record.audit import FileChanges, claim_gap, outside_changes, statistical_tie
 from glia.record.view import ContextView, RunView, read_run
+from glia.safe_text import md_code, md_fence, md_inline
 
 REPORT_FILE = "report.md"
 PLOT_FILE = "progress.png"
@@ -69,10 +70,12 @@ def _header(state: RunView) -> str:
         ("started", doc.started),
         ("ended", doc.ended),
     ]
-    lines = [f"# Glia run `{state.run_id}`", ""]
-    lines += [f"- **{name}:** {value}" for name, value in facts if value and isinstance(value, str)]
+    lines = [f"# Glia run {md_code(state.run_id, 120)}", ""]
+    lines += [
+        f"- **{name}:** {md_inline(value, 300)}" for name, value in facts if value and isinstance(value, str)
+    ]
     lines.append(
-        f"- **scores:** trusted re-evaluation by Glia's evaluator; objective: {state.metric.describe()}"
+        f"- **scores:** trusted re-evaluation by Glia's evaluator; objective: {md_inline(state.metric.describe(), 300)}"
     )
     return "\n".join(lines) + "\n"
 
@@ -83,15 +86,15 @@ def _result(state: RunView) -> str:
     if score is None:
         reason = state.doc.no_best_reason or state.doc.error
         text = "## Result\n\nNo design has a trusted score"
-        text += f": {reason}." if reason else " yet."
+        text += f": {md_inline(reason, 600)}." if reason else " yet."
         return text + "\n"
     reference_name, reference = state.reference_baseline()
     gain = metric.improvement(score, reference)
     text = f"## Result\n\n**Best trusted score: {metric.format(score, 3)}**"
     if where:
-        text += f" (from {where})"
+        text += f" (from {md_inline(where, 80)})"
     if gain is not None:
-        text += f", **{gain:+.1%}** over {reference_name} ({metric.format(reference, 3)})"
+        text += f", **{gain:+.1%}** over {md_inline(reference_name, 60)} ({metric.format(reference, 3)})"
     text += ". The design is in `best/`.\n"
     tie = statistical_tie(state)
     if tie is not None:
@@ -115,7 +118,7 @@ def _scoreboard(state: RunView) -> str:
         best = ctx.best_verdict()
         claim = ctx.best_claim()
         rows.append(
-            f"| {ctx.name} | {_cell(ctx.verdict_text(3))} | {_ci_text(best.interval if best else None)} "
+            f"| {md_inline(ctx.name, 40)} | {_cell(ctx.verdict_text(3))} | {_ci_text(best.interval if best else None)} "
             f"| {metric.format(claim.claimed_score if claim else None, 3)} | {simulations_cell(ctx)} "
             f"| ${ctx.cost_usd:.2f} | {_cell(_end_text(ctx))} |"
         )
@@ -123,7 +126,7 @@ def _scoreboard(state: RunView) -> str:
         entry = state.baseline(name)
         interval = (entry.ci_low, entry.ci_high) if entry and entry.ci_low is not None else None
         rows.append(
-            f"| baseline `{name}` | {metric.format(score, 3)} | {_ci_text(interval)} | — | — | — | — |"  # type: ignore[arg-type]
+            f"| baseline {md_code(name, 60, in_table=True)} | {metric.format(score, 3)} | {_ci_text(interval)} | — | — | — | — |"  # type: ignore[arg-type]
         )
     return "\n".join(rows) + "\n"
 
@@ -136,8 +139,7 @@ def _end_text(ctx: ContextView) -> str:
 
 
 def _cell(text: str, width: int = 160) -> str:
-    flat = " ".join(text.split()).replace("|", "\\|")
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return md_inline(text, width)
 
 
 def _claims(state: RunView) -> str:
@@ -161,21 +163,29 @@ def _claims(state: RunView) -> str:
         if best is not None and best.context == ctx.index:
             snapshots.append(best.sha)
         changes = _changes(state, ctx, snapshots)
-        changed = ", ".join(f"`{p}`" for p in changes.changed) if changes and changes.changed else "none"
+        changed = (
+            ", ".join(md_code(p, 200, in_table=True) for p in changes.changed)
+            if changes and changes.changed
+            else "none"
+        )
         if changes and changes.changed:
             changed = "⚠ " + changed
-        added = ", ".join(f"`{p}`" for p in changes.added[:8]) if changes and changes.added else "—"
+        added = (
+            ", ".join(md_code(p, 200, in_table=True) for p in changes.added[:8])
+            if changes and changes.added
+            else "—"
+        )
         if changes is None:
             changed = added = "—"
         if gap is None:
-            lines.append(f"| {ctx.name} | — | — | — | {changed} | {added} |")
+            lines.append(f"| {md_inline(ctx.name, 40)} | — | — | — | {changed} | {added} |")
             continue
         trusted = "not judged" if gap.verdict is None else gap.verdict.describe(metric)
         size = gap.gap(metric)
         gap_text = "—" if size is None else gap.text(metric).rsplit("(", 1)[-1].rstrip(")")
         lines.append(
-            f"| {ctx.name} | {metric.format(gap.claim.claimed_score, 3)} (sim {gap.claim.index}) "
-            f"| {_cell(trusted, 100)} | {gap_text} | {changed} | {added} |"
+            f"| {md_inline(ctx.name, 40)} | {metric.format(gap.claim.claimed_score, 3)} (sim {gap.claim.index}) "
+            f"| {_cell(trusted, 100)} | {md_inline(gap_text, 60)} | {changed} | {added} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -207,32 +217,34 @@ def _best_design(state: RunView) -> str:
     parts = ["## The best design", ""]
     interval = f", 90% CI {_ci_text(verdict.interval)}" if verdict and verdict.interval else ""
     parts.append(
-        f"ctx-{best.context}, {best.label} snapshot `{best.sha[:12]}`: trusted score "
+        f"ctx-{best.context}, {md_inline(best.label, 40)} snapshot {md_code(best.sha[:12])}: trusted score "
         f"**{metric.format(best.score, 3)}**{interval}. Trusted numbers per workload: `best/explanation.md`.\n"
     )
     changes = outside_changes(run_dir, best.context, best.sha, state.doc.design_files)
     if changes is not None and changes.changed:
         parts.append(
             "> **⚠ This context also changed "
-            + ", ".join(f"`{p}`" for p in changes.changed)
+            + ", ".join(md_code(p, 200) for p in changes.changed)
             + ".** Its own measurements and its account below were made on that modified simulator; the "
             "trusted score used the design file(s) alone on a pristine one.\n"
         )
     gap = claim_gap(context) if context else None
     if gap is not None and gap.verdict is not None:
-        parts.append(f"Its best claim: {gap.text(metric)}.\n")
-    parts += ["### The Researcher's account (its own words, not checked)", ""]
-    parts += summary_lines(
-        context.finish_summary if context else None, context.status if context else None, "####"
-    )
+        parts.append(f"Its best claim: {md_inline(gap.text(metric), 400)}.\n")
     for path in sorted(p for p in folder.rglob("*") if p.suffix in DESIGN_SUFFIXES and p.is_file()):
-        code = path.read_text(encoding="utf-8", errors="replace").rstrip()
-        parts += [f"### `{path.relative_to(folder)}`", "", f"````{path.suffix.lstrip('.')}", code, "````", ""]
+        code = path.read_text(encoding="utf-8", errors="replace")
+        parts += [
+            f"### Design file {md_code(path.relative_to(folder), 200)}",
+            "",
+            md_fence(code, path.suffix),
+            "",
+        ]
     diff = folder / "design.diff"
     if diff.is_file() and diff.stat().st_size:
-        body = diff.read_text(encoding="utf-8", errors="replace").rstrip()
-        parts += ["<details><summary>Diff from the template</summary>", "", "````diff", body, "````", "",
-                  "</details>", ""]  # fmt: skip
+        body = diff.read_text(encoding="utf-8", errors="replace")
+        parts += ["### Diff from the template", "", md_fence(body, "diff"), ""]
+    parts += ["### The Researcher's account", ""]
+    parts += summary_lines(context.finish_summary if context else None, context.status if context else None)
     return "\n".join(parts)
 
 
@@ -248,7 +260,7 @@ def _budget(state: RunView) -> str:
         f"- simulations: {cell(totals['simulations'], limits['simulations'], 0)}\n"
         f"- dollars: {cell(totals['dollars'], limits['dollars'], 2)}\n"
         f"- minutes: {cell(totals['minutes'], limits['minutes'], 1)}\n"
-        + "".join(f"\n> {note}\n" for note in notes)
+        + "".join(f"\n> {md_inline(note, 1000)}\n" for note in notes)
     )
 
 

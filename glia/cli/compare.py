@@ -18,6 +18,7 @@ from typing import Any
 from glia.cli.common import add_root_option, console, seeds_argument, workspaces_root
 from glia.config import UserConfig, apply_environment, load_config
 from glia.errors import GliaUsageError
+from glia.safe_text import console_text
 
 PROGRESS_INTERVAL_S = 1.0
 
@@ -228,9 +229,9 @@ def print_plan(plan: Any) -> None:
     task = plan_task(plan)
     estimates = estimate_plan(plan, task)
     out = console()
-    out.print(f"[bold]Comparison {plan.compare_id}[/] on {plan.task_name}: {len(estimates)} runs "
+    out.print(console_text(f"Comparison {plan.compare_id} on {plan.task_name}: {len(estimates)} runs "
               f"({len(plan.methods)} methods × {len(plan.budgets)} budget(s) × {plan.repeats} repeats), model "
-              f"{plan.researcher_model}; folder {plan.folder}")  # fmt: skip
+              f"{plan.researcher_model}; folder {plan.folder}", 1000))  # fmt: skip
     out.print("")
     out.print(
         f"{'method':<12} {'budget':>6} {'runs':>5} {'simulations (at most)':>22} {'dollars per run':>16} {'dollars':>10}"
@@ -255,8 +256,8 @@ def print_plan(plan: Any) -> None:
         f"\nAt most {total_sims} budgeted simulations and about {dollars} of model calls at list prices."
     )
     per_eval = sum(w.count for w in task.evaluation.workloads)
-    out.print(f"Trusted evaluations come on top (no model cost): {per_eval} simulations per evaluated design "
-              f"({trusted_setup(task)}), plus the baselines once per machine.")  # fmt: skip
+    out.print(console_text(f"Trusted evaluations come on top (no model cost): {per_eval} simulations per evaluated "
+                           f"design ({trusted_setup(task)}), plus the baselines once per machine.", 2000))  # fmt: skip
     out.print(
         "Dollar estimates rest on stated token assumptions (glia/compare/estimate.py, docs/compare.md); SCG may stop early."
     )
@@ -298,7 +299,9 @@ def execute(plan: Any, args: argparse.Namespace, config: UserConfig) -> int:
                                             "dollars": sum(known), "unpriced_runs": len(estimates) - len(known)}))  # fmt: skip
     out = console()
     out.print(
-        f"[bold]Glia compare[/] {plan.compare_id}: {len(plan.entries())} runs; folder {folder.resolve()}"
+        console_text(
+            f"Glia compare {plan.compare_id}: {len(plan.entries())} runs; folder {folder.resolve()}", 600
+        )
     )
     out.print(f"  Ctrl-C stops the run in progress (resume with: glia compare --resume {plan.compare_id})")
 
@@ -306,11 +309,13 @@ def execute(plan: Any, args: argparse.Namespace, config: UserConfig) -> int:
         return RunWatcher(run_dir, make_display(out), PROGRESS_INTERVAL_S)
 
     try:
-        status = run_plan(plan, say=out.print, watch=watch, provider_factory=factory)
+        status = run_plan(plan, say=lambda line: out.print(console_text(line, 2000)), watch=watch,
+                          provider_factory=factory)  # fmt: skip
     finally:
         _remove_own_containers(plan)
     written = _write_and_show(plan, quiet=True)
-    out.print(f"\nComparison {plan.compare_id}: {status}. Report: {written}")
+    out.print()
+    out.print(console_text(f"Comparison {plan.compare_id}: {status}. Report: {written}", 600))
     if status != "finished":
         out.print(f"Continue with: glia compare --resume {plan.compare_id}")
     return 0 if status == "finished" else 1
@@ -322,7 +327,8 @@ def _write_and_show(plan: Any, quiet: bool = False) -> Any:
     written = write_outputs(plan)
     if not quiet:
         out = console()
-        out.print(written["table"].read_text(encoding="utf-8"))
+        for line in written["table"].read_text(encoding="utf-8").splitlines():
+            out.print(console_text(line, 2000))
         out.print(f"Report: {written['report']}")
         return 0
     return written["report"]

@@ -11,6 +11,7 @@ from glia.config import apply_environment, load_config
 from glia.errors import GliaUsageError
 from glia.logging_setup import log_to_run
 from glia.progress import RunWatcher, make_display
+from glia.safe_text import console_text
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -90,7 +91,7 @@ def resume_command(args: argparse.Namespace) -> int:
     out = console()
     if backend == "local":
         out.print(f"[bold red]{warning_line()}[/]")
-    out.print(f"Resuming run [bold]{run_dir.name}[/] in {run_dir.resolve()}")
+    out.print(console_text(f"Resuming run {run_dir.name} in {run_dir.resolve()}", 600))
     with RunWatcher(run_dir, make_display(out)), own_containers_removed(run_dir.name, backend):
         result = resume_run(run_dir)
     return summarize(run_dir, result.status)
@@ -126,16 +127,23 @@ def cleanup_command(args: argparse.Namespace) -> int:
             "--all-users: this removes Glia containers whoever started them, including other users' live runs."
         )
     if found and args.run is None and not args.yes:
-        out.print(f"Glia containers {scope}:")
+        out.print(console_text(f"Glia containers {scope}:", 300))
         for c in found:
-            out.print(f"  {c.name}  run {c.run_id}  context {c.context_id}  owner {c.owner}  {c.status}")
+            out.print(
+                console_text(
+                    f"  {c.name}  run {c.run_id}  context {c.context_id}  owner {c.owner}  {c.status}", 600
+                )
+            )
         if not _confirmed(f"Remove these {len(found)} container(s)? [y/N] "):
             out.print("Nothing removed.")
             return 1
     removed = remove_containers([c.name for c in found])
     remove_volumes(args.run, all_users=everyone)  # the evaluator's channel volumes, once unused
     out.print(
-        f"Removed {len(removed)} container(s) {scope}" + (f": {', '.join(removed)}" if removed else ".")
+        console_text(
+            f"Removed {len(removed)} container(s) {scope}" + (f": {', '.join(removed)}" if removed else "."),
+            None,
+        )
     )
     return 0
 

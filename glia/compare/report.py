@@ -15,6 +15,7 @@ from glia.compare.plan import ComparePlan
 from glia.compare.results import Baselines, RunOutcome, value_at
 from glia.compare.table import MethodSummary, markdown_table
 from glia.metric import Metric
+from glia.safe_text import md_code, md_inline
 
 GLIA_KEYS = ("scg", "mcg-seq")
 CHECKPOINTS = (5, 10, 15, 25, 50, 100, 200)
@@ -36,7 +37,7 @@ def render(
     trusted_setup: str,
 ) -> str:
     parts = [
-        f"# Glia against black-box search: {task_title}",
+        f"# Glia against black-box search: {md_inline(task_title, 200)}",
         "",
         _setup(plan, state, outcomes, metric, trusted_setup),
         _baselines(baselines, metric),
@@ -69,13 +70,14 @@ def _setup(
     direction = metric.better_word
     return (
         "## Setup\n\n"
-        f"We compare {methods} on the task `{plan.task_name}`, each method given the same model ({model}{endpoint}), "
+        f"We compare {methods} on the task {md_code(plan.task_name, 80)}, each method given the same model "
+        f"({md_inline(model + endpoint, 300)}), "
         f"the same simulation budget ({budgets} simulations per run, counted by the simulator itself and "
         f"refused once spent; {dollars}) and the same trusted evaluator. Every method's final design, and every "
         "design that improved its own best benchmark score, is re-scored by Glia's trusted evaluation: "
-        f"{trusted_setup}. The score is the trusted mean {metric.name} ({direction} is better); a method's "
+        f"{md_inline(trusted_setup, 2000)}. The score is the trusted mean {metric.name} ({direction} is better); a method's "
         f"score in a run is its best trusted design. Each method ran {plan.repeats} time(s) per budget; "
-        f"{done} of {total} runs have ended (comparison status: {state.get('status', 'unknown')}). "
+        f"{done} of {total} runs have ended (comparison status: {md_inline(state.get('status', 'unknown'), 40)}). "
         "Intervals are 90% bootstrap intervals of the mean across repeats.\n"
     )
 
@@ -86,7 +88,7 @@ def _baselines(baselines: Baselines, metric: Metric) -> str:
     rows = ["## Baselines", "", f"| baseline | trusted {metric.name} |", "| --- | ---: |"]
     for name, score in sorted(baselines.scores.items(), key=lambda item: metric.rank_key(item[1])):
         marker = " (reference)" if name == baselines.reference else ""
-        rows.append(f"| {name}{marker} | {score:.3f} |")
+        rows.append(f"| {md_inline(name, 80)}{marker} | {score:.3f} |")
     return "\n".join(rows) + "\n"
 
 
@@ -133,7 +135,7 @@ def _findings(rows: Sequence[MethodSummary], baselines: Baselines, metric: Metri
     if reference is not None:
         gains = [f"{s.label} {_gain(s.mean, reference, metric):+.1%}" for s in ranked]
         out.append(
-            f"Against the reference baseline `{baselines.reference}` ({reference:.3f}): "
+            f"Against the reference baseline {md_code(baselines.reference, 80)} ({reference:.3f}): "
             + ", ".join(gains)
             + "."
         )
@@ -295,9 +297,10 @@ def _runs_section(plan: ComparePlan, state: dict, outcomes: list[RunOutcome]) ->
         status = o.status if o else recorded.get("status", "pending")
         if recorded.get("error"):
             status += f" ({recorded['error']})"
+        status = md_inline(status, 300)
         trusted = f"{o.trusted:.3f}" if o and o.trusted is not None else "—"
         rows.append(
-            f"| `{entry.run_id}` | {plan.method(entry.method).label} | {entry.budget} | {entry.repeat} | {status} "
+            f"| {md_code(entry.run_id, 120, in_table=True)} | {plan.method(entry.method).label} | {entry.budget} | {entry.repeat} | {status} "
             f"| {trusted} | {o.simulations if o else 0} | ${o.dollars if o else 0:.2f} |"
         )
     rows += [

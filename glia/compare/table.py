@@ -18,6 +18,7 @@ from glia.compare.plan import ComparePlan
 from glia.compare.results import RunOutcome
 from glia.evaluation.stats import bootstrap_mean_ci
 from glia.metric import Metric
+from glia.safe_text import md_inline
 
 
 @dataclass
@@ -87,7 +88,7 @@ def markdown_table(summaries: list[MethodSummary], metric: Metric, budget: int) 
     unit = f" ({metric.unit})" if metric.unit else ""
     direction = metric.better_word
     lines = [
-        f"| method | runs | trusted {metric.name}{unit}, mean ({direction} is better) | 90% CI | best run "
+        f"| method | runs | trusted {md_inline(metric.name + unit, 80)}, mean ({direction} is better) | 90% CI | best run "
         f"| simulations used (of {budget}) | dollars per run | designs per run | invalid designs per run | notes |",
         "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
@@ -116,7 +117,7 @@ def notes(summary: MethodSummary) -> str:
     reasons = ", ".join(f"{reason} ×{count}" for reason, count in sorted(summary.end_reasons.items()))
     if reasons:
         parts.append(f"ended: {reasons}")
-    return "; ".join(parts) or "—"
+    return md_inline("; ".join(parts), 600) or "—"
 
 
 def csv_text(summaries: list[MethodSummary]) -> str:

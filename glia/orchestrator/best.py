@@ -15,6 +15,7 @@ from glia.orchestrator.trusted import Candidate
 from glia.record.audit import ClaimGap, FileChanges, Tie, claim_gap, outside_changes, statistical_tie
 from glia.record.view import read_run
 from glia.run_store import BEST_DIR, EVALUATIONS_DIR, context_dir, write_json_atomic
+from glia.safe_text import md_code, md_fence, md_inline
 from glia.task import Task
 from glia.workspace.history import HISTORY_DIR, History
 
@@ -84,17 +85,19 @@ def caveat_lines(
 ) -> list[str]:
     lines = []
     if gap is not None:
-        lines.append(f"- **Claim against trusted:** this context's best claim was {gap.text(metric)}.")
+        lines.append(
+            f"- **Claim against trusted:** this context's best claim was {md_inline(gap.text(metric), 400)}."
+        )
     if changes is not None and changes.changed:
         lines.append(
             "- **⚠ Changed outside the design:** this snapshot also changed "
-            + ", ".join(f"`{p}`" for p in changes.changed)
+            + ", ".join(md_code(p, 200) for p in changes.changed)
             + ". The context's own measurements ran on that modified simulator; the trusted evaluation "
             "used the design file(s) alone on a pristine one."
         )
     if changes is not None and changes.added:
         lines.append("- Files it added (its own scripts and notes, not part of the design): "
-                     + ", ".join(f"`{p}`" for p in changes.added[:20]) + ".")  # fmt: skip
+                     + ", ".join(md_code(p, 200) for p in changes.added[:20]) + ".")  # fmt: skip
     if tie is not None:
         lines.append(f"- **{tie.text(metric)}**")
     return lines
@@ -118,19 +121,20 @@ def explanation(
     metric, spec = task.metric, task.evaluation
     unit = f" ({metric.unit})" if metric.unit else ""
     lines = [
-        f"# Best design: context {best.context}, {best.label} snapshot `{best.sha[:12]}`",
+        f"# Best design: context {best.context}, {md_inline(best.label, 40)} snapshot {md_code(best.sha[:12])}",
         "",
-        f"Task `{task.name}`. Chosen by trusted re-evaluation ({metric.direction} `{metric.name}`), "
-        "not by the score the context reported.",
+        f"Task {md_code(task.name, 80)}. Chosen by trusted re-evaluation ({metric.direction} "
+        f"{md_code(metric.name, 60)}), not by the score the context reported.",
         "",
         "## Trusted evaluation",
         "",
-        f"| design | workload | {metric.name}{unit} | 90% CI | {spec.reference_baseline} | vs {spec.reference_baseline} |",
+        f"| design | workload | {md_inline(metric.name, 60)}{md_inline(unit, 30)} | 90% CI "
+        f"| {md_inline(spec.reference_baseline, 60)} | vs {md_inline(spec.reference_baseline, 60)} |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     reference = baselines.get(spec.reference_baseline)
     for name, workload in best.evaluation.workloads.items():
-        tag = f"{name} (held out)" if workload.heldout else name
+        tag = md_inline(f"{name} (held out)" if workload.heldout else name, 80)
         theirs = (reference_by_workload or {}).get(name)
         gain = relative_improvement(workload.mean, theirs, metric)
         lines.append(
@@ -143,7 +147,7 @@ def explanation(
     )
     for router, score in baselines.items():
         marker = " (reference)" if router == spec.reference_baseline else ""
-        lines.append(f"| {router}{marker} | score | {_number(score)} | | | |")
+        lines.append(f"| {md_inline(router, 60)}{marker} | score | {_number(score)} | | | |")
     if caveats:
         lines += ["", "## What the record says about this design", "", *caveats]
     lines += ["", "## The Researcher's account (its own words; only the numbers above are Glia's)", ""]
@@ -151,26 +155,31 @@ def explanation(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def summary_lines(finish_summary: Any, end_reason: str | None, level: str = "###") -> list[str]:
-    """The finish summary as Markdown: one heading per field, fields with the same text shown once."""
-    if not finish_summary:
-        why = f" (it ended with '{end_reason}')" if end_reason else ""
-        return [
-            f"This context did not finish with a summary{why}. The design above is its snapshot with the "
-            "best trusted score; read the context's notes.md for its reasoning."
-        ]
+ACCOUNT_LABEL = "The Researcher's own account, unverified:"
+
+
+def account_text(finish_summary: Any) -> str:
+    """The finish summary as plain text: one titled paragraph per field, fields with the same text once."""
     if not isinstance(finish_summary, dict):
-        return [_as_text(finish_summary), ""]
+        return _as_text(finish_summary)
     groups: dict[str, list[str]] = {}
     for key, value in finish_summary.items():
         if value in (None, "", [], {}):
             continue
-        groups.setdefault(_as_text(value), []).append(key.replace("_", " "))
-    lines: list[str] = []
-    for text, keys in groups.items():
-        title = " / ".join(keys).capitalize()
-        lines += [f"{level} {title}", "", text, ""]
-    return lines
+        groups.setdefault(_as_text(value), []).append(str(key).replace("_", " "))
+    return "\n\n".join(f"{' / '.join(keys).capitalize()}:\n{text}" for text, keys in groups.items())
+
+
+def summary_lines(finish_summary: Any, end_reason: str | None) -> list[str]:
+    """The finish summary as Markdown: a labelled fenced block, so nothing the Researcher wrote can read
+    as a heading, a number or a sentence of Glia's (the fence is longer than any backtick run inside)."""
+    if not finish_summary:
+        why = f" (it ended with {md_code(end_reason, 80)})" if end_reason else ""
+        return [
+            f"This context did not finish with a summary{why}. The design above is its snapshot with the "
+            "best trusted score; read the context's notes.md for its reasoning."
+        ]
+    return [f"**{ACCOUNT_LABEL}**", "", md_fence(account_text(finish_summary), "text", 20_000), ""]
 
 
 def _as_text(value: Any) -> str:

@@ -17,25 +17,34 @@ import re
 
 from glia.safe_text.chars import capped, visible
 
-# ASCII punctuation with a meaning somewhere in CommonMark / GFM (emphasis, links, code, headings,
-# lists, tables, strikethrough, math, setext underlines, reference definitions).
-_ESCAPED = set("\\`*_{}[]()#+-.!|~=$^:")
+# Marks with a meaning anywhere in a line (emphasis, code, links and images, HTML, tables,
+# strikethrough, math, escapes); `_` only where it could open or close emphasis (not inside a word).
+_ESCAPED = set("\\`*[]|~$!")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+# What makes a line a heading, quote, list item, thematic break or setext underline when it starts it.
+_LINE_START = re.compile(r"^([#=+-]|\d{1,9}(?=[.)](\s|$)))")
 _INFO = re.compile(r"[^A-Za-z0-9_+-]")
 
 
 def md_inline(value: object, limit: int | None = 300) -> str:
     """One line of plain text, safe anywhere inline (a table cell, a heading, a list item)."""
-    flat = " ".join(capped(visible(value), limit).split(" "))
+    flat = capped(visible(value), limit).strip()
     out = []
-    for char in flat:
+    for i, char in enumerate(flat):
         if char in _ENTITIES:
             out.append(_ENTITIES[char])
         elif char in _ESCAPED:
             out.append("\\" + char)
+        elif char == "_" and not (0 < i < len(flat) - 1 and flat[i - 1].isalnum() and flat[i + 1].isalnum()):
+            out.append("\\_")
         else:
             out.append(char)
-    return "".join(out).strip()
+    text = "".join(out)
+    start = _LINE_START.match(text)
+    if start:  # a digit run is kept and its `.` / `)` escaped; a mark is escaped itself
+        cut = start.end()
+        text = text[:cut] + "\\" + text[cut:] if text[:1].isdigit() else "\\" + text
+    return text
 
 
 def md_code(value: object, limit: int | None = 300, in_table: bool = False) -> str:

@@ -1,6 +1,7 @@
 """The context loop with an in-process scripted model and the local workspace backend."""
 
 import json
+import re
 import threading
 import time
 
@@ -124,9 +125,8 @@ def test_a_revision_reaches_the_researcher_as_the_finish_result(tmp_path, task, 
         (True, True),
     ]
     second_review = supervisor.requests[1].messages[0].content
-    assert (
-        "SUPERVISOR (finish, verdict revise)" in second_review
-        and "| 1 | simulator_results/bench/" in second_review
+    assert "SUPERVISOR (finish, verdict revise)" in second_review and re.search(
+        r"\| 1 \| <<untrusted-[0-9a-f]{16}>>simulator_results/bench/", second_review
     )
 
 

@@ -5,6 +5,7 @@ from glia.agents.supervisor import (
     STALL,
     Supervisor,
     SupervisorPolicy,
+    UntrustedMarkers,
     parse_verdict,
     render_transcript,
     strip_verdict,
@@ -105,17 +106,25 @@ def session_events(turns: int) -> list[dict]:
     return events
 
 
+MARKERS = UntrustedMarkers("n0")
+
+
+def u(text: str) -> str:
+    """`text` as the Supervisor's prompt delimits a Researcher-produced value (nonce n0)."""
+    return f"<<untrusted-n0>>{text}<<end-untrusted-n0>>"
+
+
 def test_rendering_keeps_the_beginning_the_end_and_every_simulation():
     sims = records(*[40.0 - i for i in range(30)])
-    text = render_transcript(session_events(60), sims, char_budget=12_000)
+    text = render_transcript(session_events(60), sims, char_budget=12_000, markers=MARKERS)
     assert len(text) < 13_000
     assert "THE BRIEF" not in text  # the brief is sent separately
-    assert "RESEARCHER (turn 1):" in text and "$ echo step1" in text
-    assert "RESEARCHER (turn 60):" in text and "$ echo step60" in text
+    assert "RESEARCHER (turn 1):" in text and "(command)\n<<untrusted-n0>>\necho step1\n" in text
+    assert "RESEARCHER (turn 60):" in text and "\necho step60\n<<end-untrusted-n0>>" in text
     assert "earlier entries omitted" in text and "RESEARCHER (turn 30):" not in text
     assert "characters omitted" in text  # long outputs are clipped
-    assert "| 30 | simulator_results/e/30 | claim | 11.000 | True |  | 11.000 (#30) |" in text
-    assert "| 1 | simulator_results/e/1 | claim | 40.000" in text
+    assert f"| 30 | {u('simulator_results/e/30')} | claim | 11.000 | True |  | 11.000 (#30) |" in text
+    assert f"| 1 | {u('simulator_results/e/1')} | claim | 40.000" in text
 
 
 def test_the_simulation_table_marks_experiments_and_never_ranks_them():
@@ -125,10 +134,12 @@ def test_the_simulation_table_marks_experiments_and_never_ranks_them():
         conditions={"router": "llq", "workload": "generated:qps=7.5,seed=0,duration=100"},
         values={"score": 10.0},
     )  # fmt: skip
-    text = render_transcript([], [claim, experiment], char_budget=60_000)
-    assert "| 1 | simulator_results/e/1 | claim | 40.000 | True |  | 40.000 (#1) |" in text
+    text = render_transcript([], [claim, experiment], char_budget=60_000, markers=MARKERS)
+    assert f"| 1 | {u('simulator_results/e/1')} | claim | 40.000 | True |  | 40.000 (#1) |" in text
     row = next(line for line in text.splitlines() if line.startswith("| 2 |"))
-    assert "| experiment: router llq, workload generated:qps=7.5,seed=0,duration=100 | 10.000 |" in row
+    assert (
+        f"| experiment: {u('router llq, workload generated:qps=7.5,seed=0,duration=100')} | 10.000 |" in row
+    )
     assert row.endswith("| 40.000 (#1) |")  # 10.0 is better, but an experiment is never the best claim
 
 
@@ -150,7 +161,10 @@ def test_review_sends_brief_and_transcript_without_tools_and_marks_the_reply():
     [message] = request.messages
     assert message.role == "user"
     assert message.content.startswith("# The task given to the Researcher\n\nTHE BRIEF")
-    assert "$ echo step2" in message.content and "- design: D" in message.content
+    assert (
+        "(command)\n<<untrusted-" in message.content and "\necho step2\n<<end-untrusted-" in message.content
+    )
+    assert "- design: D" in message.content
     assert "VERDICT: APPROVE" in message.content
     assert (review.verdict, review.message) == ("revise", "[Supervisor] Try the other seeds.")
     periodic = supervisor.review(PERIODIC, session_events(2), [])

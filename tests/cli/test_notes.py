@@ -40,8 +40,8 @@ def test_notes_tell_the_research_story(finished_run: Path) -> None:
     assert "> They explain the tail." in text
     # Each command, then the simulations it ran, then its folded output.
     command = text.index("```bash\n./run_all.sh ai --seed 2\n```")
-    assert command < text.index("## 🧪 Simulation 2 ·") < text.index("(full: `ctx-1/outputs/cmd-2.log`)")
-    assert "<details><summary>exit 0, 12.5 s · 2 lines of output (full: `ctx-1/outputs/cmd-2.log`)" in text
+    assert command < text.index("## 🧪 Simulation 2 ·") < text.index("(full: ctx-1/outputs/cmd-2.log)")
+    assert "<details><summary>exit 0, 12.5 s · 2 lines of output (full: ctx-1/outputs/cmd-2.log)" in text
     # The summary table and the final design with its trusted verdict and the diff from the template.
     assert "| ended: finished | 5 | 5 (1 experiment) | 40.000 (simulation 2) | 41.000 | $1.25 |" in text
     assert "**Trusted score: 41.000** (re-evaluated by the evaluator)." in text
@@ -52,7 +52,7 @@ def test_notes_tell_the_research_story(finished_run: Path) -> None:
     )
     assert "+        return self.headroom_pick()" in text
     assert "## ✅ The Researcher submits (accepted)" in text
-    assert "**Design / evidence:** Head-room allocator" in text  # one text given twice is shown once
+    assert "Design / evidence:\nHead-room allocator" in text  # one text given twice is shown once
 
 
 def test_notes_are_idempotent(finished_run: Path) -> None:
@@ -197,7 +197,7 @@ def test_a_resumed_context_reads_as_one_story(tmp_path: Path) -> None:
     text = render_notes(ctx)
     assert text.count("Session stopped (interrupted); resumed below.") == 1
     assert text.count("## The final design") == 1 and "Ended because: **finished**" in text
-    assert "**Design:** head-room" in text and "**Tried and rejected:** LOR" in text
+    assert "Design:\nhead-room" in text and "Tried and rejected:\nLOR" in text
     # the brief's own headings stay inside its fenced block, out of the notebook's outline
     assert "```markdown\n# Brief\n\n## Rules\n\nBe good.\n```" in text
     assert "### Turn 2 · Back again." in headings(text)

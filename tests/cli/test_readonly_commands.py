@@ -119,7 +119,8 @@ def test_follow_renders_commands_numbers_submissions_and_the_supervisor_once() -
     finish = ev.parse_event({"type": "finish", "summary": {"design": "Head-room.", "evidence": "Runs 3-5."},
                              "accepted": False})  # fmt: skip
     assert event_markdown(finish, metric) == (
-        "## ✅ The Researcher submits (sent back)\n\n**Design:** Head-room.\n\n**Evidence:** Runs 3-5."
+        "## ✅ The Researcher submits (sent back)\n\n**The Researcher's own account, unverified:**\n\n"
+        "```text\nDesign:\nHead-room.\n\nEvidence:\nRuns 3-5.\n```"
     )
     review = ev.parse_event(
         {"type": "tool_result", "id": "f", "name": "finish", "output": "[Supervisor] Why?"}

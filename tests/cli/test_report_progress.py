@@ -191,7 +191,7 @@ def test_report_of_a_finished_run(finished_run: Path) -> None:
     )
     # the account once, fields with the same words merged (the model repeated itself)
     assert text.count("Head-room allocator: keep 10% of blocks free.") == 1
-    assert "#### Design / evidence" in text and "#### Tried and rejected" in text
+    assert "Design / evidence:\n" in text and "Tried and rejected:\nLOR" in text
     assert "return self.headroom_pick()" in text  # the design's code
     assert "![best score against simulations used](progress.png)" in text
     assert "- simulations: 10 of 40" in text
