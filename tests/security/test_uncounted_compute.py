@@ -13,12 +13,13 @@ are larger in every term.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from budget_support import QUICK, SandboxedLedger
 
-from glia.agents.cpu_backstop import UNCOUNTED_EVENT, CpuPolicy
+from glia.agents.cpu_backstop import UNCOUNTED_EVENT, CpuBackstop, CpuPolicy
+from glia.budget import Budget
+from glia.task import BudgetLimits
+from glia.transcript import Transcript, read_events
 
 pytestmark = pytest.mark.docker
 
@@ -102,19 +103,19 @@ def test_a_pth_hook_that_silences_the_ledger_is_charged(sandbox):
     plain = sandbox.bash(QUICK)  # the hook does not persist into a plain command
     assert plain.note and "Simulation #" in plain.note
     counted = sandbox.ledger.count
-    loop = "for i in $(seq 8); do {} ./run_all.sh >/dev/null; done; echo done"
+    loop = "for i in $(seq 6); do {} ./run_all.sh >/dev/null; done; echo done"
     # Glia sets PYTHONNOUSERSITE for every command: PYTHONUSERBASE alone changes nothing.
     honest = sandbox.bash(loop.format("PYTHONUSERBASE=/tmp/ub"))
-    assert honest.result.exit_code == 0 and sandbox.ledger.count == counted + 8, honest.output
+    assert honest.result.exit_code == 0 and sandbox.ledger.count == counted + 6, honest.output
     counted, charged = sandbox.ledger.count, sandbox.budget.usage()["uncounted_simulations"]
     attack = sandbox.bash(loop.format("env -u PYTHONNOUSERSITE PYTHONUSERBASE=/tmp/ub"))
     assert attack.result.exit_code == 0 and "done" in attack.output, attack.output
     new_counted = sandbox.ledger.count - counted
     new_charged = sandbox.budget.usage()["uncounted_simulations"] - charged
-    if new_counted == 8:  # the image ignores PYTHONUSERBASE: every run was reported
+    if new_counted == 6:  # the image ignores PYTHONUSERBASE: every run was reported
         return
     assert new_counted == 0  # the hook did silence the report ...
-    assert new_charged >= 2, attack.note  # ... and the CPU time was charged all the same
+    assert new_charged >= 1, attack.note  # ... and the CPU time was charged all the same
     assert "Uncounted compute" in attack.note
     event = charges(sandbox)[-1]
     assert event["call_id"] == f"call_{len(sandbox.commands)}"
@@ -138,22 +139,48 @@ def test_an_in_process_patch_from_a_script_outside_the_repository_is_charged(san
     assert any(n.startswith("Uncounted compute:") for n in sandbox.budget.notes())
 
 
-def test_a_busy_loop_is_charged_while_it_runs_and_spends_the_budget(tmp_path, workspace_image):
-    """Checked during the command, not only after it: a loop that spends the budget meets a refusal
-    from the ledger before it ends, and the context sees the budget spent."""
-    small = SandboxedLedger(tmp_path, workspace_image, simulations=1, cpu_policy=STRICT)
-    try:
-        began = time.monotonic()
-        done = small.bash(
-            "python3 -c 'import time\nwhile time.process_time() < 5.5: pass' && ./run_all.sh --duration 20",
-            timeout_s=90,
-        )
-        events = charges(small)
-        assert len(events) >= 2, events  # charged while the loop ran, then again at the end
-        assert small.budget.exhausted() == "simulation_budget"
-        assert small.budget.simulations_used >= 1
-        assert "refused" in done.output.lower() or done.result.exit_code != 0, done.output
-        assert small.ledger.count == 0  # the simulation after the loop was refused
-        assert time.monotonic() - began < 85
-    finally:
-        small.close()
+def test_a_busy_loop_is_charged_while_it_runs(sandbox):
+    """Checked during the command, not only after it: a long loop is charged as it goes."""
+    before = len(charges(sandbox))
+    done = sandbox.bash(
+        "python3 -c 'import time\nwhile time.process_time() < 6: pass'; echo looped", timeout_s=90
+    )
+    assert "looped" in done.output, done.output
+    events = charges(sandbox)[before:]
+    assert len(events) >= 2, events  # charged while the loop ran, and again at the end
+    assert {e["call_id"] for e in events} == {f"call_{len(sandbox.commands)}"}
+    assert sum(e["charged"] for e in events) >= 2
+
+
+class _Clock:
+    """A fake CPU counter for the budget rule, without a container."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_uncounted_compute_spends_the_budget_and_is_recorded(tmp_path):
+    cpu, budget = _Clock(), Budget(BudgetLimits(simulations=3))
+    transcript = Transcript(tmp_path / "transcript.jsonl")
+    backstop = CpuBackstop(cpu, lambda: 0, budget, transcript, STRICT)
+    backstop.command_started("call_1")
+    cpu.seconds = 3.0 + 1.5  # exactly the allowance: nothing charged
+    assert backstop.command_ended() is None and budget.simulations_used == 0
+    backstop.command_started("call_2")
+    cpu.seconds += 1.5 + 4.0  # 4 CPU-s beyond this command's allowance: ceil(4 / 1.5) = 3
+    note = backstop.command_ended()
+    assert note and "3 simulation(s) were charged" in note
+    assert budget.simulations_used == 3 and budget.exhausted() == "simulation_budget"
+    assert budget.usage()["uncounted_simulations"] == 3 and budget.usage()["uncounted_cpu_s"] == 4.5
+    [event] = [e for e in read_events(transcript.path) if e["type"] == "uncounted_compute"]
+    assert (event["call_id"], event["charged"], event["cpu_unexplained_s"]) == ("call_2", 3, 4.0)
+    backstop.command_started("call_3")
+    cpu.seconds += 1.5 + 0.4  # the 0.5 CPU-s left over from the last charge covers this
+    assert backstop.command_ended() is None and budget.simulations_used == 3
+    backstop.command_started("call_4")
+    cpu.seconds += 100.0 + 3.0 + 1.5  # a long burst: one simulation per 1.5 CPU-s
+    assert "69 simulation(s)" in (backstop.command_ended() or "")
+    assert any(n.startswith("Uncounted compute: 72 simulation(s)") for n in budget.notes())
