@@ -54,6 +54,8 @@ class Budget:
         self._tokens = int(used.get("tokens", 0))
         self._unpriced_calls = int(used.get("unpriced_calls", 0))
         self._seconds_before = float(used.get("wall_time_s", 0.0))
+        self._uncounted = int(used.get("uncounted_simulations", 0))
+        self._uncounted_cpu_s = float(used.get("uncounted_cpu_s", 0.0))
         self._started = clock()
         self._reported_hit: str | None = None
 
@@ -86,6 +88,16 @@ class Budget:
             if limit is not None and self._simulations >= limit:
                 return None
             self._simulations += 1
+            return self._simulations
+
+    def charge_uncounted(self, n: int, cpu_s: float) -> int:
+        """Charge `n` simulations for `cpu_s` CPU-seconds a sandbox used that its counted simulations
+        and allowance do not explain (`glia.agents.cpu_backstop`). Never refused: the compute already
+        happened, so the total may pass the limit, which then ends the run like any spent budget."""
+        with self._lock:
+            self._simulations += max(0, int(n))
+            self._uncounted += max(0, int(n))
+            self._uncounted_cpu_s += max(0.0, float(cpu_s))
             return self._simulations
 
     # -- reading ----------------------------------------------------------------------------------
@@ -140,11 +152,21 @@ class Budget:
                 "wall_time_s": round(self.elapsed_s(), 3),
                 "cost_known": self._unpriced_calls == 0,
                 "unpriced_calls": self._unpriced_calls,
+                "uncounted_simulations": self._uncounted,
+                "uncounted_cpu_s": round(self._uncounted_cpu_s, 3),
             }
 
     def notes(self) -> list[str]:
         """Plain sentences for run.json `notes` (e.g. that the dollar total is incomplete)."""
-        return [] if self.cost_known else [self._cost_unknown_note()]
+        notes = [] if self.cost_known else [self._cost_unknown_note()]
+        with self._lock:
+            uncounted, cpu_s = self._uncounted, self._uncounted_cpu_s
+        if uncounted:
+            notes.append(
+                f"Uncounted compute: {uncounted} simulation(s) were charged for {cpu_s:.1f} CPU-seconds "
+                "that sandboxes used beyond what their counted simulations and commands explain."
+            )
+        return notes
 
     def for_context(
         self,
@@ -206,6 +228,7 @@ class ContextBudget:
         self.simulations = 0
         self.dollars = 0.0
         self.tokens = 0
+        self.uncounted = 0  # simulations charged for CPU time the counted ones do not explain
         self.run_totals_after_simulation: list[int] = list(history or [])
 
     @property
@@ -243,6 +266,13 @@ class ContextBudget:
             self.simulations += 1
         if self._on_simulation is not None:
             self._on_simulation(self.index, total)
+        return total
+
+    def charge_uncounted(self, n: int, cpu_s: float) -> int:
+        """`Budget.charge_uncounted`, tallied for this context (not a simulation of its ledger)."""
+        total = self.shared.charge_uncounted(n, cpu_s)
+        with self._lock:
+            self.uncounted += max(0, int(n))
         return total
 
     def run_total_at(self, simulation_index: int) -> int | None:

@@ -251,6 +251,8 @@ class _ContextRun:
             self.workspace, self.history, self.excludes, always=self.spec.task.design_files
         )
         self.snapshotter.restore(self.history.head())  # the template, or the last saved tree on resume
+        # The unforgeable bound on the budget: the sandbox's own CPU time (agents/cpu_backstop.py).
+        self.ledger.watch_cpu(getattr(self.workspace, "cpu_seconds", None))
 
     def _open_history(self) -> History:
         """ctx-K/history.git: made from the task's template the first time (its first commit)."""

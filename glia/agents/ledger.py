@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from glia.agents.cpu_backstop import CpuBackstop, CpuPolicy
 from glia.agents.ledger_socket import Answer, EndReport, LedgerServer, ServerLimits, StartReport, clean_text
 from glia.cores import hold_core, release_core
 from glia.metric import Metric
@@ -49,6 +50,8 @@ class BudgetLike(Protocol):
     def try_charge_simulation(self) -> int | None: ...
 
     def remaining(self) -> dict[str, Any]: ...
+
+    def charge_uncounted(self, n: int, cpu_s: float) -> int: ...
 
 
 @dataclass
@@ -209,6 +212,7 @@ class SimulationLedger:
         self._refused_since_note: dict[str, int] = {}  # reason -> how many since the last note
         self._closed = False
         self._server: LedgerServer | None = None
+        self.cpu: CpuBackstop | None = None  # the backstop, once the sandbox's CPU time is watched
 
     # -- the socket ---------------------------------------------------------------------------------
 
@@ -223,12 +227,20 @@ class SimulationLedger:
         """Stop taking reports; runs still going are recorded as lost (the context ended under them)."""
         with self._start_lock:
             self._closed = True
+        if self.cpu is not None:
+            self.cpu.close()
         if self._server is not None:
             self._server.close()
         with self._lock:
             left = list(self._running)
         for connection in left:
             self.on_lost(connection, "the context ended while the run was in progress")
+
+    def watch_cpu(self, read_cpu: Callable[[], float | None] | None, policy: CpuPolicy | None = None) -> None:
+        """Bound this context by its sandbox's CPU time (`cpu_backstop`): call once the sandbox is
+        ready, before the first command; `read_cpu` None (a backend without one) watches nothing."""
+        if read_cpu is not None and self.cpu is None:
+            self.cpu = CpuBackstop(read_cpu, lambda: self.count, self.budget, self.transcript, policy)
 
     # -- the command in flight ----------------------------------------------------------------------
 
@@ -238,13 +250,16 @@ class SimulationLedger:
         with self._lock:
             self._call_id = call_id
             self._issued_calls.add(call_id)
+        if self.cpu is not None:
+            self.cpu.command_started(call_id)
 
     def end_command(self) -> str | None:
         """The command is over: the note to append to its result, or None when no simulation started,
-        ended or was refused since the last note."""
+        ended or was refused since the last note and no uncounted compute was charged."""
         with self._lock:
             self._call_id = None
-        return self.take_note()
+        notes = [self.take_note(), self.cpu.command_ended() if self.cpu is not None else None]
+        return " ".join(n for n in notes if n) or None
 
     # -- reports from the socket (ReportHandler) ----------------------------------------------------
 

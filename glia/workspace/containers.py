@@ -37,6 +37,10 @@ CONTEXT_LABEL = "glia.context"
 OWNER_LABEL = "glia.owner"
 INVOCATION_LABEL = "glia.invocation"
 NOBODY = (65534, 65534)
+# Python's per-user site folder under HOME: an empty read-only mount the sandbox cannot remove or
+# rename, so no `.pth` file or usercustomize planted there can run in a later command.
+USER_SITE_BLOCK = f"{CONTAINER_HOME}/.local"
+SHM_SIZE = "64m"  # /dev/shm: a tmpfs Docker mounts for every container; its size, stated in the README
 _INVOCATION_ID = uuid.uuid4().hex[:16]
 
 
@@ -81,6 +85,7 @@ def labels(run_id: str, context_id: str) -> dict[str, str]:
 def command_environment(ledger_socket: Path | None) -> dict[str, str]:
     """What every command in a container sees: the scrubbed environment, plus the ledger if any."""
     environment = sandbox_environment(CONTAINER_HOME)
+    environment["PYTHONNOUSERSITE"] = "1"  # the image's site.py has the user site off too
     if ledger_socket is not None:
         environment[LEDGER_ENV] = LEDGER_MOUNT
     return environment
@@ -96,9 +101,9 @@ def container_options(
 ) -> dict[str, Any]:
     """Every flag of a workspace container, in one place (keyword arguments of `containers.run`).
 
-    No host folder is mounted: the root filesystem is read-only and the only writable places are two
-    size-limited tmpfs mounts (the repository's /workspace and /tmp). The one host path that may appear
-    is the ledger's unix socket, at LEDGER_MOUNT.
+    No host folder is mounted: the root filesystem is read-only and the only writable places are three
+    size-limited tmpfs mounts (the repository's /workspace, /tmp and Docker's /dev/shm, SHM_SIZE). The
+    one host path that may appear is the ledger's unix socket, at LEDGER_MOUNT.
     """
     uid, gid = sandbox_ids()
     all_mounts = list(mounts)
@@ -123,7 +128,9 @@ def container_options(
         "tmpfs": {
             WORKSPACE_ROOT: f"rw,exec,nosuid,nodev,size={limits.disk},mode=0755,uid={uid},gid={gid}",
             CONTAINER_HOME: f"rw,exec,nosuid,nodev,size={limits.tmp},mode=1777",
+            USER_SITE_BLOCK: "ro,nosuid,nodev,noexec,size=4k,mode=0555",
         },
+        "shm_size": SHM_SIZE,
         "mounts": all_mounts,
         "network_mode": "none",
         "cap_drop": ["ALL"],

@@ -62,6 +62,7 @@ from glia.workspace.containers import (
     remove_quietly,
     sandbox_user,
 )
+from glia.workspace.cpu_usage import CpuUsage
 from glia.workspace.docker_exec import EXEC_ERRORS, STDERR, STDOUT, BoundedText, ExecStream, ExecTimeout
 from glia.workspace.engine import docker_client, low_level_client, require_image
 from glia.workspace.output import CommandLogs, OutputCapture
@@ -142,6 +143,7 @@ class DockerWorkspace(Workspace):
         self._lock = threading.Lock()
         self._closed = False
         self._environment = command_environment(self.ledger_socket)
+        self._cpu: CpuUsage | None = None
 
     # lifecycle
 
@@ -166,6 +168,7 @@ class DockerWorkspace(Workspace):
         except docker.errors.APIError as err:
             raise WorkspaceError(f"Could not start workspace container {self.name}: {err}") from err
         self.container_id = container.id
+        self._cpu = CpuUsage(low_level_client(client, timeout_s=30), container.id)
         registry.register(self)
         self._internal(["mkdir", "-p", REPO_DIR], what="make the repository folder", workdir="/")
         log.info("workspace_started", backend="docker", container=self.name, image=self.image)
@@ -192,6 +195,8 @@ class DockerWorkspace(Workspace):
                 return
             self._closed = True
         registry.unregister(self)
+        if self._cpu is not None:
+            self._cpu.api.close()
         if self._client is None or self.container_id is None:
             return
         try:
@@ -221,7 +226,16 @@ class DockerWorkspace(Workspace):
             self._client.containers.get(self.container_id).restart(timeout=0)
         except docker.errors.APIError as err:
             raise WorkspaceDead(f"Workspace container {self.name} did not restart: {err}") from err
+        if self._cpu is not None:
+            self._cpu.reset_source()
         self._internal(["mkdir", "-p", REPO_DIR], what="make the repository folder", workdir="/")
+
+    def cpu_seconds(self) -> float | None:
+        """CPU-seconds the container's processes have used, from the kernel's accounting of its cgroup
+        (nothing inside can change it); None before start or when it cannot be read."""
+        if self._cpu is None or self._closed:
+            return None
+        return self._cpu.seconds()
 
     def __enter__(self) -> DockerWorkspace:
         if self.container_id is None:

@@ -116,6 +116,7 @@ def _build_from_debian(client: docker.DockerClient, tag: str) -> str:
             what="debootstrap",
         )
         _trim_rootfs(rootfs)
+        disable_user_site(rootfs)
         tarball = Path(scratch) / "rootfs.tar"
         _run(["tar", "-C", str(rootfs), "-cf", str(tarball), "."], what="tar")
         client.api.import_image_from_file(
@@ -124,6 +125,28 @@ def _build_from_debian(client: docker.DockerClient, tag: str) -> str:
     image = client.images.get(tag)
     log.info("image_built", method="debian", tag=tag, id=image.id)
     return image.id
+
+
+USER_SITE_LINE = "ENABLE_USER_SITE = None"
+USER_SITE_OFF = "ENABLE_USER_SITE = False  # Glia: no per-user site (.pth, usercustomize) in a sandbox"
+
+
+def disable_user_site(rootfs: Path) -> list[Path]:
+    """Turn Python's per-user site off in every site.py of the image, whatever the environment says
+    (PYTHONUSERBASE, HOME): the files are on the read-only root, so a sandbox cannot turn it back on."""
+    patched = []
+    for site_py in sorted(rootfs.glob("usr/lib/python3*/site.py")) + sorted(
+        rootfs.glob("usr/local/lib/python3*/site.py")
+    ):
+        text = site_py.read_text(encoding="utf-8")
+        if USER_SITE_LINE in text:
+            site_py.write_text(text.replace(USER_SITE_LINE, USER_SITE_OFF, 1), encoding="utf-8")
+            patched.append(site_py)
+    if not patched:
+        raise WorkspaceError(
+            f"no site.py with {USER_SITE_LINE!r} under {rootfs}: cannot turn the user site off"
+        )
+    return patched
 
 
 def _trim_rootfs(rootfs: Path) -> None:

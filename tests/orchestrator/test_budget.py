@@ -87,7 +87,8 @@ def test_usage_restores_on_resume_including_wall_time() -> None:
     clock.now += 30
     used = first.usage()
     assert used == {"simulations": 4, "dollars": 1.5, "tokens": 1000, "wall_time_s": 30.0,
-                    "cost_known": False, "unpriced_calls": 1}  # fmt: skip
+                    "cost_known": False, "unpriced_calls": 1,
+                    "uncounted_simulations": 0, "uncounted_cpu_s": 0.0}  # fmt: skip
 
     clock.now += 5000  # the run sat interrupted for a long time: that does not count
     second = Budget(BudgetLimits(simulations=10, wall_time_s=100), clock=clock, used=used)

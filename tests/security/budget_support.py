@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from glia.agents.cpu_backstop import CpuPolicy
 from glia.agents.ledger import SimulationLedger
 from glia.budget import Budget
 from glia.metric import Metric
@@ -63,6 +64,7 @@ class SandboxedLedger:
     root: Path
     image: str
     simulations: int | None = None
+    cpu_policy: CpuPolicy | None = None  # given: the CPU backstop watches the sandbox, as in a context
     commands: list[Command] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -88,6 +90,8 @@ class SandboxedLedger:
         )
         self.workspace.start()
         self.workspace.write_files(template)
+        if self.cpu_policy is not None:
+            self.ledger.watch_cpu(self.workspace.cpu_seconds, self.cpu_policy)
         self._calls = 0
         self._closed = False
 
