@@ -49,7 +49,7 @@ class Liar:
     def __ne__(self, other): _log("ne", other); return False
     def __lt__(self, other): _log("lt", other); return True
     __le__ = __gt__ = __ge__ = __lt__
-    def __hash__(self): return hash(%(secret)r)
+    def __hash__(self): return hash(SECRET_HERE)
     def __bool__(self): return True
     def __len__(self): return 10**6
     def __iter__(self): return iter([1.0, 1.0])
@@ -232,7 +232,7 @@ def test_using_a_remote_object_is_the_programs_job_and_stays_allowed(program: Pr
     assert result.anything == 1.0  # attributes come back by value: values the program reports
     assert list(iter(result)) == [1.0, 1.0]
     assert isinstance(result, object) and not isinstance(result, float | int | str | list)
-    assert result == result and not (result != result)  # one reference: decided here, not by the program
+    assert result == result and (result != result) is False  # one reference: decided here, not by the program
     assert faults_of(faults) == []
 
 
