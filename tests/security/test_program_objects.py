@@ -131,7 +131,7 @@ def raise_lying():
 def probe(function):
     names = ("__globals__", "__closure__", "__self__", "__code__", "__wrapped__", "__defaults__")
     return [name for name in names if hasattr(function, name)], function(2)
-""" % {"secret": SECRET}
+""".replace("SECRET_HERE", repr(SECRET))
 
 
 class Program:
