@@ -122,9 +122,27 @@ def plain_class(cls: type) -> bool:
     for base in cls.__mro__:
         if base is object or (named_tuple and base is tuple):
             continue
-        if not base.__flags__ & _HEAP_TYPE:
-            return False  # a subclass of a builtin (an exception, a list, a C extension's type)
+        if not _written_in_python(base):
+            return False  # a subclass of a builtin (an exception, a list) or a C extension's type (a lock)
     return True
+
+
+def _written_in_python(cls: type) -> bool:
+    """A class statement made it: its instances hold a __dict__ or __slots__, nothing a C type keeps.
+
+    (The heap-type flag alone is not enough: many C types, `_thread.lock` among them, are heap types.)"""
+    if not cls.__flags__ & _HEAP_TYPE:
+        return False
+    own = vars(cls)
+    if "__slots__" in own or "__dict__" in own:
+        return True
+    parent = cls.__base__
+    return (
+        parent is not None
+        and parent is not object
+        and cls.__basicsize__ == parent.__basicsize__
+        and _written_in_python(parent)
+    )
 
 
 def _instance(value: Any, inner: Callable[[Any], Any]) -> dict[str, Any]:
