@@ -86,3 +86,21 @@ def test_a_failure_glia_causes_is_invalid_with_its_cause_in_one_line(glia_cache:
     assert refused["valid"] is False
     assert refused["error"].startswith("Glia refused: a _thread.lock cannot be passed to the program")
     assert "\n" not in refused["error"]
+
+
+@pytest.mark.docker
+def test_in_real_sandboxes_the_program_gets_the_folders_modules_it_imports(
+    tmp_path: Path, workspace_image: str
+) -> None:
+    """One sandbox pair: the design sandbox gets helper_sim.py (its dataclass crosses back by value)."""
+    from glia.evaluation import Evaluator
+
+    folder = FOLDERS / "sibling_module"
+    evaluator = Evaluator(
+        load_problem(folder), tmp_path / "run", image=workspace_image, secrets_dir=tmp_path / "s"
+    )
+    with evaluator:
+        result = evaluator.evaluate_baseline("initial_program")
+    assert result.valid, result.reason
+    assert result.isolation == "sandbox"
+    assert result.score == pytest.approx(direct_score(folder)["combined_score"])
