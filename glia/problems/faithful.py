@@ -4,7 +4,9 @@ On setup, the user's own initial program is scored twice with the same seeds: on
 the evaluator's process (as the user's evaluator runs it directly) and once isolated (as Glia's trusted
 evaluation runs it, the program in a sandbox of its own). When isolation changes the score beyond the
 evaluator's own spread, every trusted score of the run would be wrong in the same way, so Glia stops and
-says why, with the fix. This module decides; the caller runs the two evaluations.
+says why, with the fix. `check_initial_program` runs the in-process side (one seed of the main workload,
+the core sandbox holding the program beside the evaluator, as `python evaluator.py` would) next to the
+trusted evaluation the caller already has; `judge` decides.
 
 The spread is measured on the paired differences (same seed, both ways). An evaluator that gives exactly
 the same score both ways on any seed is deterministic, so every seed must agree (up to float rounding);
@@ -17,7 +19,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 RELATIVE_ROUNDING = 1e-9
 SPREAD_SIGMAS = 3.0
@@ -88,6 +91,43 @@ def judge(
         f"{program} scores {_fmt(_mean([a for a, _ in pairs]))} when the evaluator runs it in process but "
         f"{_fmt(_mean([b for _, b in pairs]))} isolated, beyond the evaluator's own spread ({allowed:.3g}): the "
         f"program depends on something isolation changes; fix: {DEFAULT_FIX}",
+    )
+
+
+def check_initial_program(
+    task: Any, isolated: Any, evaluator: Any, reference: str = "initial_program"
+) -> Verdict:
+    """Score the initial program in process on the first seed `isolated` (its trusted evaluation) used,
+    with the settings of `evaluator` (an `Evaluator`), and judge the pair."""
+    from glia.evaluation import Evaluator
+
+    primary = task.evaluation.primary.name
+    workload = isolated.workloads.get(primary) if isolated is not None and isolated.valid else None
+    seed = workload.seeds[0].seed if workload is not None and workload.seeds else None
+    probe = task.with_overrides(seeds=[seed if seed is not None else 0], workloads=[primary])
+    probe = replace(probe, design=replace(probe.design, host=None))  # no program sandbox: in process
+    with Evaluator(
+        probe,
+        evaluator.work_dir / "faithfulness",
+        backend=evaluator.backend,
+        image=evaluator.image,
+        workers=evaluator.workers,
+        secrets_dir=evaluator.work_dir / "faithfulness" / ".secrets",  # unused: the seed is given
+    ) as direct_evaluator:
+        direct = direct_evaluator.evaluate_baseline(reference)
+    metric = task.metric.name
+    direct_values = (
+        [s.values.get(metric) for s in direct.workloads[primary].seeds] if direct.valid else [None]
+    )
+    isolated_values = [workload.seeds[0].values.get(metric)] if workload is not None else [None]
+    return judge(
+        direct_values,
+        isolated_values,
+        in_process_error=None if direct.valid else direct.reason,
+        isolated_error=None
+        if isolated is not None and isolated.valid
+        else getattr(isolated, "reason", "missing"),
+        program=f"the initial program ({task.design_files[0]})",
     )
 
 

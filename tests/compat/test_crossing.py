@@ -104,3 +104,22 @@ def test_in_real_sandboxes_the_program_gets_the_folders_modules_it_imports(
     assert result.valid, result.reason
     assert result.isolation == "sandbox"
     assert result.score == pytest.approx(direct_score(folder)["combined_score"])
+
+
+@pytest.mark.docker
+def test_glia_bench_checks_that_isolation_is_faithful(tmp_path: Path, capsys, workspace_image: str) -> None:
+    """On setup the initial program is scored in process and isolated: a folder whose program reads a
+    data file of the folder (absent from its sandbox; its evaluator turns the error into 0) is stopped."""
+    from glia.cli import main
+
+    assert direct_score(FOLDERS / "crossing_data_file")["combined_score"] == 5.0
+    code = main(
+        ["bench", str(FOLDERS / "crossing_data_file"), "--root", str(tmp_path), "--image", workspace_image]
+    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 2, out
+    assert (
+        "glia bench stopped: the initial program (initial_program.py) scores 5 when the evaluator runs it"
+        in out
+    )
+    assert "but 0 isolated" in out and "fix:" in out

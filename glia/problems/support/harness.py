@@ -109,6 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         write_summary(run_dir, summary)
 
     endpoint = os.environ.get(ENDPOINT_ENV)
+    if not endpoint and (folder / settings.program).is_file():
+        # No program sandbox and the program beside the evaluator: Glia's faithfulness check on setup
+        # (glia.problems.faithful), which scores the user's own initial program as their evaluator would.
+        watchdog = Watchdog(
+            args.time_limit + WATCHDOG_GRACE_S, lambda why: finish(Outcome.failed(why))
+        ).start()
+        outcome = _evaluate_in_process(folder, settings, arguments)
+        if watchdog.finish():
+            finish(outcome)
+        return 0
     if not endpoint:
         finish(Outcome.failed(f"{ENDPOINT_ENV} is not set: the program must run in a sandbox of its own"))
         return 0
@@ -118,6 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         finish(outcome)
     shutdown_host(endpoint)
     return 0
+
+
+def _evaluate_in_process(folder: Path, settings: ProblemSettings, arguments: dict[str, Any]) -> Outcome:
+    try:
+        entry = load_entry(folder, settings)
+    except BaseException as exc:  # noqa: BLE001 - as in _evaluate
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return Outcome.failed(f"the evaluation could not start: {type(exc).__name__}: {exc}")
+    return evaluate(entry, str(folder / settings.program), arguments, settings)
 
 
 def _evaluate(
