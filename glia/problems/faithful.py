@@ -55,8 +55,12 @@ def judge(
     in_process_error: str | None = None,
     isolated_error: str | None = None,
     program: str = "the initial program",
+    repeat: Sequence[float | None] | None = None,
 ) -> Verdict:
-    """The verdict on paired scores (one per seed, same seeds in the same order); errors mean invalid."""
+    """The verdict on paired scores (one per seed, same seeds in the same order); errors mean invalid.
+
+    `repeat`: the in-process scores measured a second time, when the first pair disagreed: their own
+    difference is the evaluator's spread (an unseeded or timing-based evaluator)."""
     if isolated_error and not in_process_error:
         shown = _mean(in_process)
         return Verdict(
@@ -79,6 +83,13 @@ def judge(
     mean_difference = statistics.fmean(differences) if differences else 0.0
     scale = max(1.0, *(abs(a) for a, _ in pairs)) if pairs else 1.0
     allowed = RELATIVE_ROUNDING * scale
+    if repeat is not None and len(repeat) == len(pairs) and all(r is not None for r in repeat):
+        spread = max(abs(r - a) for r, (a, _) in zip(repeat, pairs, strict=True))  # type: ignore[operator]
+        if spread > allowed:
+            allowed += SPREAD_SIGMAS * spread
+            if abs(mean_difference) <= allowed:
+                return Verdict(True)
+            return Verdict(False, _disagree(program, pairs, allowed))
     deterministic = any(abs(d) <= allowed for d in differences)
     if deterministic and all(abs(d) <= allowed for d in differences):
         return Verdict(True)
@@ -86,11 +97,14 @@ def judge(
         allowed += SPREAD_SIGMAS * statistics.stdev(differences) / math.sqrt(len(differences))
         if abs(mean_difference) <= allowed:
             return Verdict(True)
-    return Verdict(
-        False,
+    return Verdict(False, _disagree(program, pairs, allowed))
+
+
+def _disagree(program: str, pairs: list[tuple[float, float]], allowed: float) -> str:
+    return (
         f"{program} scores {_fmt(_mean([a for a, _ in pairs]))} when the evaluator runs it in process but "
         f"{_fmt(_mean([b for _, b in pairs]))} isolated, beyond the evaluator's own spread ({allowed:.3g}): the "
-        f"program depends on something isolation changes; fix: {DEFAULT_FIX}",
+        f"program depends on something isolation changes; fix: {DEFAULT_FIX}"
     )
 
 
@@ -114,21 +128,29 @@ def check_initial_program(
         workers=evaluator.workers,
         secrets_dir=evaluator.work_dir / "faithfulness" / ".secrets",  # unused: the seed is given
     ) as direct_evaluator:
-        direct = direct_evaluator.evaluate_baseline(reference)
-    metric = task.metric.name
-    direct_values = (
-        [s.values.get(metric) for s in direct.workloads[primary].seeds] if direct.valid else [None]
-    )
-    isolated_values = [workload.seeds[0].values.get(metric)] if workload is not None else [None]
-    return judge(
-        direct_values,
-        isolated_values,
-        in_process_error=None if direct.valid else direct.reason,
-        isolated_error=None
-        if isolated is not None and isolated.valid
-        else getattr(isolated, "reason", "missing"),
-        program=f"the initial program ({task.design_files[0]})",
-    )
+        metric = task.metric.name
+
+        def measure() -> tuple[list[float | None], str | None]:
+            direct = direct_evaluator.evaluate_baseline(reference)
+            if not direct.valid:
+                return [None], direct.reason
+            return [s.values.get(metric) for s in direct.workloads[primary].seeds], None
+
+        direct_values, direct_error = measure()
+        isolated_values = [workload.seeds[0].values.get(metric)] if workload is not None else [None]
+        isolated_error = (
+            None if isolated is not None and isolated.valid else getattr(isolated, "reason", "missing")
+        )
+        arguments: dict[str, Any] = {
+            "in_process_error": direct_error,
+            "isolated_error": isolated_error,
+            "program": f"the initial program ({task.design_files[0]})",
+        }
+        verdict = judge(direct_values, isolated_values, **arguments)
+        if verdict.faithful or direct_error or isolated_error:
+            return verdict
+        again, _ = measure()  # they differ: is that the evaluator's own spread (unseeded, timings)?
+        return judge(direct_values, isolated_values, repeat=again, **arguments)
 
 
 def _fix(error: str) -> str:

@@ -33,3 +33,10 @@ def test_invalid_only_when_isolated_says_why_with_the_fix() -> None:
         [None], [None], in_process_error="boom", isolated_error="boom"
     ).faithful  # the evaluator's own
     assert not judge([None], [3.0], in_process_error="needs a file").faithful
+
+
+def test_one_seed_that_differs_is_measured_again_for_the_evaluators_own_spread() -> None:
+    assert not judge([0.50], [0.52]).faithful
+    assert judge([0.50], [0.52], repeat=[0.49]).faithful  # an unseeded evaluator: 0.01 apart by itself
+    assert not judge([0.50], [0.90], repeat=[0.49]).faithful
+    assert not judge([5.0], [0.0], repeat=[5.0]).faithful  # deterministic: the repeat agrees exactly

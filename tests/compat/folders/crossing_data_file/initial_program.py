@@ -1,6 +1,8 @@
 import json
 import os
 
+import scoring
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -9,7 +11,7 @@ def weigh(items):
     """Reads the folder's data file: fine in process, absent in the program's sandbox."""
     with open(os.path.join(HERE, "weights.json")) as handle:
         weights = json.load(handle)
-    return sum(weights.get(item, 0.0) for item in items)
+    return scoring.total(weights, items)
 
 
 # EVOLVE-BLOCK-END
