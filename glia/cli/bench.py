@@ -144,7 +144,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfig, run_id: str) -> int:
+    from rich.markup import escape
+
     from glia.evaluation import Evaluator
+    from glia.problems import is_program_task
+    from glia.problems.build import REFERENCE
+    from glia.problems.faithful import check_initial_program
     from glia.workspace.task_image import prepare_task_image
 
     image = args.image or config.image
@@ -162,6 +167,13 @@ def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfi
         reuse_sandboxes=True,
     )
     with evaluator:
+        if not (args.router or args.design) and is_program_task(task):  # setup: is isolation faithful?
+            verdict = check_initial_program(task, evaluator.baselines().get(REFERENCE), evaluator)
+            if not verdict.faithful:
+                console().print(
+                    f"[red]glia bench stopped:[/] {escape(verdict.reason or '')}", highlight=False
+                )
+                return 2
         return _score_and_print(args, task, evaluator, backend)
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 import structlog
 
 from glia.problems.build import PROGRAM_SLOT
+from glia.problems.siblings import design_sandbox_modules
 from glia.task import Task
 from glia.workspace import create_workspace
 from glia.workspace.base import ExecResult, Limits, Workspace, WorkspaceError
@@ -143,7 +144,7 @@ class EvaluationSandboxes:
         if self.hosted:
             assert self.design_files is not None and self.design is not None
             sources = (
-                {}
+                design_sandbox_modules(template, self.design_files)  # the folder's modules it imports
                 if self.program_task
                 else {p: e for p, e in template.items() if _matches(p, DESIGN_SOURCES)}
             )

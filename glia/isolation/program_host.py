@@ -22,9 +22,14 @@ fresh import of the program here, as a fresh `exec_module` would be in process. 
     run_main(argv, stdin)               -> exit code; output arrives as `write(fd, bytes)` calls back
     shutdown()                          -> the core is done: exit
 
-Results that are plain data (numbers, strings, bytes, numeric arrays, lists, tuples, dicts, sets)
-travel by value; any other object stays here and travels as a ref. A function the core passed in can
-be called back (`callback`), nothing more. Nothing here is trusted by the core: it checks what it gets.
+Results that are plain data (numbers, strings, bytes, numeric arrays, lists, tuples, dicts, sets, and
+the contents of their subclasses) travel by value, and so do instances of plain classes of the problem
+folder's own modules (shipped beside the program) and the copies the core sent; any other object
+stays here and travels as a ref. The core's plain instances are rebuilt here as the class of the same
+name when its module imports here, else as plain copies. The core never sends its operands for
+comparisons (it refuses them), only explicit call arguments, which arrive as copies. A function the
+core passed in can be called back (`callback`), nothing more. Nothing here is trusted by the core: it
+checks what it gets.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from typing import Any
 
 from .channel import Channel, ChannelError, listen
 from .codec import CodecError, encode
-from .program_values import from_wire, ref, to_wire
+from .program_values import COPY_MARK, from_wire, ref, to_wire
 
 MAX_RESULT_BYTES = 24 * 2**20  # under the channel's frame limit, so an oversized result gets a clear error
 MAX_MAIN_OUTPUT_BYTES = 16 * 2**20  # relayed output of one run of the program as __main__
@@ -56,19 +61,11 @@ MAX_CONNECTIONS = 64
 MAX_SESSIONS = 10_000
 OUTPUT_CHUNK = 64 * 1024
 # The operations the core may apply to a program's object, done as Python does them (so the usual
-# fallbacks hold: iteration through __getitem__, equality by identity, `in` through iteration).
+# fallbacks hold: iteration through __getitem__). Comparisons, hashing, truth, length, `in`, numeric
+# conversion and arithmetic are not here: the core decides those itself or refuses them.
 OPERATIONS: dict[str, Callable[..., Any]] = {
-    "__len__": len, "__iter__": iter, "__next__": next, "__bool__": bool, "__str__": str, "__repr__": repr,
-    "__hash__": hash, "__float__": float, "__int__": int, "__index__": operator.index,
+    "__iter__": iter, "__next__": next, "__str__": str, "__repr__": repr,
     "__getitem__": operator.getitem, "__setitem__": operator.setitem, "__delitem__": operator.delitem,
-    "__contains__": lambda obj, item: item in obj,
-    "__eq__": operator.eq, "__ne__": operator.ne, "__lt__": operator.lt, "__le__": operator.le,
-    "__gt__": operator.gt, "__ge__": operator.ge,
-    "__add__": operator.add, "__sub__": operator.sub, "__mul__": operator.mul, "__truediv__": operator.truediv,
-    "__floordiv__": operator.floordiv, "__mod__": operator.mod, "__pow__": operator.pow,
-    "__neg__": operator.neg, "__abs__": abs,
-    "__radd__": lambda obj, other: other + obj, "__rsub__": lambda obj, other: other - obj,
-    "__rmul__": lambda obj, other: other * obj, "__rtruediv__": lambda obj, other: other / obj,
     "__enter__": lambda obj: type(obj).__enter__(obj),
     "__exit__": lambda obj, *exc: type(obj).__exit__(obj, *exc),
 }  # fmt: skip
@@ -242,17 +239,17 @@ class Connection:
     def into(self, value: Any) -> Any:
         """A value from the core: refs to our objects resolve, the core's functions become callable."""
 
-        def resolve(side: str, ref_id: int, name: str, is_callable: bool) -> Any:
+        def resolve(side: str, ref_id: int, name: str, is_callable: bool, iterator: bool = False) -> Any:
             if side == "h":
                 return self._session().get(ref_id)
             if not is_callable:
                 raise CodecError("the core sent a reference to an object that is not a function")
             return CoreFunction(self, ref_id, name)
 
-        return from_wire(value, resolve)
+        return from_wire(value, resolve, find_class=find_class)
 
     def out(self, value: Any) -> Any:
-        wire = to_wire(value, self._session().reference)
+        wire = to_wire(value, self._session().reference, by_value=self.host.by_value)
         size = len(encode(wire))
         if size > MAX_RESULT_BYTES:
             raise GliaLimit(f"the program returned {size} bytes, over the limit of {MAX_RESULT_BYTES}")
@@ -260,8 +257,8 @@ class Connection:
 
     def call_core(self, ref_id: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         reference = self._session().reference
-        wire_args = to_wire(list(args), reference)
-        wire_kwargs = to_wire(dict(kwargs), reference)
+        wire_args = to_wire(list(args), reference, by_value=self.host.by_value)
+        wire_kwargs = to_wire(dict(kwargs), reference, by_value=self.host.by_value)
         return self.into(self.channel.call("callback", ref_id, wire_args, wire_kwargs))
 
     def serve(self) -> None:
@@ -341,17 +338,49 @@ class MainRun:
             self.chunks.put(None)
 
 
+def find_class(module: str, name: str) -> Any:
+    """The class `module.name` here, importing its module if need be (a module of the problem folder
+    shipped beside the program, or an installed package); None when there is none."""
+    loaded = sys.modules.get(module)
+    if loaded is None:
+        try:
+            loaded = importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - not importable here: the value becomes a plain copy
+            return None
+    found: Any = loaded
+    for part in name.split("."):
+        found = getattr(found, part, None)
+        if found is None:
+            return None
+    return found if isinstance(found, type) else None
+
+
 class ProgramHost:
     """Accepts the core's connections and keeps the sessions."""
 
-    def __init__(self, program: Path, accept_timeout_s: float) -> None:
+    def __init__(self, program: Path, accept_timeout_s: float, root: Path | None = None) -> None:
         self.program = program
+        self.root = (
+            root or program.parent
+        ).resolve()  # the problem folder's copy: its modules cross by value
         self.accept_timeout_s = accept_timeout_s
         self.sessions: dict[str, Session] = {}
         self.stop = threading.Event()
         self.open_connections = 0
         self.last_activity = time.monotonic()
         self._lock = threading.Lock()
+
+    def by_value(self, cls: type) -> bool:
+        """Whether the program's plain instances of `cls` cross by value: the core's copies, and classes
+        of the problem folder's own modules (never the program's own classes: their code stays here)."""
+        if vars(cls).get(COPY_MARK):
+            return True
+        module = sys.modules.get(cls.__module__)
+        path = getattr(module, "__file__", None) if module is not None else None
+        if not isinstance(path, str):
+            return False
+        resolved = Path(path).resolve()
+        return resolved != self.program and resolved.is_relative_to(self.root)
 
     def session(self, session_id: str, module_name: str) -> Session:
         with self._lock:
@@ -425,8 +454,12 @@ def main(argv: list[str] | None = None) -> int:
     if not program.is_file():
         print(f"program_host: no program file at {program}", file=sys.stderr)
         return 2
-    sys.path.insert(0, str(program.parent))
-    code = ProgramHost(program, args.accept_timeout).serve(args.listen)
+    root = Path.cwd().resolve()
+    for folder in dict.fromkeys(
+        [str(program.parent), str(root)]
+    ):  # as in process: the folder's modules import
+        sys.path.insert(0, folder)
+    code = ProgramHost(program, args.accept_timeout, root).serve(args.listen)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # threads still running program code (a hung call) must not keep the process alive

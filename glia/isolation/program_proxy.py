@@ -5,8 +5,12 @@ program. The file does one thing, `stand_in(globals(), ...)`:
 
 * imported (`exec_module`, `import`): the module gets the program's top-level functions and classes as
   remote callables, and any other name is looked up in the program's sandbox on use. Calls cross as
-  plain data (`program_values`); objects that are not plain data come back as `RemoteObject`s whose
-  attributes, methods, iteration, indexing and comparisons are forwarded.
+  plain data (`program_values`), instances of plain classes included (rebuilt here as the problem
+  folder's own class of that name, or as a plain copy). Objects that cannot cross by value come back
+  as `RemoteObject`s: their attributes, methods, calls, iteration and indexing are forwarded, since
+  using them is the program's job; but comparing them, hashing them, testing their truth, taking
+  their length, `in`, numeric conversion and arithmetic are refused (`Refused`), because the program
+  would decide the answer and would see the evaluator's operand. The judge decides comparisons.
 * run as a script (`python program.py ARGS`): the program runs as `__main__` in its sandbox, with
   these arguments and this process's standard input; its output and exit status are relayed here.
 
@@ -16,10 +20,11 @@ the real program. What the host sends is hostile: values are decoded strictly, e
 deadline of the whole evaluation, and dunder attributes are never fetched from it (a forged
 `__array_interface__` would make numpy read memory at an address the program chose).
 
-A *fault* is a failure of the program's process rather than an exception raised by the program: it
-exited, crashed, hung past the deadline, flooded the channel, or broke the protocol. Faults are written
-to the harness's fault file, so the evaluation is invalid even if the evaluator catches the exception
-(`ProgramFailed`) that the call raises. An exception the program raises is re-raised here as the
+A *fault* is a failure that is not the program's own answer: its process exited, crashed, hung past
+the deadline, flooded the channel or broke the protocol; a module it imports is missing in its
+sandbox; or Glia's crossing refused something (a value that cannot cross, an operation above).
+Faults are written to the harness's fault file, so the evaluation is invalid even if the evaluator
+catches the exception (`ProgramFailed`) that the call raises. An exception the program raises is re-raised here as the
 builtin exception of the same name when there is one (`ProgramError` otherwise), for the evaluator to
 handle as it would in process.
 """
@@ -35,6 +40,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from .channel import Channel, ChannelError, RemoteError, connect
@@ -44,7 +50,13 @@ from .program_values import from_wire, ref, to_wire
 MAX_RELAYED_BYTES = 17 * 2**20  # a little over the host's own cap: a host that ignores it is a fault
 MAX_STDIN_BYTES = 16 * 2**20
 CONNECT_TIMEOUT_S = 30.0
-FAULT_KINDS = frozenset({"GliaLimit", "CodecError", "SystemExit", "KeyboardInterrupt", "UnknownCall"})
+FAULT_KINDS = frozenset(
+    {"GliaLimit", "CodecError", "SystemExit", "KeyboardInterrupt", "UnknownCall", "CopyMissing"}
+)
+PLAIN_DATA = (
+    "plain data (numbers, strings, bytes, None, numeric numpy arrays, lists, tuples, dicts, sets, or "
+    "dataclasses, named tuples, enums and simple objects of the problem folder's own modules)"
+)
 
 
 class ProgramError(Exception):
@@ -52,14 +64,22 @@ class ProgramError(Exception):
 
 
 class ProgramFailed(RuntimeError):
-    """The program's process failed (exit, crash, hang, flood, protocol breach); the evaluation is invalid."""
+    """The program's process failed (exit, crash, hang, flood, protocol breach), or Glia's crossing
+    refused something; the evaluation is invalid."""
+
+
+class Refused(ProgramFailed, TypeError):
+    """An operation on a program object that would let the program decide the evaluator's answer."""
 
 
 class ProgramLink:
     """One session with the program host: a connection per thread, the core's functions, faults."""
 
-    def __init__(self, endpoint: str, faults: str | None, deadline: float, module_name: str) -> None:
+    def __init__(
+        self, endpoint: str, faults: str | None, deadline: float, module_name: str, folder: str | None = None
+    ) -> None:
         self.endpoint = endpoint
+        self.folder = os.path.realpath(folder) if folder else None  # the problem folder: its classes rebuild
         self.faults_path = faults
         self.deadline = deadline  # time.time() at which the evaluation's time limit runs out
         self.module_name = module_name
@@ -80,9 +100,7 @@ class ProgramLink:
         try:
             return channel.call(name, *args, timeout_s=self._left())
         except RemoteError as exc:
-            if exc.kind in FAULT_KINDS:
-                raise self.fault(f"{exc.kind}: {exc.message}") from None
-            raise _local_exception(exc) from None
+            raise self.remote_failure(exc) from None
         except ChannelError as exc:
             self.local.channel = None
             raise self.fault(self._describe(exc)) from None
@@ -92,26 +110,62 @@ class ProgramLink:
             self._drop()
             raise
 
-    def fault(self, message: str) -> ProgramFailed:
-        """Record a failure of the program's process (for the harness) and return the exception."""
-        text = f"the program failed: {message}"
+    def fault(self, message: str, *, prefix: str = "the program failed: ", kind: type = ProgramFailed) -> Any:
+        """Record a fault (for the harness, out of band) and return the exception to raise."""
+        text = " ".join(f"{prefix}{message}".split())[:2000]
         if self.failed is None:
             self.failed = text
         if self.faults_path:
             with contextlib.suppress(OSError), open(self.faults_path, "a", encoding="utf-8") as handle:
-                handle.write(" ".join(text.split())[:2000] + "\n")
-        return ProgramFailed(text)
+                handle.write(text + "\n")
+        return kind(text)
+
+    def refuse(self, message: str) -> Refused:
+        """Glia refuses an operation: the evaluation is invalid, whatever the evaluator does with the error."""
+        return self.fault(message, prefix="Glia refused: ", kind=Refused)
+
+    def remote_failure(self, exc: RemoteError) -> BaseException:
+        """The exception to raise for a failure the host reported: a fault, or the program's own."""
+        if exc.kind in FAULT_KINDS:
+            return self.fault(f"{exc.kind}: {exc.message}")
+        if exc.kind == "ModuleNotFoundError":  # the same program in process would have found it
+            return self.fault(
+                f"a module it imports is missing in its sandbox ({exc.message}); a module of the problem "
+                "folder must sit beside the program or be imported by it by name, a package must be in "
+                "the folder's requirements.txt",
+                prefix="the program could not run in its sandbox: ",
+            )
+        return _local_exception(exc)
 
     # -- values -------------------------------------------------------------------------------------
 
     def to_wire(self, value: Any) -> Any:
-        return to_wire(value, self._reference)
+        try:
+            return to_wire(value, self._reference, by_value=_sent_by_value)
+        except CodecError as exc:
+            raise self.refuse(f"a value cannot be passed to the program ({exc})") from None
 
     def from_wire(self, value: Any) -> Any:
         try:
-            return from_wire(value, self._resolve)
+            return from_wire(value, self._resolve, find_class=self._folder_class)
         except CodecError as exc:
             raise self.fault(f"it sent a malformed value ({exc})") from None
+
+    def _folder_class(self, module: str, name: str) -> Any:
+        """The class `module.name` when `module` is a module of the problem folder the evaluator loaded."""
+        if self.folder is None:
+            return None
+        loaded = sys.modules.get(module)
+        path = getattr(loaded, "__file__", None) if loaded is not None else None
+        if not isinstance(path, str) or not os.path.realpath(path).startswith(self.folder + os.sep):
+            return None
+        found: Any = loaded
+        for part in name.split("."):
+            namespace = getattr(found, "__dict__", None)
+            found = namespace.get(part) if isinstance(namespace, Mapping) else None
+            if found is None:
+                return None
+        return found if isinstance(found, type) else None
 
     def _reference(self, obj: Any) -> dict[str, Any]:
         if isinstance(obj, RemoteObject):
@@ -120,19 +174,18 @@ class ProgramLink:
             ref_id = next(self._ids)
             self.functions[ref_id] = obj
             return ref("c", ref_id, obj)
-        raise TypeError(
-            f"a {type(obj).__name__} cannot be passed to the program: only plain data (numbers, strings, "
-            "bytes, numeric arrays, lists, tuples, dicts, sets), the program's own objects and functions "
-            "cross to its sandbox"
+        raise self.refuse(
+            f"a {type(obj).__module__}.{type(obj).__qualname__} cannot be passed to the program: only "
+            f"{PLAIN_DATA}, functions, and the program's own objects cross to its sandbox; pass its data instead"
         )
 
-    def _resolve(self, side: str, ref_id: int, name: str, is_callable: bool) -> Any:
+    def _resolve(self, side: str, ref_id: int, name: str, is_callable: bool, iterator: bool = False) -> Any:
         if side == "c":
             if ref_id not in self.functions:
                 raise CodecError(f"reference to unknown core function {ref_id}")
             return self.functions[ref_id]
         cls = RemoteCallable if is_callable else RemoteObject
-        return cls(self, ref_id, name)
+        return cls(self, ref_id, name, iterator=iterator)
 
     # -- what the host may call while a call of ours is in flight -----------------------------------
 
@@ -142,7 +195,7 @@ class ProgramLink:
         )
         if function is None:
             raise LookupError(f"no core function {ref_id!r}")
-        positional, named = from_wire(args, self._resolve), from_wire(kwargs, self._resolve)
+        positional, named = self.from_wire(args), self.from_wire(kwargs)
         if (
             not isinstance(positional, list)
             or not isinstance(named, dict)
@@ -217,9 +270,7 @@ class SessionLink(ProgramLink):
             names = channel.call("open", self.session, self.module_name, timeout_s=self._left())
         except RemoteError as exc:  # the program's import raised (or, for a fault kind, its process)
             channel.close()
-            if exc.kind in FAULT_KINDS:
-                raise self.fault(f"{exc.kind}: {exc.message}") from None
-            raise _local_exception(exc) from None
+            raise self.remote_failure(exc) from None
         except ChannelError as exc:
             channel.close()
             raise self.fault(self._describe(exc)) from None
@@ -238,15 +289,26 @@ class SessionLink(ProgramLink):
 
 
 class RemoteObject:
-    """An object that lives in the program's sandbox; attribute reads, writes and operators go there."""
+    """An object that lives in the program's sandbox and could not cross by value.
 
-    __slots__ = ("_glia_link", "_glia_id", "_glia_type", "_glia_methods", "__name__", "__qualname__")
+    Attribute reads and writes, method calls, iteration and indexing go to the program: using the
+    object is the program's job. Whatever would let the program decide an answer of the evaluator's
+    (comparisons, hashing, truth, length, `in`, numeric conversion, arithmetic, numeric formatting)
+    is refused: a `Refused` fault, so the evaluation is invalid with the reason, and the evaluator's
+    operand never reaches the program. Two references to one object compare as one, here.
+    """
 
-    def __init__(self, link: ProgramLink, ref_id: int, type_name: str, name: str | None = None) -> None:
+    __slots__ = ("_glia_link", "_glia_id", "_glia_type", "_glia_methods", "_glia_iterator", "__name__",
+                 "__qualname__")  # fmt: skip
+
+    def __init__(
+        self, link: ProgramLink, ref_id: int, type_name: str, name: str | None = None, iterator: bool = False
+    ) -> None:
         object.__setattr__(self, "_glia_link", link)
         object.__setattr__(self, "_glia_id", ref_id)
         object.__setattr__(self, "_glia_type", type_name)
         object.__setattr__(self, "_glia_methods", {})
+        object.__setattr__(self, "_glia_iterator", iterator)
         object.__setattr__(self, "__name__", name or type_name)
         object.__setattr__(self, "__qualname__", name or type_name)
 
@@ -274,6 +336,23 @@ class RemoteObject:
         wire = link.to_wire(list(args))
         return link.from_wire(link.call("op", object.__getattribute__(self, "_glia_id"), dunder, wire))
 
+    def _glia_refuse(self, what: str) -> Refused:
+        link: ProgramLink = object.__getattribute__(self, "_glia_link")
+        kind = str(object.__getattribute__(self, "_glia_type"))[:60]
+        return link.refuse(
+            f"the evaluator applied {what} to a {kind!r} object of the program, which stays in the program's "
+            "sandbox (it could not cross by value), so the program would decide the answer; the program must "
+            f"return {PLAIN_DATA} for the evaluator to compare"
+        )
+
+    def _glia_same(self, other: Any) -> bool | None:
+        """Whether `other` is a reference to the same object (decided here), None when it is no reference."""
+        if not isinstance(other, RemoteObject):
+            return None
+        mine = (object.__getattribute__(self, "_glia_link"), object.__getattribute__(self, "_glia_id"))
+        theirs = (object.__getattribute__(other, "_glia_link"), object.__getattribute__(other, "_glia_id"))
+        return mine[0] is theirs[0] and mine[1] == theirs[1]
+
     def __repr__(self) -> str:
         try:
             text = self._glia_op("__repr__")
@@ -283,10 +362,20 @@ class RemoteObject:
         return text if isinstance(text, str) else f"<remote {kind}>"
 
     def __str__(self) -> str:
-        return self._glia_op("__str__")
+        text = self._glia_op("__str__")
+        if not isinstance(text, str):
+            raise TypeError("__str__ returned non-string")
+        return text
+
+    def __format__(self, spec: str) -> str:
+        if spec:
+            raise self._glia_refuse(f"format spec {spec[:20]!r}")
+        return str(self)
 
     def __len__(self) -> int:
-        return self._glia_op("__len__")
+        if object.__getattribute__(self, "_glia_iterator"):
+            raise TypeError(f"object of type {object.__getattribute__(self, '_glia_type')!r} has no len()")
+        raise self._glia_refuse("len()")
 
     def __iter__(self) -> Any:
         return self._glia_op("__iter__")
@@ -304,79 +393,67 @@ class RemoteObject:
         self._glia_op("__delitem__", key)
 
     def __contains__(self, item: Any) -> bool:
-        return bool(self._glia_op("__contains__", item))
+        raise self._glia_refuse("`in`")
 
     def __bool__(self) -> bool:
-        try:
-            return bool(self._glia_op("__bool__"))
-        except TypeError:
-            try:
-                return self._glia_op("__len__") != 0
-            except TypeError:
-                return True
+        raise self._glia_refuse("a truth test (bool(), if, and/or)")
 
     def __float__(self) -> float:
-        return self._glia_op("__float__")
+        raise self._glia_refuse("float()")
 
     def __int__(self) -> int:
-        return self._glia_op("__int__")
+        raise self._glia_refuse("int()")
 
     def __index__(self) -> int:
-        return self._glia_op("__index__")
+        raise self._glia_refuse("use as an index (operator.index)")
+
+    def __complex__(self) -> complex:
+        raise self._glia_refuse("complex()")
+
+    def __round__(self, *args: Any) -> Any:
+        raise self._glia_refuse("round()")
 
     def __hash__(self) -> int:
-        return self._glia_op("__hash__")
+        raise self._glia_refuse("hash() (a set member or dict key)")
 
     def __eq__(self, other: Any) -> Any:
-        return self._glia_op("__eq__", other)
+        same = self._glia_same(other)
+        if same:
+            return True
+        raise self._glia_refuse("==")
 
     def __ne__(self, other: Any) -> Any:
-        return self._glia_op("__ne__", other)
-
-    def __lt__(self, other: Any) -> Any:
-        return self._glia_op("__lt__", other)
-
-    def __le__(self, other: Any) -> Any:
-        return self._glia_op("__le__", other)
-
-    def __gt__(self, other: Any) -> Any:
-        return self._glia_op("__gt__", other)
-
-    def __ge__(self, other: Any) -> Any:
-        return self._glia_op("__ge__", other)
-
-    def __add__(self, other: Any) -> Any:
-        return self._glia_op("__add__", other)
-
-    def __radd__(self, other: Any) -> Any:
-        return self._glia_op("__radd__", other)
-
-    def __sub__(self, other: Any) -> Any:
-        return self._glia_op("__sub__", other)
-
-    def __rsub__(self, other: Any) -> Any:
-        return self._glia_op("__rsub__", other)
-
-    def __mul__(self, other: Any) -> Any:
-        return self._glia_op("__mul__", other)
-
-    def __rmul__(self, other: Any) -> Any:
-        return self._glia_op("__rmul__", other)
-
-    def __truediv__(self, other: Any) -> Any:
-        return self._glia_op("__truediv__", other)
-
-    def __neg__(self) -> Any:
-        return self._glia_op("__neg__")
-
-    def __abs__(self) -> Any:
-        return self._glia_op("__abs__")
+        same = self._glia_same(other)
+        if same:
+            return False
+        raise self._glia_refuse("!=")
 
     def __enter__(self) -> Any:
         return self._glia_op("__enter__")
 
     def __exit__(self, *exc: Any) -> Any:
         return self._glia_op("__exit__", None, None, None)
+
+
+def _refused_operator(symbol: str) -> Any:
+    def operation(self: RemoteObject, *args: Any) -> Any:
+        raise self._glia_refuse(symbol)
+
+    return operation
+
+
+for _name, _symbol in {
+    "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=",
+    "__add__": "+", "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*", "__rmul__": "*",
+    "__truediv__": "/", "__rtruediv__": "/", "__floordiv__": "//", "__rfloordiv__": "//",
+    "__mod__": "%", "__rmod__": "%", "__pow__": "**", "__rpow__": "**", "__matmul__": "@", "__rmatmul__": "@",
+    "__and__": "&", "__rand__": "&", "__or__": "|", "__ror__": "|", "__xor__": "^", "__rxor__": "^",
+    "__lshift__": "<<", "__rlshift__": "<<", "__rshift__": ">>", "__rrshift__": ">>",
+    "__neg__": "unary -", "__pos__": "unary +", "__abs__": "abs()", "__invert__": "~",
+    "__divmod__": "divmod()", "__rdivmod__": "divmod()", "__trunc__": "math.trunc()",
+    "__floor__": "math.floor()", "__ceil__": "math.ceil()",
+}.items():  # fmt: skip
+    setattr(RemoteObject, _name, _refused_operator(_symbol))
 
 
 class RemoteCallable(RemoteObject):
@@ -422,17 +499,25 @@ def _local_exception(exc: RemoteError) -> BaseException:
     return ProgramError(f"{exc.kind}: {exc.message}")
 
 
+def _sent_by_value(cls: type) -> bool:
+    """The evaluator's plain instances cross by value, as copies; Glia's own stand-ins never do."""
+    return not issubclass(cls, RemoteObject | RemoteMethod | ProgramLink)
+
+
 # -- the stand-in module ---------------------------------------------------------------------------
 
 
-def stand_in(namespace: dict[str, Any], endpoint: str, faults: str | None, deadline: float) -> None:
-    """Make the module whose globals are `namespace` stand in for the program (see the module doc)."""
+def stand_in(
+    namespace: dict[str, Any], endpoint: str, faults: str | None, deadline: float, folder: str | None = None
+) -> None:
+    """Make the module whose globals are `namespace` stand in for the program (see the module doc);
+    `folder` is the problem folder, whose classes rebuild the program's plain instances."""
     for name in [n for n in namespace if n.startswith("_glia_")]:
         del namespace[name]  # the stub's own helpers
     module_name = str(namespace.get("__name__") or "program")
     if module_name == "__main__":
         raise SystemExit(run_as_main(endpoint, faults, deadline))
-    link = SessionLink(endpoint, faults, deadline, module_name)
+    link = SessionLink(endpoint, faults, deadline, module_name, folder)
     for item in link.names():
         name, wire = item if isinstance(item, list) and len(item) == 2 else (None, None)
         if isinstance(name, str) and name.isidentifier() and not name.startswith("__"):

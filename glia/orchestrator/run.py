@@ -27,6 +27,7 @@ import structlog
 
 from glia.blackbox.names import is_blackbox
 from glia.budget import Budget, ContextBudget
+from glia.errors import GliaUsageError
 from glia.orchestrator.best import relative_improvement, write_best
 from glia.orchestrator.config import RunConfig, default_run_id
 from glia.orchestrator.interrupts import InterruptGuard
@@ -275,6 +276,20 @@ def _drive_locked(
             run.close_evaluator()
             run.remove_containers()
     return run.result()
+
+
+def _check_faithful(task: Task, evaluations: dict[str, Any], evaluator: Any) -> None:
+    """A problem folder whose initial program scores differently isolated stops the run on setup."""
+    from glia.evaluation import Evaluator
+    from glia.problems import is_program_task
+    from glia.problems.build import REFERENCE
+    from glia.problems.faithful import check_initial_program
+
+    if not (is_program_task(task) and isinstance(evaluator, Evaluator) and evaluator.backend == "docker"):
+        return
+    verdict = check_initial_program(task, evaluations.get(REFERENCE), evaluator)
+    if not verdict.faithful:
+        raise GliaUsageError(f"glia solve stopped: {verdict.reason}")
 
 
 class _Run:
@@ -701,6 +716,7 @@ class _Run:
         assert self._judge is not None
         log.info("baselines.start", routers=list(self.task.evaluation.baselines))
         evaluations = self._judge.evaluator.baselines()
+        _check_faithful(self.task, evaluations, self._judge.evaluator)
         folder = self.run_dir / EVALUATIONS_DIR
         folder.mkdir(parents=True, exist_ok=True)
         summary = {}

@@ -90,6 +90,7 @@ def run_harness(
     program_name: str = "initial_program.py",
     core_extra: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
+    design_extra: dict[str, bytes] | None = None,
 ) -> HarnessRun:
     """A trusted evaluation without Docker: the core folder gets the template minus the program, the
     design folder gets the program alone; each side runs as Glia runs it, talking over a unix socket."""
@@ -101,6 +102,9 @@ def run_harness(
         write(core, core_extra)
     design.mkdir()
     (design / program_name).write_text(textwrap.dedent(program).lstrip("\n"), encoding="utf-8")
+    for relpath, data in (design_extra or {}).items():  # what Glia ships beside the program
+        (design / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (design / relpath).write_bytes(data)
     core_lib, design_lib = copy_isolation(core), copy_isolation(design)
     socket_path = str(base / "p.sock")
     host = subprocess.Popen(

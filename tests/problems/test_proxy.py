@@ -195,14 +195,18 @@ def test_remote_objects(host: Host) -> None:
     box = program.Box([3, 4, 5])
     assert box.label == "box" and box.items == [3, 4, 5]
     assert box.total() == 12 and box.total(scale=2) == 24
-    assert len(box) == 3 and box[1] == 4 and 5 in box and 9 not in box
-    assert repr(box) == "Box([3, 4, 5])" and list(box) == [3, 4, 5]
+    assert box[1] == 4 and repr(box) == "Box([3, 4, 5])" and str(box) == "Box([3, 4, 5])"
+    assert list(iter(box)) == [3, 4, 5] and [item for item in box] == [3, 4, 5]
     box.label = "changed"
     assert box.label == "changed"
     assert list(program.count_to(4)) == [0, 1, 4, 9]
     with pytest.raises(AttributeError):
         box.__array_interface__  # noqa: B018 - never taken from the program: numpy would read that address
     assert program.echo(box).total() == 12  # a remote object passed back is the same object there
+    assert program.echo(box) == box  # the same object: decided here, by reference, not by the program
+    assert (
+        host.fault_lines() == []
+    )  # comparisons, len() and `in` are refused: tests/security/test_program_objects.py
 
 
 def test_functions_passed_to_the_program_can_be_called_back(host: Host) -> None:
@@ -210,6 +214,7 @@ def test_functions_passed_to_the_program_can_be_called_back(host: Host) -> None:
     assert program.call_back(lambda v: v * 10, 4) == 41
     with pytest.raises(TypeError, match="cannot be passed to the program"):
         program.echo(object())
+    assert any("cannot be passed to the program" in line for line in host.fault_lines())  # Glia's refusal
 
 
 def test_exceptions_are_raised_as_the_programs(host: Host) -> None:

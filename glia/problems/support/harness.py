@@ -8,8 +8,10 @@ design sandbox under `glia_isolation.program_host`, listening on the socket name
 `GLIA_DESIGN_ENDPOINT`. The harness writes a stand-in file (named like the program) that forwards the
 program's names there (`glia_isolation.program_proxy`), calls the evaluator's entry function with its
 path, and writes `DIR/NAME/run/summary.json`: `valid`, `error`, every numeric metric, texts and
-artifacts. A failure of the program's process (exit, crash, hang, flood) makes the run invalid even if
-the evaluator caught the exception; so does running out of the time limit. The process exits 0 whenever
+artifacts. A fault (a failure of the program's process: exit, crash, hang, flood; a module missing in
+its sandbox; anything Glia's crossing refused, such as comparing an object that stayed in the program's
+sandbox) is recorded out of band in a fault file and makes the run invalid with that cause, even if the
+evaluator caught the exception and returned a score; so does running out of the time limit. The process exits 0 whenever
 it wrote a summary: the summary says what happened.
 """
 
@@ -36,19 +38,29 @@ import sys as _glia_sys
 if {lib!r} not in _glia_sys.path:
     _glia_sys.path.insert(0, {lib!r})
 from glia_isolation.program_proxy import stand_in as _glia_stand_in
-_glia_stand_in(globals(), {endpoint!r}, {faults!r}, {deadline!r})
+_glia_stand_in(globals(), {endpoint!r}, {faults!r}, {deadline!r}, {problem!r})
 '''
 
 
-def write_stub(folder: Path, program_name: str, endpoint: str, faults: str, deadline: float) -> Path:
-    """The stand-in file, named like the program, in a private folder of its own."""
+def write_stub(
+    folder: Path, program_name: str, endpoint: str, faults: str, deadline: float, problem: Path | None = None
+) -> Path:
+    """The stand-in file, named like the program, in a private folder of its own; `problem` is the
+    problem folder, whose own classes rebuild the plain instances the program returns."""
     spec = importlib.util.find_spec("glia_isolation")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("the glia_isolation package is not importable in the core sandbox")
     lib = str(Path(next(iter(spec.submodule_search_locations))).resolve().parent)
     path = folder / Path(program_name).name
     path.write_text(
-        STUB.format(lib=lib, endpoint=endpoint, faults=faults, deadline=deadline), encoding="utf-8"
+        STUB.format(
+            lib=lib,
+            endpoint=endpoint,
+            faults=faults,
+            deadline=deadline,
+            problem=str(problem) if problem else None,
+        ),
+        encoding="utf-8",
     )
     return path
 
@@ -97,6 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         write_summary(run_dir, summary)
 
     endpoint = os.environ.get(ENDPOINT_ENV)
+    if not endpoint and (folder / settings.program).is_file():
+        # No program sandbox and the program beside the evaluator: Glia's faithfulness check on setup
+        # (glia.problems.faithful), which scores the user's own initial program as their evaluator would.
+        watchdog = Watchdog(
+            args.time_limit + WATCHDOG_GRACE_S, lambda why: finish(Outcome.failed(why))
+        ).start()
+        outcome = _evaluate_in_process(folder, settings, arguments)
+        if watchdog.finish():
+            finish(outcome)
+        return 0
     if not endpoint:
         finish(Outcome.failed(f"{ENDPOINT_ENV} is not set: the program must run in a sandbox of its own"))
         return 0
@@ -108,13 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _evaluate_in_process(folder: Path, settings: ProblemSettings, arguments: dict[str, Any]) -> Outcome:
+    try:
+        entry = load_entry(folder, settings)
+    except BaseException as exc:  # noqa: BLE001 - as in _evaluate
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return Outcome.failed(f"the evaluation could not start: {type(exc).__name__}: {exc}")
+    return evaluate(entry, str(folder / settings.program), arguments, settings)
+
+
 def _evaluate(
     folder: Path, settings: ProblemSettings, endpoint: str, arguments: dict[str, Any], deadline: float
 ) -> Outcome:
     private = Path(tempfile.mkdtemp(prefix="glia-harness-"))
     faults = private / "faults.log"
     try:
-        stub = write_stub(private, settings.program, endpoint, str(faults), deadline)
+        stub = write_stub(private, settings.program, endpoint, str(faults), deadline, folder)
         sys.path.insert(0, str(folder))
         entry = load_entry(folder, settings)
     except BaseException as exc:  # noqa: BLE001 - a core that cannot start is an invalid run, not a crash

@@ -1,0 +1,110 @@
+"""Problem folders of our own whose evaluators cross values with the program: Glia's trusted score is
+the score of the folder's evaluator run directly, and a failure Glia causes is invalid, never a 0.
+
+* `sibling_module/`: the program imports `helper_sim` from its own folder and returns its dataclass.
+* `dataclass_args/`: the evaluator passes instances of its own dataclass, enum and named tuple.
+* `crossing_unpassable/`: the evaluator passes a lock, which cannot cross; it catches every exception.
+* `crossing_data_file/`: the program reads a data file of its folder (never shipped): `glia bench` stops.
+
+The trusted side runs as Glia runs it (the real harness in a core folder, the real program host in a
+design folder holding what Glia ships there), as local processes; the last test runs `glia bench` in
+real Docker sandboxes (one bench: its faithfulness check and the shipping of a sibling module).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glia.problems import load_problem
+from glia.problems.siblings import design_sandbox_modules
+from glia.workspace.tree import tree_from_folder
+from tests.problems.support import run_harness
+
+FOLDERS = Path(__file__).resolve().parent / "folders"
+DIRECT = """
+import importlib.util, json, sys
+sys.path.insert(0, ".")
+spec = importlib.util.spec_from_file_location("evaluation_module", "evaluator.py")
+module = importlib.util.module_from_spec(spec)
+sys.modules["evaluation_module"] = module
+spec.loader.exec_module(module)
+print(json.dumps(module.evaluate("initial_program.py")))
+"""
+
+
+def direct_score(folder: Path) -> dict:
+    """The folder's evaluator on its initial program, in process, as its user would run it."""
+    done = subprocess.run(
+        [sys.executable, "-c", DIRECT], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def trusted(folder: Path, cache: Path, *, ship: bool = True):
+    """Glia's trusted evaluation of the folder's initial program, with what Glia ships beside it."""
+    template = load_problem(folder).simulator
+    program = (folder / "initial_program.py").read_text()
+    shipped = (
+        design_sandbox_modules(tree_from_folder(template), {"initial_program.py": program}) if ship else {}
+    )
+    run = run_harness(template, program, design_extra={path: entry.data for path, entry in shipped.items()})
+    assert run.summary is not None, run.harness.stderr
+    return run.summary, sorted(shipped)
+
+
+@pytest.fixture(autouse=True)
+def glia_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GLIA_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+@pytest.mark.parametrize("name", ["sibling_module", "dataclass_args"])
+def test_the_trusted_score_is_the_evaluators_own(name: str, glia_cache: Path) -> None:
+    folder = FOLDERS / name
+    expected = direct_score(folder)
+    assert expected["combined_score"] > 0 and "error" not in expected
+    summary, shipped = trusted(folder, glia_cache)
+    assert summary["valid"] is True, summary["error"]
+    assert summary["combined_score"] == pytest.approx(expected["combined_score"])
+    assert "evaluator.py" not in shipped  # the judge stays with the judge
+    assert shipped == (["helper_sim.py"] if name == "sibling_module" else [])
+
+
+def test_a_failure_glia_causes_is_invalid_with_its_cause_in_one_line(glia_cache: Path) -> None:
+    unshipped, _ = trusted(FOLDERS / "sibling_module", glia_cache, ship=False)  # as before this fix
+    assert (
+        unshipped["valid"] is False and unshipped["combined_score"] == 0.0
+    )  # the evaluator's 0 is not trusted
+    assert "a module it imports is missing in its sandbox" in unshipped["error"]
+    assert "helper_sim" in unshipped["error"] and "\n" not in unshipped["error"]
+    assert direct_score(FOLDERS / "crossing_unpassable")["combined_score"] == 6.0
+    refused, _ = trusted(FOLDERS / "crossing_unpassable", glia_cache)
+    assert refused["valid"] is False
+    assert refused["error"].startswith("Glia refused: a _thread.lock cannot be passed to the program")
+    assert "\n" not in refused["error"]
+
+
+@pytest.mark.docker
+def test_glia_bench_checks_that_isolation_is_faithful(tmp_path: Path, capsys, workspace_image: str) -> None:
+    """On setup the initial program is scored in process and isolated: a folder whose program reads a
+    data file of the folder (absent from its sandbox; its evaluator turns the error into 0) is stopped.
+    Its sibling module `scoring.py` is shipped (else the isolated side would be invalid, not 0)."""
+    from glia.cli import main
+
+    assert direct_score(FOLDERS / "crossing_data_file")["combined_score"] == 5.0
+    code = main(
+        ["bench", str(FOLDERS / "crossing_data_file"), "--root", str(tmp_path), "--image", workspace_image]
+    )
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 2, out
+    assert (
+        "glia bench stopped: the initial program (initial_program.py) scores 5 when the evaluator runs it"
+        in out
+    )
+    assert "but 0 isolated" in out and "fix:" in out  # 0, not "invalid: a module ... is missing"

@@ -1,0 +1,42 @@
+"""The faithfulness verdict: the initial program scored in process and isolated must agree."""
+
+from __future__ import annotations
+
+from glia.problems.faithful import judge
+
+
+def test_equal_scores_are_faithful_and_a_deterministic_difference_is_not() -> None:
+    assert judge([4.5, 2.0], [4.5, 2.0]).faithful
+    assert judge([4.5], [4.5 + 1e-12]).faithful  # float rounding
+    verdict = judge([4.5, 2.0], [4.5, 1.0])
+    assert not verdict.faithful  # one seed agrees exactly: the evaluator is deterministic, so all must
+    assert "scores 3.25 when the evaluator runs it in process but 2.75 isolated" in verdict.reason
+    assert "\n" not in verdict.reason
+
+
+def test_a_noisy_evaluator_may_differ_within_its_spread() -> None:
+    assert judge([10.0, 11.0, 9.0, 10.5], [10.2, 10.7, 9.3, 10.4]).faithful
+    assert not judge([10.0, 11.0, 9.0, 10.5], [20.0, 21.2, 19.1, 20.4]).faithful
+
+
+def test_invalid_only_when_isolated_says_why_with_the_fix() -> None:
+    error = (
+        "the program could not run in its sandbox: a module it imports is missing in its sandbox (helper_sim)"
+    )
+    verdict = judge([4.76], [None], isolated_error=error)
+    assert not verdict.faithful
+    assert verdict.reason.startswith("the initial program scores 4.76 when the evaluator runs it in process")
+    assert "helper_sim" in verdict.reason and "requirements.txt" in verdict.reason
+    refused = judge([1.0], [None], isolated_error="Glia refused: the evaluator applied == to a 'X' object")
+    assert "return plain data" in refused.reason
+    assert judge(
+        [None], [None], in_process_error="boom", isolated_error="boom"
+    ).faithful  # the evaluator's own
+    assert not judge([None], [3.0], in_process_error="needs a file").faithful
+
+
+def test_one_seed_that_differs_is_measured_again_for_the_evaluators_own_spread() -> None:
+    assert not judge([0.50], [0.52]).faithful
+    assert judge([0.50], [0.52], repeat=[0.49]).faithful  # an unseeded evaluator: 0.01 apart by itself
+    assert not judge([0.50], [0.90], repeat=[0.49]).faithful
+    assert not judge([5.0], [0.0], repeat=[5.0]).faithful  # deterministic: the repeat agrees exactly
