@@ -7,6 +7,7 @@ benchmarks again and finishes with approval.
 """
 
 import dataclasses
+import re
 import threading
 from pathlib import Path
 
@@ -132,8 +133,9 @@ def test_a_researcher_is_sent_back_once_then_finishes(tmp_path, workspace_image)
     assert "tools" not in first_review.body
     review_text = first_review.last_user_text
     assert task.body.splitlines()[0] in review_text
-    assert "$ grep -rn 'def schedule' llmsim/global_schedulers" in review_text
-    assert "| 1 | simulator_results/sharegpt_7.5_seed0_ai/" in review_text
+    assert "(command)\n<<untrusted-" in review_text
+    assert "\ngrep -rn 'def schedule' llmsim/global_schedulers" in review_text
+    assert re.search(r"\| 1 \| <<untrusted-\w+>>simulator_results/sharegpt_7\.5_seed0_ai/", review_text)
     assert "The Researcher has called `finish`" in review_text
     assert "SUPERVISOR (finish, verdict revise)" in supervisor_requests[1].last_user_text
 

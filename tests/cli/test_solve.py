@@ -193,7 +193,9 @@ def test_solve_scg_with_an_experiment_and_a_live_trusted_curve(task, root, capsy
     assert heads[1].startswith("## 🧪 Simulation 2 · experiment (router llq, workload generated:")
     assert heads[1].endswith("not ranked against claims") and "mean_e2e" in heads[1]
     assert heads[2].startswith("## 🧪 Simulation 3 · claimed ") and heads[2].endswith("★ new best")
-    assert "| experiment: router llq" in supervisor_text  # the Supervisor's table marks it
+    assert re.search(
+        r"\| experiment: <<untrusted-[0-9a-f]{16}>>router llq", supervisor_text
+    )  # the table marks it
     # the trusted curve: both improving designs judged while the run went on, the good one lower
     curve = [(p["simulations"], p["score"]) for p in run["timeline"] if p["kind"] == "trusted" and p["valid"]]
     assert [x for x, _ in curve] == [1, 3] and curve[1][1] < curve[0][1], curve
@@ -306,6 +308,6 @@ def test_interrupted_solve_then_resume(task, root, capsys) -> None:
     assert run["best"] is not None and run["best"]["score"] > 0, run.get("no_best_reason")
     notes = (root / "cut" / "ctx-1" / "notes.md").read_text()
     assert "> ⏸ **Session stopped (interrupted); resumed below.**" in notes
-    assert "**Design:** weighted least-loaded" in notes
+    assert "Design:\nweighted least-loaded" in notes
     assert "## The final design" in notes and "**Trusted score:" in notes
     assert notes.count("## The final design") == 1

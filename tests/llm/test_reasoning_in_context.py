@@ -9,6 +9,7 @@ their places (the fake refuses anything else, as the real API does) and then fin
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,8 +130,9 @@ def interrupted_and_resumed(tmp_path: Path, model: str, make: Callable[[FakeLLMS
 def check_supervisor_and_notes(story: Story) -> None:
     # the Supervisor read the Researcher's reasoning, not only its commands
     review = story.supervisor_requests[0].last_user_text
-    assert f"(reasoning) {SHORT_THOUGHT}" in review and "**Reading the simulator**" in review
-    assert "$ echo 30 > design.txt && python sim.py" in review
+    assert re.search(rf"\(reasoning\)\n<<untrusted-\w+>>\n{re.escape(SHORT_THOUGHT)}", review)
+    assert "**Reading the simulator**" in review
+    assert re.search(r"\(command\)\n<<untrusted-\w+>>\necho 30 > design.txt && python sim.py\n", review)
     # the notes show the thinking before each action: short inline, long folded under its heading
     notes = story.notes
     assert "### Turn 1 · Reading the simulator" in notes
