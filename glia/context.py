@@ -251,6 +251,8 @@ class _ContextRun:
             self.workspace, self.history, self.excludes, always=self.spec.task.design_files
         )
         self.snapshotter.restore(self.history.head())  # the template, or the last saved tree on resume
+        if hasattr(self.workspace, "restore_with"):  # a cluster sandbox lost with its node: from history
+            self.workspace.restore_with(lambda: self.snapshotter.restore(self.history.head()))
 
     def _open_history(self) -> History:
         """ctx-K/history.git: made from the task's template the first time (its first commit)."""
