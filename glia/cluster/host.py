@@ -61,9 +61,12 @@ class SandboxHost:
         try:
             self.workspace.start()
         except WorkspaceError as err:
+            from glia.workspace.base import ImageMissing
+
             raise NodeRefused(
                 f"node {where['ip']} ({where['host']}, {where['node_id'][:12]}) cannot host a Glia sandbox: "
-                f"{err}"
+                f"{err}",
+                image_only=isinstance(err, ImageMissing),
             ) from None
         return where
 
@@ -116,4 +119,13 @@ class SandboxHost:
 
 
 class NodeRefused(WorkspaceError):
-    """This node cannot host sandboxes (no Docker engine, no image); the message names the node and the fix."""
+    """This node cannot host the sandbox (no Docker engine, no image); the message names the node and the fix.
+
+    `image_only`: the node lacks this image but may host others."""
+
+    def __init__(self, message: str, image_only: bool = False) -> None:
+        super().__init__(message)
+        self.image_only = image_only
+
+    def __reduce__(self) -> tuple:  # it crosses from the node to the driver
+        return (NodeRefused, (str(self), self.image_only))

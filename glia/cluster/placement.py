@@ -29,29 +29,32 @@ class Placement:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._in_use: dict[str, int] = {}
-        self._refused: dict[str, str] = {}  # node id -> why
+        self._refused: dict[tuple[str, str], str] = {}  # (node id, image or "*") -> why
         self._listeners: dict[str, Listener] = {}
 
-    def nodes(self) -> dict[str, int]:
-        """Alive nodes that declare sandbox slots, not refused: node id -> slots declared."""
+    def nodes(self, image: str = "*") -> dict[str, int]:
+        """Alive nodes that declare sandbox slots and have not refused `image`: node id -> slots."""
         import ray
 
         found = {}
+        with self._lock:
+            refused = set(self._refused)
         for node in ray.nodes():
             slots = int((node.get("Resources") or {}).get(RESOURCE, 0))
-            if node.get("Alive") and slots > 0 and node["NodeID"] not in self._refused:
+            left_out = (node["NodeID"], "*") in refused or (node["NodeID"], image) in refused
+            if node.get("Alive") and slots > 0 and not left_out:
                 found[node["NodeID"]] = slots
         return found
 
-    def acquire(self, wait_s: float = 6 * 3600.0) -> str:
+    def acquire(self, image: str = "*", wait_s: float = 6 * 3600.0) -> str:
         """A node id with a free slot (counted as used until `release`); waits while all are full."""
         deadline = time.monotonic() + wait_s
         warned = False
         while True:
-            nodes = self.nodes()
+            nodes = self.nodes(image)
             with self._lock:
                 if not nodes:
-                    raise WorkspaceError(self._no_nodes_message())
+                    raise WorkspaceError(self._no_nodes_message(image))
                 free = {node: slots - self._in_use.get(node, 0) for node, slots in nodes.items()}
                 best = max(free, key=lambda node: free[node])
                 if free[best] > 0:
@@ -69,13 +72,13 @@ class Placement:
             if self._in_use.get(node, 0) > 0:
                 self._in_use[node] -= 1
 
-    def refuse(self, node: str, why: str) -> None:
-        """Leave `node` out from now on (it refused a sandbox, or it died)."""
+    def refuse(self, node: str, why: str, image: str = "*") -> None:
+        """Leave `node` out from now on, for `image` only (it lacks it) or for all ("*": no engine, dead)."""
         with self._lock:
-            self._refused[node] = why
-        log.warning("cluster.node_left_out", node=node, why=why)
+            self._refused[(node, image)] = why
+        log.warning("cluster.node_left_out", node=node, image=image, why=why)
 
-    def refused(self) -> dict[str, str]:
+    def refused(self) -> dict[tuple[str, str], str]:
         with self._lock:
             return dict(self._refused)
 
@@ -83,8 +86,8 @@ class Placement:
         with self._lock:
             return {node: count for node, count in self._in_use.items() if count}
 
-    def _no_nodes_message(self) -> str:
-        reasons = "; ".join(self._refused.values())
+    def _no_nodes_message(self, image: str) -> str:
+        reasons = "; ".join(why for (_, refused), why in self._refused.items() if refused in ("*", image))
         if reasons:
             return f"no cluster node can host a sandbox: {reasons}"
         return (

@@ -120,7 +120,7 @@ class RayWorkspace:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         while True:
-            node = PLACEMENT.acquire()
+            node = PLACEMENT.acquire(self.image)
             actor = (
                 _remote_host()
                 .options(
@@ -138,8 +138,11 @@ class RayWorkspace:
                 cause = _cause(exc)
                 PLACEMENT.release(node)
                 _kill(actor)
-                if isinstance(cause, NodeRefused) or _is_lost(exc):
-                    PLACEMENT.refuse(node, str(cause) if isinstance(cause, NodeRefused) else "the node died")
+                if isinstance(cause, NodeRefused):
+                    PLACEMENT.refuse(node, str(cause), self.image if cause.image_only else "*")
+                    continue
+                if _is_lost(exc):
+                    PLACEMENT.refuse(node, "the node died")
                     continue
                 raise WorkspaceError(f"could not start a sandbox on the cluster: {cause}") from None
             self._actor, self._node = actor, node

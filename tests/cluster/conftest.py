@@ -68,11 +68,11 @@ class LocalCluster:
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
     ray = _ray_bin()
-    pytest.importorskip  # noqa: B018 - never skip: importing below fails the test when Ray is missing
-    import ray as ray_module  # noqa: F401
-
-    temp = Path(tempfile_dir := "/tmp") / f"glia-ray-{os.getpid()}"
-    del tempfile_dir
+    try:
+        import ray as ray_module  # noqa: F401
+    except ImportError:
+        pytest.fail("the cluster tests need Ray: pip install 'glia[cluster]'")
+    temp = Path("/tmp") / f"glia-ray-{os.getpid()}"  # short: Ray's socket paths must fit AF_UNIX
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RAY_USAGE_STATS_ENABLED="0")
     common = ["--num-cpus=1", f"--resources={json.dumps({'glia_sandbox': SLOTS})}", "--disable-usage-stats"]
