@@ -10,6 +10,7 @@ from glia.workspace.base import WorkspaceError
 
 log = structlog.get_logger(__name__)
 
+CLUSTER_ENV = "GLIA_CLUSTER"  # the cluster a run of this process uses when its config names none
 INSTALL_HINT = "install it with `pip install 'glia[cluster]'` on this machine and on every node"
 _lock = threading.Lock()
 _address: str | None = None

@@ -342,6 +342,9 @@ class _Run:
 
     def _join_cluster(self) -> None:
         """With a cluster, contexts' sandboxes run on its nodes; run.json says on which (see glia.cluster)."""
+        from glia.cluster.connect import CLUSTER_ENV
+
+        self.config.cluster = os.environ.get(CLUSTER_ENV) or self.config.cluster  # --cluster, e.g. on resume
         if not self.config.cluster:
             return
         from glia.cluster import PLACEMENT, connect
