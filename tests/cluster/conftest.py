@@ -7,6 +7,7 @@ cluster is a feature, never a skip. All nodes share this machine's Docker engine
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -65,8 +66,9 @@ class LocalCluster:
         os.kill(self.raylet_pid(name), signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
+@contextlib.contextmanager
+def local_cluster(workers: int = 2, slots: int = SLOTS) -> Iterator[LocalCluster]:
+    """A head and `workers` worker nodes on this machine, one CPU and `slots` sandboxes each, joined."""
     ray = _ray_bin()
     try:
         import ray as ray_module  # noqa: F401
@@ -75,7 +77,7 @@ def ray_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
     temp = Path("/tmp") / f"glia-ray-{os.getpid()}"  # short: Ray's socket paths must fit AF_UNIX
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RAY_USAGE_STATS_ENABLED="0")
-    common = ["--num-cpus=1", f"--resources={json.dumps({'glia_sandbox': SLOTS})}", "--disable-usage-stats"]
+    common = ["--num-cpus=1", f"--resources={json.dumps({'glia_sandbox': slots})}", "--disable-usage-stats"]
     common += ["--object-store-memory=100000000", "--node-ip-address=127.0.0.1"]
     cluster = LocalCluster(address=f"127.0.0.1:{port}", env=env)
     try:
@@ -86,17 +88,17 @@ def ray_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
             env=env, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         cluster.nodes["head"] = head_port
-        for name in ("worker-1", "worker-2"):
+        for number in range(1, workers + 1):
             node_port = _free_port()
             subprocess.run(
                 [ray, "start", f"--address={cluster.address}", f"--node-manager-port={node_port}", *common],
                 env=env, check=True, capture_output=True, timeout=120,
             )  # fmt: skip
-            cluster.nodes[name] = node_port
+            cluster.nodes[f"worker-{number}"] = node_port
         from glia.cluster import connect
 
         connect(cluster.address)
-        _wait_nodes(3)
+        _wait_nodes(workers + 1)
         yield cluster
     finally:
         from glia.cluster import connected, disconnect
@@ -105,6 +107,12 @@ def ray_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
             disconnect()
         subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[LocalCluster]:
+    with local_cluster() as cluster:
+        yield cluster
 
 
 def _wait_nodes(count: int, timeout_s: float = 60.0) -> None:

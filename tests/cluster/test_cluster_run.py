@@ -9,6 +9,7 @@ new sandbox on another node, restored from its history and told so, and every co
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from tests.orchestrator.e2e_support import (
     ConversationScript,
     approve,
     router_command,
+    run_containers,
     write_quick_task,
 )
 
@@ -76,8 +78,6 @@ def test_mcg_par2_spreads_over_nodes_and_survives_a_dead_worker(
         run_dir = prepare_run(RunConfig(base_url=server.openai_base_url, **config_kwargs))
         outcome: dict = {}
 
-        import threading
-
         runner = threading.Thread(target=lambda: outcome.setdefault("result", execute_run(run_dir)))
         runner.start()
         try:
@@ -123,6 +123,7 @@ def test_mcg_par2_spreads_over_nodes_and_survives_a_dead_worker(
     assert len([e for e in events if e.get("type") == "simulation_started"]) == 2
     assert [e.get("outcome") for e in victim_sims].count("lost") == 1
     assert sorted(PLACEMENT.in_use().values()) == []  # every slot given back
+    assert run_containers("cluster-par2") == []  # the actors removed their containers, the dead node's too
     logs = sorted((context_dir(run_dir, victim) / "outputs").glob("cmd-*.log"))
     assert logs and any(b"router written" in p.read_bytes() for p in logs)  # logs live on the driver
     assert json.loads((run_dir / "run.json").read_text())["config"]["cluster"] == ray_cluster.address
