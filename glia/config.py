@@ -30,6 +30,7 @@ class UserConfig:
     workspace: str | None = None  # docker | local
     allow_unsafe_local: bool | None = None  # true: accept `workspace: local`, which has no sandbox
     image: str | None = None  # the workspace image tag
+    cluster: str | None = None  # a Ray cluster for the sandboxes: auto | ray://HOST:PORT (glia[cluster])
     workspaces_root: str | None = None  # where runs are kept
     seeds: int | None = None  # seeds per workload in trusted evaluations
     max_dollars: float | None = None

@@ -253,6 +253,8 @@ class _ContextRun:
         self.snapshotter.restore(self.history.head())  # the template, or the last saved tree on resume
         # The unforgeable bound on the budget: the sandbox's own CPU time (agents/cpu_backstop.py).
         self.ledger.watch_cpu(getattr(self.workspace, "cpu_seconds", None))
+        if hasattr(self.workspace, "restore_with"):  # a cluster sandbox lost with its node: from history
+            self.workspace.restore_with(lambda: self.snapshotter.restore(self.history.head()))
 
     def _open_history(self) -> History:
         """ctx-K/history.git: made from the task's template the first time (its first commit)."""

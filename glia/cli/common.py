@@ -6,11 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from glia.config import UserConfig
-from glia.errors import RunMissing
+from glia.errors import GliaUsageError, RunMissing
 
 DEFAULT_ROOT = "workspaces"
 ROOT_ENV_VAR = "GLIA_WORKSPACES"
@@ -44,6 +45,30 @@ def add_root_option(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help=f"folder holding the runs (default: config `workspaces_root`, ${ROOT_ENV_VAR}, or ./{DEFAULT_ROOT})",
     )
+
+
+def add_cluster_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the contexts' sandboxes on a Ray cluster: auto, ray://HOST:PORT or HOST:PORT "
+        "(config `cluster`; needs glia[cluster]; see README 'Running on a cluster')",
+    )
+
+
+def use_cluster(args: argparse.Namespace, config: Any) -> str | None:
+    """--cluster (or the config's `cluster`), checked, and handed to the runs this process starts."""
+    from glia.cluster.connect import CLUSTER_ENV, ClusterError, check_address
+
+    address = getattr(args, "cluster", None) or getattr(config, "cluster", None)
+    if not address:
+        return None
+    try:
+        address = check_address(address)
+    except ClusterError as exc:
+        raise GliaUsageError(str(exc), "e.g. --cluster auto") from None
+    os.environ[CLUSTER_ENV] = address
+    return address
 
 
 def resolve_run(run: str, root: Path) -> Path:

@@ -15,7 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from glia.cli.common import add_root_option, console, seeds_argument, workspaces_root
+from glia.cli.common import (
+    add_cluster_option,
+    add_root_option,
+    console,
+    seeds_argument,
+    use_cluster,
+    workspaces_root,
+)
 from glia.config import UserConfig, apply_environment, load_config
 from glia.errors import GliaUsageError
 from glia.safe_text import console_text
@@ -104,6 +111,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--unsafe-local-workspace", action="store_true", help="accept that local commands run on this machine"
     )
     parser.add_argument("--image", metavar="TAG", help="workspace image (default glia-workspace:latest)")
+    add_cluster_option(parser)
     group = parser.add_argument_group("black-box methods")
     group.add_argument(
         "--initial-program",
@@ -178,6 +186,7 @@ def build_plan(args: argparse.Namespace, config: UserConfig, root: Path) -> Any:
     task = load_task(args.task)
     backend = pick("docker", config.workspace, args.workspace)
     check_backend_allowed(backend, bool(args.unsafe_local_workspace or config.allow_unsafe_local))
+    use_cluster(args, config)  # each run's contexts then place their sandboxes on the cluster
     methods = parse_methods(args.methods)
     budgets = parse_budgets(args.max_simulations)
     dollars = pick(task.budgets.dollars, config.max_dollars, args.max_dollars)

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from glia.cli.common import add_root_option, console, resolve_run, workspaces_root
+from glia.cli.common import (
+    add_cluster_option,
+    add_root_option,
+    console,
+    resolve_run,
+    use_cluster,
+    workspaces_root,
+)
 from glia.config import apply_environment, load_config
 from glia.errors import GliaUsageError
 from glia.logging_setup import log_to_run
@@ -26,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     resume.add_argument("run", metavar="RUN", help="run id under the workspaces root, or a run folder")
+    add_cluster_option(resume)  # the run's own cluster (run.json) otherwise
     resume.add_argument(
         "--unsafe-local-workspace",
         action="store_true",
@@ -85,6 +93,7 @@ def resume_command(args: argparse.Namespace) -> int:
     apply_environment(config)
     run_dir = resolve_run(args.run, workspaces_root(args.root, config))
     refuse_live_run(run_dir)  # before anything touches the run's folder or containers
+    use_cluster(args, None)
     backend = (load_run(run_dir).get("config") or {}).get("backend", "docker")
     check_backend_allowed(backend, bool(args.unsafe_local_workspace or config.allow_unsafe_local))
     log_to_run(run_dir)

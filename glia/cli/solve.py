@@ -18,7 +18,15 @@ from typing import Any
 
 from rich.text import Text
 
-from glia.cli.common import add_root_option, console, parse_seeds, seeds_argument, workspaces_root
+from glia.cli.common import (
+    add_cluster_option,
+    add_root_option,
+    console,
+    parse_seeds,
+    seeds_argument,
+    use_cluster,
+    workspaces_root,
+)
 from glia.config import UserConfig, apply_environment, load_config
 from glia.errors import GliaUsageError, check_budget
 from glia.llm.agent_providers import AgentProviderFactory
@@ -106,6 +114,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="accept that with --workspace local the Researcher's commands run directly on this machine",
     )
     parser.add_argument("--image", metavar="TAG", help="workspace image (default glia-workspace:latest)")
+    add_cluster_option(parser)
     parser.add_argument(
         "--seeds",
         type=seeds_argument,
@@ -227,6 +236,7 @@ def build_run_config(args: argparse.Namespace, config: UserConfig) -> Any:
         budgets=budgets,
         backend=backend,
         image=pick(config.image, args.image),
+        cluster=use_cluster(args, config),
         run_id=args.run_id,
         workspaces_root=workspaces_root(args.root, config),
         seeds=seed_list(task, args.seeds, config),

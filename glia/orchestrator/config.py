@@ -37,6 +37,7 @@ class RunConfig:
     contexts: int = 1
     base_url: str | None = None
     backend: str = "docker"
+    cluster: str | None = None  # a Ray cluster (`auto`, ray://HOST:PORT): where contexts' sandboxes run
     image: str | None = None
     run_id: str | None = None
     workspaces_root: Path = Path("workspaces")

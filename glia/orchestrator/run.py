@@ -334,6 +334,7 @@ class _Run:
 
     def execute(self, resuming: bool) -> None:
         self.record.update(lambda d: self._open_session(d, resuming))
+        self._join_cluster()
         self._emit(event="run_started", resumed=resuming, strategy=self.config.label)
         self._first_providers = self._make_providers()  # a missing API key fails here, before any cost
         self._judge = TrustedJudge(
@@ -353,6 +354,26 @@ class _Run:
             if self._live is not None and not self.stop.is_set():
                 self._live.drain()  # the last improvements join the curve before the choice is made
         self.finish()
+
+    def _join_cluster(self) -> None:
+        """With a cluster, contexts' sandboxes run on its nodes; run.json says on which (see glia.cluster)."""
+        from glia.cluster.connect import CLUSTER_ENV
+
+        self.config.cluster = os.environ.get(CLUSTER_ENV) or self.config.cluster  # --cluster, e.g. on resume
+        if not self.config.cluster:
+            return
+        from glia.cluster import PLACEMENT, connect
+
+        connect(self.config.cluster)
+
+        def placed(context_id: str, where: dict[str, Any]) -> None:
+            if not context_id.startswith("ctx-") or not context_id[4:].isdigit():
+                return
+            index = int(context_id[4:])
+            self.record.update(lambda d: set_context(d, index, node=dict(where)))
+            self._emit(event="context_placed", context=index, **where)
+
+        PLACEMENT.listen(self.run_id, placed)
 
     def finish(self) -> None:
         """Choose and write the best design from what was evaluated, then close run.json: finished
@@ -821,7 +842,7 @@ class _Run:
             task=self.task,
             researcher=researcher,
             supervisor=supervisor,
-            backend=self.config.backend,
+            backend="ray" if self.config.cluster else self.config.backend,
             image=self.config.image,
             baselines={k: v for k, v in self._baseline_scores.items() if v is not None} or None,
             max_steps=self.config.budgets.steps,

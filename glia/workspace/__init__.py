@@ -1,7 +1,8 @@
 """Sandboxed workspaces: the only place a context's commands run, holding its repository inside.
 
-`create_workspace` picks a backend: "docker" (the default, isolated) or "local" (host subprocesses, no
-sandbox: callers must have the user's explicit opt-in, see `glia.workspace.unsafe`). The workspace is
+`create_workspace` picks a backend: "docker" (the default, isolated), "ray" (the same Docker sandbox on a
+node of a Ray cluster, `glia.cluster`) or "local" (host subprocesses, no sandbox: callers must have the
+user's explicit opt-in, see `glia.workspace.unsafe`). The workspace is
 returned unstarted; use it as a context manager or call `start()`. Files cross only as data (`Tree`):
 `write_files`, `export_tree`, `read_file`. A context's history lives on the host in a bare repository
 written by `git fast-import` (`History`); `Snapshotter` moves trees between the two.
@@ -131,6 +132,14 @@ def create_workspace(
             limits=limits,
             ledger_socket=ledger_socket,
             mounts=mounts,
+        )
+    if backend == "ray":  # a sandbox on a cluster node (glia[cluster]); the driver must have joined one
+        if mounts:
+            raise WorkspaceError("extra mounts need the docker backend (they name this machine's volumes)")
+        from glia.cluster.workspace import RayWorkspace
+
+        return RayWorkspace(
+            outputs_dir, run_id, context_id, image=image, limits=limits, ledger_socket=ledger_socket
         )
     if backend == "local":
         if mounts:
