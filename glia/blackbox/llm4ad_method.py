@@ -16,7 +16,7 @@ it). The two hooks LLM4AD documents are all Glia supplies:
 
 Settings follow the Glia paper's Table 1: EoH's initial population N = 20; FunSearch shows k = 3 programs
 per prompt, over 6 islands. What LLM4AD does not offer, and what Glia does instead (said, not patched):
-- It counts samples, not simulations or dollars: Glia caps the samples at the run's simulation budget and,
+- It counts samples, not simulations or dollars: Glia caps the samples at the model calls left and,
   once a budget limit is reached or the run is stopping, makes every further model call raise
   `SearchStopped` (a `KeyboardInterrupt`, the one exception LLM4AD's loops end on).
 - FunSearch's constructor builds its programs database with fixed settings (2 programs per prompt, 10
@@ -186,10 +186,9 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
                 return None  # LLM4AD's "invalid": kept out of its population
             return float(session.metric.as_maximised(record.claimed_score))
 
-    remaining = session.host.simulation_limit
-    if remaining is not None:
-        remaining = max(1, remaining - session.bench.simulations)
-    samples = min(remaining or session.cap, max(1, session.cap - session.generations))
+    # LLM4AD's sample cap is the model calls left: a sample that fails the static checks costs no
+    # simulation, so the simulation budget is enforced by the ledger and stopping(), not by this cap.
+    samples = max(1, session.cap - session.generations)
     facts["samples"] = samples
     llm, evaluation = GliaLLM(), GliaEvaluation()
     search = _build(session, llm, evaluation, samples, folder)

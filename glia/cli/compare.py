@@ -207,6 +207,12 @@ def build_plan(args: argparse.Namespace, config: UserConfig, root: Path) -> Any:
         "history": args.history, "population": args.population, "prompt_programs": args.prompt_programs,
         "funsearch_islands": args.funsearch_islands, "samples_per_prompt": args.samples_per_prompt,
     }.items() if value is not None}  # fmt: skip
+    from glia.blackbox.settings import MethodSettings, SettingsError
+
+    try:
+        MethodSettings.from_mapping(blackbox)
+    except SettingsError as exc:
+        raise GliaUsageError(str(exc), "give the black-box option a value it accepts") from None
     if args.initial_program and not Path(args.initial_program).is_file():
         raise GliaUsageError(
             f"--initial-program {args.initial_program}: no such file", "name an existing design file"
