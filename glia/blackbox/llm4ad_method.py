@@ -30,6 +30,7 @@ per prompt, over 6 islands. What LLM4AD does not offer, and what Glia does inste
 from __future__ import annotations
 
 import ast
+import contextlib
 import textwrap
 import threading
 from typing import Any
@@ -49,6 +50,7 @@ LLM4AD_DIR = "llm4ad"
 WRAPPER = "design_file"
 SEARCH_ENDED = "search_ended"  # LLM4AD stopped by itself before any limit
 NO_CANDIDATES = "no_candidates"
+EOH_SYSTEM = "You design programs for a systems problem. Answer in exactly the format the request asks for."
 
 
 class SearchStopped(KeyboardInterrupt):
@@ -138,7 +140,8 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
 
         def __init__(self) -> None:
             super().__init__(do_auto_trim=True)
-            self.system = task_description(session)
+            # EoH writes the task description into each prompt; FunSearch's prompts are code only
+            self.system = EOH_SYSTEM if session.method == EOH else task_description(session)
 
         def draw_sample(self, prompt: str | Any, *args: Any, **kwargs: Any) -> str:
             if stopping() is not None:
@@ -191,7 +194,8 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
     samples = max(1, session.cap - session.generations)
     facts["samples"] = samples
     llm, evaluation = GliaLLM(), GliaEvaluation()
-    search = _build(session, llm, evaluation, samples, folder)
+    with (folder / "settings.txt").open("a", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+        search = _build(session, llm, evaluation, samples, folder)  # its profiler prints its settings
     hook = threading.excepthook
 
     def quiet(args: Any) -> None:  # LLM4AD's initialisation threads end on SearchStopped: expected
