@@ -60,8 +60,8 @@ def test_an_existing_comparison_with_other_settings_is_not_silently_changed(
 def test_unknown_methods_and_missing_comparisons_are_explained(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["compare", ROUTING, "--plan", "--root", str(tmp_path), "--methods", "scg,eoh"]) == 2
-    assert "unknown strategy 'eoh'" in capsys.readouterr().err
+    assert main(["compare", ROUTING, "--plan", "--root", str(tmp_path), "--methods", "scg,alphaevolve"]) == 2
+    assert "unknown strategy 'alphaevolve'" in capsys.readouterr().err
     assert main(["compare", "--resume", "nothing-here", "--root", str(tmp_path)]) == 2
     assert "no comparison 'nothing-here'" in capsys.readouterr().err
     assert main(["compare", "--root", str(tmp_path)]) == 2
