@@ -8,8 +8,8 @@
 They are strategies of `glia solve` and methods of `glia compare`. Modules: `names` (the strategy
 names), `settings`, `prompts` (+ `agent_prompts/blackbox_*.md`), `extract` (designs out of replies),
 `store` (candidate records), `bench` (the sandbox), `session` (model calls and candidates, shared by all
-methods), `sample`, `loop`, `openevolve_method` with `broker` and `openevolve_bridge`, `initial`
-(OpenEvolve's initial program), `judging` (trusted evaluation), `runner` (one method run), `host`.
+methods), `sample`, `loop`, `openevolve_method` with `broker` and `openevolve_bridge`, `llm4ad_method`
+(eoh, funsearch), `initial` (OpenEvolve's initial program), `judging` (trusted evaluation), `runner` (one method run), `host`.
 """
 
 from __future__ import annotations
