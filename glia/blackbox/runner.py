@@ -18,7 +18,7 @@ import structlog
 
 from glia.blackbox.host import MethodHost
 from glia.blackbox.judging import judge_method
-from glia.blackbox.names import DESCRIPTIONS, LABELS, LOOP, OPENEVOLVE, SAMPLE
+from glia.blackbox.names import DESCRIPTIONS, LABELS, LLM4AD_METHODS, LOOP, OPENEVOLVE, SAMPLE
 from glia.blackbox.session import INTERRUPTED, MethodEnded, MethodSession
 from glia.blackbox.settings import MethodSettings
 from glia.blackbox.store import VALID, CandidateRecord, best_claim
@@ -69,6 +69,10 @@ def _search(host: MethodHost, settings: MethodSettings) -> ContextOutcome:
             from glia.blackbox.openevolve_method import run_openevolve
 
             reason, chosen, facts = run_openevolve(session)
+        elif host.strategy in LLM4AD_METHODS:
+            from glia.blackbox.llm4ad_method import run_llm4ad
+
+            reason, chosen, facts = run_llm4ad(session)
         else:
             raise ValueError(f"{host.strategy!r} is not a black-box method")
     except MethodEnded as exc:
@@ -138,7 +142,7 @@ def _record_end(
         "best_claimed_candidate": best.n if best else None,
         "cost_known": session.cost_known,
         "timings": session.timings.to_dict(),
-        **({"openevolve": facts} if facts else {}),
+        **({("llm4ad" if host.strategy in LLM4AD_METHODS else "openevolve"): facts} if facts else {}),
     }
     status = "interrupted" if reason == INTERRUPTED else "finished"
 

@@ -33,9 +33,14 @@ class MethodSettings:
     diff_based: bool = True  # openevolve: SEARCH/REPLACE edits (its default) instead of full rewrites
     seed: int | None = None  # openevolve's random seed; None: derived from the run id
     checkpoint_interval: int = 1  # openevolve: iterations between checkpoints (resume granularity)
+    population: int = 20  # eoh: initial population size N (Table 1 of the Glia paper)
+    prompt_programs: int = 3  # funsearch: programs shown in each prompt, k (Table 1)
+    funsearch_islands: int = 6  # funsearch: number of islands (Table 1)
+    samples_per_prompt: int = 4  # funsearch: designs asked for per prompt (LLM4AD's default)
 
     def __post_init__(self) -> None:
-        for name in ("history", "islands", "workers", "checkpoint_interval"):
+        for name in ("history", "islands", "workers", "checkpoint_interval", "population", "prompt_programs",
+                     "funsearch_islands", "samples_per_prompt"):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SettingsError(f"blackbox setting {name!r} must be a whole number >= 1, got {value!r}")

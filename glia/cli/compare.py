@@ -1,5 +1,5 @@
-"""`glia compare`: every method (Glia's SCG / MCG-Seq / MCG-Par-N and the black-box sample, loop and
-openevolve) on one task, with the same model, budgets and trusted evaluator, repeated, in one command.
+"""`glia compare`: every method (Glia's SCG / MCG-Seq / MCG-Par-N and the black-box sample, loop,
+openevolve, eoh and funsearch) on one task, with the same model, budgets and trusted evaluator, repeated, in one command.
 
 `--plan` prints what would run and what it would cost, and spends nothing. Otherwise the checks of
 `glia solve` come first (task, models, keys, Docker, image, one minimal request per endpoint), then each
@@ -36,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "compare",
-        help="Glia against black-box search (sample, loop, OpenEvolve) on one task, equal budgets",
+        help="Glia against black-box search (sample, loop, OpenEvolve, EoH, FunSearch) on one task, equal budgets",
         description=(
             "Run each method REPEATS times per simulation budget on the same task, model and trusted evaluator, "
             "then write a table (trusted score with 90%% CI, simulations, dollars, invalid designs), the Glia "
@@ -50,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
-        help="comma list of scg, mcg-seq, mcg-parN, sample, loop, openevolve (default: %(default)s)",
+        help="comma list of scg, mcg-seq, mcg-parN, sample, loop, openevolve, eoh, funsearch (default: %(default)s)",
     )
     parser.add_argument(
         "--repeats", type=int, default=3, metavar="R", help="runs per method and budget (default 3)"
@@ -136,6 +136,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="loop: earlier attempts summarised in each prompt (default 30)",
     )
+    group.add_argument(
+        "--population", type=int, metavar="N", help="eoh: initial population size (default 20, Table 1)"
+    )
+    group.add_argument(
+        "--prompt-programs", type=int, metavar="K", help="funsearch: programs per prompt (default 3, Table 1)"
+    )
+    group.add_argument(
+        "--funsearch-islands", type=int, metavar="N", help="funsearch: islands (default 6, Table 1)"
+    )
+    group.add_argument(
+        "--samples-per-prompt",
+        type=int,
+        metavar="N",
+        help="funsearch: designs per prompt (default 4, LLM4AD's)",
+    )
     add_model_setting_options(parser)
     add_root_option(parser)
     parser.set_defaults(handler=run)
@@ -199,8 +214,15 @@ def build_plan(args: argparse.Namespace, config: UserConfig, root: Path) -> Any:
     blackbox = {key: value for key, value in {
         "initial_program": str(Path(args.initial_program).resolve()) if args.initial_program else None,
         "max_generations": args.max_generations, "islands": args.islands, "workers": args.workers,
-        "history": args.history,
+        "history": args.history, "population": args.population, "prompt_programs": args.prompt_programs,
+        "funsearch_islands": args.funsearch_islands, "samples_per_prompt": args.samples_per_prompt,
     }.items() if value is not None}  # fmt: skip
+    from glia.blackbox.settings import MethodSettings, SettingsError
+
+    try:
+        MethodSettings.from_mapping(blackbox)
+    except SettingsError as exc:
+        raise GliaUsageError(str(exc), "give the black-box option a value it accepts") from None
     if args.initial_program and not Path(args.initial_program).is_file():
         raise GliaUsageError(
             f"--initial-program {args.initial_program}: no such file", "name an existing design file"

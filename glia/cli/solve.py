@@ -65,10 +65,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--strategy",
-        choices=("scg", "mcg-seq", "mcg-par", "sample", "loop", "openevolve"),
+        choices=("scg", "mcg-seq", "mcg-par", "sample", "loop", "openevolve", "eoh", "funsearch"),
         help="scg: one context; mcg-seq: contexts one after another; mcg-par: N contexts at once; black-box "
         "search instead of Glia: sample (independent designs from one prompt), loop (generate-and-verify), "
-        "openevolve (needs glia[baselines]) (default: the task's)",
+        "openevolve (needs glia[baselines]), eoh and funsearch (the LLM4AD package) (default: the task's)",
     )
     parser.add_argument(
         "--contexts",

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glia.blackbox.initial import initial_program
-from glia.blackbox.names import LOOP, OPENEVOLVE, SAMPLE
+from glia.blackbox.names import LLM4AD_METHODS, LOOP, OPENEVOLVE, SAMPLE
 from glia.blackbox.prompts import openevolve_system_message, sample_prompt
 from glia.blackbox.settings import MethodSettings
 from glia.compare.plan import ComparePlan, Entry
@@ -45,6 +45,9 @@ CHARS_PER_TOKEN = 4
 DESIGN_OUTPUT_TOKENS = 5_000
 OPENEVOLVE_OUTPUT_TOKENS = 3_000
 OPENEVOLVE_PROGRAMS_IN_PROMPT = 6
+LLM4AD_PROGRAMS_IN_PROMPT = (
+    3  # EoH's crossover shows 2 parents, FunSearch k = 3; both answer with whole files
+)
 LOOP_TOKENS_PER_ATTEMPT = 40
 RESEARCHER_TURNS_PER_SIMULATION = 6
 RESEARCHER_INPUT_TOKENS = 50_000
@@ -75,6 +78,11 @@ def per_simulation_usage(method: str, task: Task, budget: int, history: int = 30
         prompt = tokens(sample_prompt(task, {}, template))
         if method == LOOP:
             prompt += LOOP_TOKENS_PER_ATTEMPT * min(history, max(1, budget // 2)) + 2 * design_tokens
+        return [("researcher", Usage(input_tokens=prompt, output_tokens=DESIGN_OUTPUT_TOKENS))]
+    if method in LLM4AD_METHODS:  # one call per sample; the prompt shows the task and a few designs
+        start = initial_program(task) if len(task.design_files) == 1 else None
+        program = tokens(start.text) if start else design_tokens
+        prompt = tokens(openevolve_system_message(task, {})) + LLM4AD_PROGRAMS_IN_PROMPT * program + 500
         return [("researcher", Usage(input_tokens=prompt, output_tokens=DESIGN_OUTPUT_TOKENS))]
     if method == OPENEVOLVE:
         start = initial_program(task) if len(task.design_files) == 1 else None

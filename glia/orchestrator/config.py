@@ -50,7 +50,7 @@ class RunConfig:
     # Each agent's model settings as merged at `glia solve` (task < config < flags), kept so a resumed
     # run talks to its models exactly as the first session did: {"researcher": {...}, "supervisor": {...}}.
     model_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Settings of a black-box method (sample, loop, openevolve): `glia.blackbox.settings.MethodSettings`.
+    # Settings of a black-box method (sample, loop, openevolve, eoh, funsearch): `glia.blackbox.settings`.
     blackbox: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -91,7 +91,8 @@ def normalize_strategy(strategy: str, contexts: int) -> tuple[str, int]:
         name, contexts = "mcg-par", int(match.group(1))
     if name not in STRATEGIES:
         raise RunConfigError(
-            f"unknown strategy {strategy!r}: use scg, mcg-seq, mcg-par (mcg-par-N), sample, loop or openevolve"
+            f"unknown strategy {strategy!r}: use scg, mcg-seq, mcg-par (mcg-par-N), sample, loop, openevolve, "
+            "eoh or funsearch"
         )
     if contexts < 1:
         raise RunConfigError(f"a run needs at least one context, got {contexts}")
@@ -114,7 +115,7 @@ def default_run_id(task_name: str, strategy: str, contexts: int, now: datetime |
 
 def _check_blackbox(strategy: str, settings: dict[str, Any]) -> None:
     """A black-box method's settings must be usable, and OpenEvolve installed, before anything runs."""
-    from glia.blackbox import openevolve_missing
+    from glia.blackbox import llm4ad_missing, openevolve_missing
     from glia.blackbox.settings import MethodSettings, SettingsError
 
     try:
@@ -122,4 +123,6 @@ def _check_blackbox(strategy: str, settings: dict[str, Any]) -> None:
     except SettingsError as exc:
         raise RunConfigError(str(exc)) from None
     if strategy == "openevolve" and (missing := openevolve_missing()):
+        raise RunConfigError(missing)
+    if strategy in ("eoh", "funsearch") and (missing := llm4ad_missing()):
         raise RunConfigError(missing)

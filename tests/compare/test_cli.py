@@ -60,8 +60,8 @@ def test_an_existing_comparison_with_other_settings_is_not_silently_changed(
 def test_unknown_methods_and_missing_comparisons_are_explained(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["compare", ROUTING, "--plan", "--root", str(tmp_path), "--methods", "scg,eoh"]) == 2
-    assert "unknown strategy 'eoh'" in capsys.readouterr().err
+    assert main(["compare", ROUTING, "--plan", "--root", str(tmp_path), "--methods", "scg,alphaevolve"]) == 2
+    assert "unknown strategy 'alphaevolve'" in capsys.readouterr().err
     assert main(["compare", "--resume", "nothing-here", "--root", str(tmp_path)]) == 2
     assert "no comparison 'nothing-here'" in capsys.readouterr().err
     assert main(["compare", "--root", str(tmp_path)]) == 2
@@ -73,3 +73,29 @@ def test_solve_accepts_the_black_box_strategies(capsys: pytest.CaptureFixture[st
         main(["solve", "--help"])
     out = capsys.readouterr().out
     assert "sample" in out and "loop" in out and "openevolve" in out
+
+
+def test_the_plan_lists_all_seven_methods_with_eoh_and_funsearch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from glia.compare.estimate import per_simulation_usage
+    from glia.task import load_task
+
+    root = tmp_path / "ws"
+    methods = "scg,mcg-par4,sample,loop,openevolve,eoh,funsearch"
+    code = main(["compare", ROUTING, "--plan", "--root", str(root), "--methods", methods, "--repeats", "1",
+                 "--max-simulations", "15", "--researcher-model", "openai:o3", "--population", "4"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "7 runs (7 methods × 1 budget(s) × 1 repeats)" in out
+    rows = [line.split()[0] for line in out.splitlines() if line.split() and line.split()[-1].startswith("$")]
+    assert rows[:7] == ["SCG", "MCG-Par4", "Sample", "Loop", "OpenEvolve", "EoH", "FunSearch"]
+    assert "At most 105 budgeted simulations" in out and not root.exists()
+    task = load_task(ROUTING)
+    ((_, eoh),) = per_simulation_usage("eoh", task, 15)
+    ((_, funsearch),) = per_simulation_usage("funsearch", task, 15)
+    assert eoh == funsearch and eoh.output_tokens == 5_000 and eoh.input_tokens > 3 * 1_000
+    with pytest.raises(SystemExit):
+        main(["solve", "--help"])
+    assert "eoh" in capsys.readouterr().out
+    code = main(["compare", ROUTING, "--plan", "--methods", "eoh", "--population", "0", "--root", str(root)])
+    assert code != 0 and "population" in capsys.readouterr().err

@@ -35,8 +35,8 @@ def test_methods_and_budgets_are_parsed_strictly() -> None:
     specs = parse_methods("scg, mcg-par, mcg_par2,loop")
     assert [(s.key, s.strategy, s.contexts) for s in specs] == [
         ("scg", "scg", 1), ("mcg-par4", "mcg-par", 4), ("mcg-par2", "mcg-par", 2), ("loop", "loop", 1)]  # fmt: skip
-    with pytest.raises(PlanError, match="unknown strategy 'funsearch'"):
-        parse_methods("scg,funsearch")
+    with pytest.raises(PlanError, match="unknown strategy 'alphaevolve'"):
+        parse_methods("scg,alphaevolve")
     with pytest.raises(PlanError, match="listed twice"):
         parse_methods("loop,loop")
     assert parse_budgets("100, 15") == [15, 100]

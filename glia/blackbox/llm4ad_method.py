@@ -1,0 +1,266 @@
+"""`eoh` and `funsearch`: the real LLM4AD package (PyPI `llm4ad`, MIT) driven through its Python API.
+
+LLM4AD's EoH and FunSearch evolve one Python function inside a template program. Glia's unit is a design
+file, so Glia hands LLM4AD a template whose one function, `design_file()`, has the whole design file as its
+body (a module's `from __future__` lines, which cannot sit in a function, go before it); each program
+LLM4AD asks to evaluate is turned back into a design file by reading that body (with `ast`, never running
+it). The two hooks LLM4AD documents are all Glia supplies:
+
+- `GliaLLM` (an `llm4ad.base.LLM`): every model call goes through the run's provider via the session, so
+  it is priced, recorded as a `model_call` and charged to the run's budget; LLM4AD holds no key.
+- `GliaEvaluation` (an `llm4ad.base.Evaluation`) with `exec_code=False` and `safe_evaluate=False`: LLM4AD
+  neither `exec`s the program nor starts a process for it; it calls `evaluate_program(text, None)`, which
+  settles the design exactly as `openevolve`'s evaluator does (static checks, then one sandboxed
+  benchmark through the simulation ledger). No numba decorator, protected division or seed line is
+  added (those options are off), so the text benchmarked is the text the model wrote.
+
+Settings follow the Glia paper's Table 1: EoH's initial population N = 20; FunSearch shows k = 3 programs
+per prompt, over 6 islands. What LLM4AD does not offer, and what Glia does instead (said, not patched):
+- It counts samples, not simulations or dollars: Glia caps the samples at the model calls left and,
+  once a budget limit is reached or the run is stopping, makes every further model call raise
+  `SearchStopped` (a `KeyboardInterrupt`, the one exception LLM4AD's loops end on).
+- FunSearch's constructor builds its programs database with fixed settings (2 programs per prompt, 10
+  islands) and has no cap on an island's size: Glia replaces the database by one built with Table 1's
+  k and island count before the search starts, as LLM4AD's own resume does; islands stay unbounded.
+- Its resume reads its profiler's logs, and FunSearch's resume fails in 1.11 (it reads a `_config` the
+  class does not have): a resumed Glia run starts a new LLM4AD search with what is left of the budget;
+  the candidates and simulations already spent stay recorded and counted.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import textwrap
+import threading
+from typing import Any
+
+import structlog
+
+from glia.blackbox.initial import initial_program
+from glia.blackbox.names import EOH, FUNSEARCH
+from glia.blackbox.prompts import openevolve_system_message
+from glia.blackbox.session import INTERRUPTED, MethodEnded, MethodSession
+from glia.blackbox.store import VALID, best_claim
+from glia.llm.types import Message
+
+log = structlog.get_logger()
+
+LLM4AD_DIR = "llm4ad"
+WRAPPER = "design_file"
+SEARCH_ENDED = "search_ended"  # LLM4AD stopped by itself before any limit
+NO_CANDIDATES = "no_candidates"
+EOH_SYSTEM = "You design programs for a systems problem. Answer in exactly the format the request asks for."
+
+
+class SearchStopped(KeyboardInterrupt):
+    """Raised into LLM4AD's sampler threads to end its loops (they stop on KeyboardInterrupt only)."""
+
+
+def llm4ad_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("llm4ad")
+    except Exception:  # noqa: BLE001 - not installed
+        return None
+
+
+def wrap_design(text: str) -> str:
+    """The template program LLM4AD evolves: the design file as the body of `design_file()`."""
+    lines = text.splitlines()
+    future = [ln for ln in lines if ln.startswith("from __future__ import")]
+    body = [ln for ln in lines if not ln.startswith("from __future__ import")]
+    indented = textwrap.indent("\n".join(body).strip("\n"), "    ", lambda ln: True)
+    head = "\n".join(future) + "\n\n" if future else ""
+    return f"{head}def {WRAPPER}():\n{indented}\n"
+
+
+def unwrap_design(program: str) -> str | None:
+    """The design file a program of LLM4AD's carries (the body of its first function), or None.
+
+    Parsed with `ast` only: nothing in the program runs here."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return None
+    function = next((n for n in tree.body if isinstance(n, ast.FunctionDef)), None)
+    if function is None or not function.body:
+        return None
+    lines = program.splitlines()
+    head = [ln for ln in lines[: function.lineno - 1] if ln.startswith("from __future__ import")]
+    start = function.body[0].lineno - 1
+    body = textwrap.dedent("\n".join(lines[start : function.end_lineno]))
+    return ("\n".join(head) + "\n\n" if head else "") + body.strip("\n") + "\n"
+
+
+def task_description(session: MethodSession) -> str:
+    """What LLM4AD puts at the top of its prompts: the same facts the other methods get, and the wrapper."""
+    facts = openevolve_system_message(session.task, session.host.baselines)
+    return (
+        f"{facts}\n\nHow to answer: the design file is written as the body of a Python function "
+        f"`{WRAPPER}()`; Glia takes that body, dedented, as the file `{session.task.design_files[0]}`. "
+        f"Write the whole file's code (imports, classes, functions) inside `{WRAPPER}()`, without "
+        "`from __future__` imports (a function cannot hold them; Glia keeps the template's)."
+    )
+
+
+def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]:
+    """Run EoH or FunSearch to the end of the budget; returns (end reason, chosen candidate, facts)."""
+    from llm4ad.base import LLM, Evaluation
+
+    task, settings = session.task, session.settings
+    if len(task.design_files) != 1:
+        raise MethodEnded(
+            "exception", f"LLM4AD evolves one program; this task's design has {len(task.design_files)} files"
+        )
+    start = initial_program(task, settings.initial_program)
+    facts: dict[str, Any] = {
+        "package": "llm4ad",
+        "version": llm4ad_version(),
+        "initial_program": start.source,
+        "initial_program_note": start.note,
+    }
+    reason = session.stop_reason()
+    if reason is not None:
+        return reason, None, facts
+    folder = session.ctx_dir / LLM4AD_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    design_file = task.design_files[0]
+    stop = threading.Event()
+
+    def stopping() -> str | None:
+        why = session.stop_reason()
+        if why is not None:
+            stop.set()
+        return why if why is not None else ("stopping" if stop.is_set() else None)
+
+    class GliaLLM(LLM):
+        """LLM4AD's model interface, answered by Glia's provider (priced, recorded, charged)."""
+
+        def __init__(self) -> None:
+            super().__init__(do_auto_trim=True)
+            # EoH writes the task description into each prompt; FunSearch's prompts are code only
+            self.system = EOH_SYSTEM if session.method == EOH else task_description(session)
+
+        def draw_sample(self, prompt: str | Any, *args: Any, **kwargs: Any) -> str:
+            if stopping() is not None:
+                raise SearchStopped
+            try:
+                generation = session.generate(self.system, [Message(role="user", content=str(prompt))])
+            except MethodEnded as exc:
+                facts.setdefault("ended", {"reason": exc.reason, "detail": exc.detail})
+                stop.set()
+                raise SearchStopped from exc
+            return generation.text
+
+    class GliaEvaluation(Evaluation):
+        """LLM4AD's evaluation hook: the program text goes to Glia's sandboxed benchmark, nothing else."""
+
+        def __init__(self) -> None:
+            super().__init__(
+                template_program=wrap_design(start.text),
+                task_description=task_description(session),
+                exec_code=False,  # LLM4AD must not exec the candidate ...
+                safe_evaluate=False,  # ... nor fork a process for it; evaluate_program gets the text
+            )
+
+        def evaluate_program(self, program_str: str, callable_func: Any, **kwargs: Any) -> float | None:
+            try:
+                return self._settle(program_str)
+            except Exception as exc:  # LLM4AD would swallow it: Glia's own failure ends the run
+                log.exception("blackbox.llm4ad_evaluation_failed", method=session.method)
+                facts.setdefault("ended", {"reason": "exception", "detail": f"{type(exc).__name__}: {exc}"})
+                stop.set()
+                return None
+
+        def _settle(self, program_str: str) -> float | None:
+            code = unwrap_design(program_str)
+            origin = {"llm4ad": session.method}
+            if code is None:
+                session.settle_unrun({design_file: program_str}, None, None, origin, "no design_file() body")
+                return None
+            if stopping() is not None:
+                session.settle_unrun({design_file: code}, None, None, origin, "LLM4AD was stopping")
+                return None
+            record = session.settle_files({design_file: code}, None, None, origin)
+            stopping()
+            if record.status != VALID or record.claimed_score is None:
+                return None  # LLM4AD's "invalid": kept out of its population
+            return float(session.metric.as_maximised(record.claimed_score))
+
+    # LLM4AD's sample cap is the model calls left: a sample that fails the static checks costs no
+    # simulation, so the simulation budget is enforced by the ledger and stopping(), not by this cap.
+    samples = max(1, session.cap - session.generations)
+    facts["samples"] = samples
+    llm, evaluation = GliaLLM(), GliaEvaluation()
+    with (folder / "settings.txt").open("a", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+        search = _build(session, llm, evaluation, samples, folder)  # its profiler prints its settings
+    hook = threading.excepthook
+
+    def quiet(args: Any) -> None:  # LLM4AD's initialisation threads end on SearchStopped: expected
+        if not isinstance(args.exc_value, SearchStopped):
+            hook(args)
+
+    threading.excepthook = quiet
+    try:
+        search.run()
+    except SearchStopped:
+        pass
+    except RuntimeError as exc:  # FunSearch: "The score of the template function must not be None"
+        reason, facts["error"] = NO_CANDIDATES, str(exc)
+    finally:
+        threading.excepthook = hook
+    ended = facts.get("ended")
+    if ended and ended["reason"] != INTERRUPTED:
+        raise MethodEnded(ended["reason"], ended["detail"])
+    if reason is None:
+        reason = session.stop_reason() or SEARCH_ENDED
+    if session.host.stop.is_set():
+        reason = INTERRUPTED
+    best = best_claim(session.store.records(), session.metric)
+    return reason, best.n if best else None, facts
+
+
+def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, folder: Any) -> Any:
+    settings = session.settings
+    if session.method == EOH:
+        from llm4ad.method.eoh import EoH, EoHProfiler
+
+        profiler = EoHProfiler(log_dir=str(folder), create_random_path=False, log_style="simple")
+        return EoH(
+            llm,
+            evaluation,
+            profiler=profiler,  # also what makes EoH count its samples
+            max_generations=None,
+            max_sample_nums=samples,
+            pop_size=settings.population,
+            num_samplers=1,
+            num_evaluators=1,
+        )
+    if session.method == FUNSEARCH:
+        from llm4ad.method.funsearch import FunSearch, ProgramsDatabaseConfig
+        from llm4ad.method.funsearch.profiler import FunSearchProfiler
+        from llm4ad.method.funsearch.programs_database import ProgramsDatabase
+
+        profiler = FunSearchProfiler(log_dir=str(folder), create_random_path=False, log_style="simple")
+        search = FunSearch(
+            llm,
+            evaluation,
+            profiler=profiler,
+            num_samplers=1,
+            num_evaluators=1,
+            samples_per_prompt=settings.samples_per_prompt,
+            max_sample_nums=samples,
+        )
+        config = ProgramsDatabaseConfig(
+            functions_per_prompt=settings.prompt_programs, num_islands=settings.funsearch_islands
+        )
+        search.db_config = config
+        search._database = ProgramsDatabase(  # noqa: SLF001 - as LLM4AD's own resume_funsearch does
+            config,
+            search._template_program,
+            search._function_to_evolve_name,  # noqa: SLF001
+        )
+        return search
+    raise ValueError(f"{session.method!r} is not an LLM4AD method")
