@@ -20,9 +20,19 @@ from glia.task import TaskError
 DEFAULT_PROGRAM = "initial_program.py"
 DEFAULT_EVALUATOR = "evaluator.py"
 DEFAULT_ENTRY = "evaluate"
+# ShinkaEvolve's layout: `evaluate.py` whose `main(program_path, results_dir)` writes `metrics.json`
+# (with `combined_score`) and `correct.json` (`correct`, `error`) into results_dir; the program `initial.py`.
+SHINKA_EVALUATOR = "evaluate.py"
+SHINKA_ENTRY = "main"
+SHINKA_PROGRAM = "initial.py"
+SHINKA_ADAPTER = "glia_shinka_adapter.py"  # Glia's evaluate(program_path) around the folder's main()
+# Where a suite (ADRS) declares the dependencies of all its problem folders, looked for above the folder.
+SUITE_REQUIREMENTS = ("requirements.txt", "pyproject.toml")
+SUITE_LEVELS = 3
+MEAN_METRIC = "mean_of_metrics"  # the objective when the evaluator names none: a mean Glia computes
 SEED_NAMES = ("seed",)
 # Names Glia adds to the workspace; a folder that already has them would be silently shadowed.
-GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results")
+GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results", SHINKA_ADAPTER)
 OPENEVOLVE_DEFAULT_SYSTEM_MESSAGE = "system_message"  # OpenEvolve's placeholder: the template's name
 MAX_SOURCE_BYTES = 4 * 2**20
 # Never part of a problem: version control, caches, and OpenEvolve's own output (often large).
@@ -57,6 +67,10 @@ class ProblemFolder:
     timeout_s: float | None  # config.yaml's evaluator.timeout
     requirements: Path | None
     imports_openevolve: bool
+    layout: str = "openevolve"  # or "shinka": the evaluator is `main(program_path, results_dir)`
+    objective: str | None = None  # the score key the evaluator's source names, when it names one
+    suite_requirements: tuple[str, ...] = ()  # dependencies declared at the suite's root (ADRS)
+    suite_source: Path | None = None  # the file that declared them
 
 
 def inspect_folder(
@@ -71,14 +85,15 @@ def inspect_folder(
     for name in GLIA_NAMES:
         if (root / name).exists():
             raise TaskError(f"{root / name}: Glia adds a file of this name to the workspace; rename yours")
-    evaluator_name = evaluator or DEFAULT_EVALUATOR
+    layout = "shinka" if _is_shinka(root, evaluator, entry) else "openevolve"
+    evaluator_name = evaluator or (SHINKA_EVALUATOR if layout == "shinka" else DEFAULT_EVALUATOR)
     evaluator_path = _inside(root, evaluator_name, "evaluator")
     if not evaluator_path.is_file():
         raise TaskError(
             f"{evaluator_path}: no evaluator (an OpenEvolve problem folder has an {DEFAULT_EVALUATOR} whose "
             "evaluate(program_path) returns a dict of metrics)"
         )
-    program_name = program or _find_program(root)
+    program_name = program or _find_program(root, layout)
     program_path = _inside(root, program_name, "program")
     if not program_path.is_file():
         raise TaskError(f"{program_path}: no program file (name it in glia.yaml: `program: FILE`)")
@@ -91,26 +106,125 @@ def inspect_folder(
     tree = _parse(evaluator_path)
     config = _read_config(root / "config.yaml")
     requirements = root / "requirements.txt"
+    signature = _signature(
+        evaluator_path, tree, entry or (SHINKA_ENTRY if layout == "shinka" else DEFAULT_ENTRY)
+    )
+    if layout == "shinka" and len(signature.parameters) < 1:
+        raise TaskError(
+            f"{evaluator_path}: {signature.name}() must take (program_path, results_dir) (ShinkaEvolve's contract)"
+        )
+    suite, suite_source = (), None
+    if not requirements.is_file():
+        suite, suite_source = suite_requirements(root)
     return ProblemFolder(
         root=root,
         program=program_path.relative_to(root).as_posix(),
         evaluator=evaluator_path.relative_to(root).as_posix(),
-        entry=_signature(evaluator_path, tree, entry or DEFAULT_ENTRY),
+        entry=signature,
         system_message=config["system_message"],
         timeout_s=config["timeout_s"],
         requirements=requirements if requirements.is_file() else None,
         imports_openevolve=needs_openevolve(root, (program_path.relative_to(root).as_posix(),)),
+        layout=layout,
+        objective="combined_score" if layout == "shinka" else declared_objective(root, program_path),
+        suite_requirements=suite,
+        suite_source=suite_source,
     )
 
 
-def _find_program(root: Path) -> str:
-    if (root / DEFAULT_PROGRAM).is_file():
-        return DEFAULT_PROGRAM
-    candidates = sorted(p.name for p in root.glob("initial_program.*"))
+def _is_shinka(root: Path, evaluator: str | None, entry: str | None) -> bool:
+    """ShinkaEvolve's layout: no evaluator.py, an evaluate.py with a top-level main() (or named so)."""
+    if entry not in (None, SHINKA_ENTRY):
+        return False
+    name = evaluator or SHINKA_EVALUATOR
+    if evaluator is None and (root / DEFAULT_EVALUATOR).is_file():
+        return False
+    path = root / name
+    if not path.is_file() or path.name != SHINKA_EVALUATOR:
+        return False
+    try:
+        tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+    except (SyntaxError, ValueError):
+        return False
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return SHINKA_ENTRY in names and DEFAULT_ENTRY not in names
+
+
+def declared_objective(root: Path, program_path: Path) -> str | None:
+    """The score the evaluator names: `combined_score` if any source of the folder mentions it, else the
+    one string key ending in `score` the evaluator's returned dicts hold; None when there is no such key
+    (Glia then computes a mean, labelled `mean_of_metrics`)."""
+    skipped = program_path.resolve()
+    keys: set[str] = set()
+    for path in _sources(root):
+        if path.resolve() == skipped:
+            continue
+        try:
+            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value == "combined_score":
+                return "combined_score"
+            if isinstance(node, ast.Dict):
+                keys |= {
+                    k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                }
+    scores = sorted(k for k in keys if k.lower().endswith("score") and k.isidentifier())
+    return scores[0] if len(scores) == 1 else None
+
+
+def suite_requirements(root: Path) -> tuple[tuple[str, ...], Path | None]:
+    """Dependencies a suite declares at its root (ADRS: one pyproject or requirements for all folders),
+    looked for in the few folders above the problem, stopping at a repository's root."""
+    folder = root
+    if (root / ".git").exists():
+        return (), None
+    for _ in range(SUITE_LEVELS):
+        parent = folder.parent
+        if parent == folder:
+            break
+        folder = parent
+        for name in SUITE_REQUIREMENTS:
+            path = folder / name
+            if path.is_file():
+                found = _read_requirements(path)
+                if found:
+                    return found, path
+        if (folder / ".git").exists():
+            break
+    return (), None
+
+
+def _read_requirements(path: Path) -> tuple[str, ...]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ()
+    if path.name == "pyproject.toml":
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TaskError(f"{path}: not valid TOML ({exc})") from None
+        dependencies = (data.get("project") or {}).get("dependencies") or []
+        if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+            raise TaskError(f"{path}: field 'project.dependencies' must be a list of requirement strings")
+        return tuple(d.strip() for d in dependencies if d.strip())
+    lines = (raw.split(" #", 1)[0].strip() for raw in text.splitlines())
+    return tuple(line for line in lines if line and not line.startswith(("#", "-")))
+
+
+def _find_program(root: Path, layout: str = "openevolve") -> str:
+    default = SHINKA_PROGRAM if layout == "shinka" else DEFAULT_PROGRAM
+    if (root / default).is_file():
+        return default
+    candidates = sorted(p.name for p in root.glob(f"{Path(default).stem}.*"))
     if len(candidates) == 1:
         return candidates[0]
     raise TaskError(
-        f"{root}: no {DEFAULT_PROGRAM}"
+        f"{root}: no {default}"
         + (f" (found {', '.join(candidates)}; name one in glia.yaml: `program: FILE`)" if candidates else
            "; name the program in glia.yaml: `program: FILE`")
     )  # fmt: skip

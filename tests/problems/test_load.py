@@ -44,7 +44,7 @@ def test_bare_folder_defaults(tmp_path: Path) -> None:
     template = task.simulator
     assert (template / "glia_benchmark.py").is_file() and (template / "glia_support" / "harness.py").is_file()
     settings = json.loads((template / "glia_support" / "problem.json").read_text())
-    assert settings["seed_argument"] is None and settings["average_if_missing"] is True
+    assert settings["seed_argument"] is None and settings["average_if_missing"] is False
     assert set(settings["pristine"]) == {"evaluator.py"}  # the program is the design, not a pristine file
     assert "## Your workspace" in task.body and "python glia_benchmark.py" in task.body
     assert "takes no seed: one evaluation" in task.body
