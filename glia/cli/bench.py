@@ -226,7 +226,9 @@ def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
                 f"{shown} ({described})" if described else shown,
                 str(len(workload.seeds)),
                 metric.format(workload.mean),
-                f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}",
+                f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}"
+                if len(workload.seeds) > 1
+                else "single measurement",  # one seed: no spread to show, never a zero-width certainty
                 *(_cell(metric, workload, key) for key in others),
                 end_section=i == len(rows) - 1,
             )

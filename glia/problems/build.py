@@ -36,6 +36,7 @@ RESULTS_DIR = "glia_results"
 DEFAULT_METRIC = {"name": "combined_score", "direction": "maximize"}
 DEFAULT_TIME_LIMIT_S = 300.0  # OpenEvolve's default evaluator timeout
 SEEDED_DEFAULT_COUNT = 5
+UNSEEDED_REPEATS = 3  # evaluations of an evaluator that takes no seed (its spread shows in the interval)
 DEFAULT_BUDGETS = {"dollars": 20, "simulations": 100, "wall_time_min": 120, "steps": 200}
 HOST_MODULE = "glia_isolation.program_host"
 
@@ -133,22 +134,10 @@ def _workloads(
                         f"a keyword argument of {problem.evaluator}'s {problem.entry.name}()",
                     )
     else:
-        default = SEEDED_DEFAULT_COUNT if seed_argument else [0]
+        default = SEEDED_DEFAULT_COUNT if seed_argument else list(range(UNSEEDED_REPEATS))
         workloads = [{"name": "main", "seeds": options.seeds if options.seeds is not None else default}]
-    if seed_argument is None:
-        for index, workload in enumerate(workloads):
-            seeds = workload.get("seeds")
-            several = (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 1) or (
-                isinstance(seeds, list | tuple) and len(seeds) > 1
-            )
-            if several:
-                key = "seeds" if options.workloads is None else f"workloads[{index}].seeds"
-                raise options.fail(
-                    key,
-                    f"a single seed: {problem.entry.name}() takes no seed, so every seed would give the same "
-                    "result (name its seed parameter with seed_argument)",
-                    seeds,
-                )
+    # An evaluator that takes no seed may still be noisy (timings, its own randomness): several seeds then
+    # mean repeated evaluations, so the interval is the evaluator's own spread, not a zero-width certainty.
     return [
         {**w, "seeds": list(w["seeds"]) if isinstance(w.get("seeds"), tuple) else w.get("seeds")}
         for w in workloads
@@ -249,7 +238,12 @@ def _seeds_sentence(workloads: list[dict[str, Any]], settings: ProblemSettings) 
     seeds = main.get("seeds")
     count = seeds if isinstance(seeds, int) else len(seeds or [])
     if settings.seed_argument is None:
-        text = "The evaluator takes no seed: one evaluation gives the score."
+        text = (
+            "The evaluator takes no seed: one evaluation gives the score."
+            if count == 1
+            else f"The evaluator takes no seed: the score is the mean of {count} repeated evaluations, "
+            "whose spread is the evaluator's own noise."
+        )
     elif isinstance(seeds, int):
         text = f"The score is the mean of {count} evaluations with seeds Glia keeps to itself."
     else:

@@ -43,18 +43,20 @@ from glia.workspace.engine import DEFAULT_IMAGE, docker_client, require_image
 
 log = structlog.get_logger(__name__)
 
-RECIPE_VERSION = "1"  # bump when the way images are built changes: old images are then rebuilt
+RECIPE_VERSION = "2"  # bump when the way images are built changes: old images are then rebuilt
 PACKAGES_DIR = "/opt/glia/task-packages"
 PTH_NAME = "glia-task-packages.pth"
 TASK_IMAGE_LABEL = "glia.task-image"
 REQUIREMENTS_FILE = "requirements.txt"
 OPENEVOLVE = "openevolve"
 PIP_TIMEOUT_S = 1800
+SHINKA = "shinka-evolve"  # the PyPI project of ShinkaEvolve's `shinka` package
 PROBE = (
-    "import json, platform, site, sys, sysconfig; "
+    "import json, platform, site, sys, sysconfig, importlib.metadata as m; "
     "print(json.dumps({'version': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(), "
     "'libc': platform.libc_ver(), 'platform': sysconfig.get_platform(), "
-    "'site': site.getsitepackages()}))"
+    "'site': site.getsitepackages(), "
+    "'packages': sorted({(d.metadata['Name'] or '', d.version) for d in m.distributions()})}))"
 )
 
 
@@ -70,6 +72,18 @@ class SandboxPython:
     machine: str  # "x86_64"
     glibc: tuple[int, int] | None  # (2, 36); None for a non-glibc image
     site_packages: str
+    packages: tuple[tuple[str, str], ...] = ()  # the image's own distributions: (name, version)
+
+    def constraints(self) -> list[str]:
+        """Pins of the image's own packages: requirements resolve together with them, so a requirement
+        that pulls another numpy cannot shadow the one the image's pandas was built against."""
+        return sorted(
+            {
+                f"{_project_name(name)}=={version}"
+                for name, version in self.packages
+                if name and _pep440(version)
+            }
+        )
 
     @property
     def abi(self) -> str:
@@ -97,9 +111,9 @@ def task_requirements(task: Task) -> list[str]:
     from glia.problems.folder import needs_openevolve
 
     if not is_program_task(task):
-        return []
+        return list(task.requirements)  # a simulator task's `requirements` field
     path = task.simulator / REQUIREMENTS_FILE
-    lines = []
+    lines = list(task.requirements)
     if path.is_file():
         for raw in path.read_text(encoding="utf-8").splitlines():
             line = raw.split(" #", 1)[0].strip()
@@ -108,7 +122,32 @@ def task_requirements(task: Task) -> list[str]:
     named = {_project_name(line) for line in lines}
     if needs_openevolve(task.simulator, task.design_files) and OPENEVOLVE not in named:
         lines.append(OPENEVOLVE)
+    if imports_package(task.simulator, "shinka", task.design_files) and SHINKA not in named:
+        lines.append(SHINKA)
     return lines
+
+
+def imports_package(root: Path, package: str, skipped: tuple[str, ...] = ()) -> bool:
+    """Whether a source of the folder (its design files aside) imports `package`."""
+    import ast
+
+    from glia.problems.folder import MAX_SOURCE_BYTES, _sources
+
+    skip = {(root / relpath).resolve() for relpath in skipped}
+    for path in _sources(root):
+        if path.resolve() in skip:
+            continue
+        try:
+            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            if any(name.split(".")[0] == package for name in names):
+                return True
+    return False
 
 
 def prepare_task_image(task: Task, base: str | None = None, client: docker.DockerClient | None = None) -> str:
@@ -116,7 +155,7 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
     (built now if it is not there yet). Raises TaskImageError with a fix when it cannot be built."""
     base = base or DEFAULT_IMAGE
     requirements = task_requirements(task)
-    if not requirements:
+    if not requirements and task.python is None:
         return base
     own_client = client is None
     client = client or docker_client(timeout_s=600)
@@ -132,8 +171,17 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
             return tag
         except docker.errors.ImageNotFound:
             pass
-        log.info("task_image.build", task=task.name, tag=tag, requirements=requirements)
         python = probe_python(client, base)
+        if task.python is not None and task.python != python.version:
+            raise TaskImageError(
+                f"{task.path}: field 'python' asks for Python {task.python}, but image {base} runs "
+                f"{python.describe()}",
+                f"run with an image whose python3 is {task.python} (`--image TAG`), or set 'python' to "
+                f'"{python.version}"',
+            )
+        if not requirements:
+            return base
+        log.info("task_image.build", task=task.name, tag=tag, requirements=requirements)
         with tempfile.TemporaryDirectory(prefix="glia-task-image-") as scratch:
             target = Path(scratch) / "packages"
             download(requirements, python, target, task.simulator / REQUIREMENTS_FILE)
@@ -168,15 +216,19 @@ def probe_python(client: docker.DockerClient, image: str) -> SandboxPython:
         raise TaskImageError(
             f"image {image} has no site-packages folder", "rebuild it with `glia image build`"
         )
-    return SandboxPython(str(data["version"]), str(data["machine"]), glibc, site[0])
+    packages = tuple((str(name), str(version)) for name, version in data.get("packages") or [])
+    return SandboxPython(str(data["version"]), str(data["machine"]), glibc, site[0], packages)
 
 
 def download(requirements: list[str], python: SandboxPython, target: Path, source: Path) -> None:
     """pip, on the host, installs wheels for the sandbox's Python into `target` (nothing is built)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(requirements) + "\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as pins:
+        pins.write("\n".join(python.constraints()) + "\n")
     command = [
         sys.executable, "-m", "pip", "install", "--target", str(target), "--requirement", listing.name,
+        "--constraint", pins.name,
         "--only-binary=:all:", "--python-version", python.version, "--implementation", "cp",
         "--abi", python.abi, "--abi", "abi3", "--abi", "none", "--no-compile", "--no-warn-script-location",
         "--disable-pip-version-check", "--no-input",
@@ -192,6 +244,7 @@ def download(requirements: list[str], python: SandboxPython, target: Path, sourc
         ) from None
     finally:
         Path(listing.name).unlink(missing_ok=True)
+        Path(pins.name).unlink(missing_ok=True)
     if result.returncode != 0:
         raise requirement_error(result.stdout + "\n" + result.stderr, requirements, python, source)
 
@@ -200,6 +253,22 @@ def requirement_error(
     output: str, requirements: list[str], python: SandboxPython, source: Path
 ) -> TaskImageError:
     """One line naming the requirement pip could not install, and what to do about it."""
+    where = f"the problem's {REQUIREMENTS_FILE}" if source.is_file() else "the task"
+    clash = re.search(
+        r"\n\s*([A-Za-z0-9][\w.-]*) ([^\s]+) depends on (.+?)\n.*?"
+        r"The user requested \(constraint\) ([A-Za-z0-9][\w.-]*)==([^\s]+)",
+        output,
+        flags=re.S,
+    )
+    if clash:
+        package, version, needs, pinned, pinned_version = clash.groups()
+        return TaskImageError(
+            f"requirement {package} of {where} ({package} {version} depends on {needs.strip()}) cannot be "
+            f"installed together with the sandbox image's own {pinned}=={pinned_version} "
+            f"({python.describe()}; the image's packages are built against it)",
+            f"pin a version of {package} that works with {pinned}=={pinned_version} "
+            f"(for example `{package}<{version}`), or remove the requirement",
+        )
     failing = None
     for pattern in (
         r"No matching distribution found for ([^\s]+)",
@@ -212,7 +281,6 @@ def requirement_error(
             break
     errors = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR")]
     detail = errors[-1] if errors else (output.strip().splitlines() or ["pip failed"])[-1]
-    where = f"the problem's {REQUIREMENTS_FILE}" if source.is_file() else "the task"
     if failing is not None:
         what = failing
         named_in_file = source.is_file() and OPENEVOLVE in {
@@ -299,6 +367,17 @@ def _project_name(requirement: str) -> str:
     """The normalised project name of a requirement line (`NumPy>=1.2` -> `numpy`)."""
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement.strip().lower()
+
+
+def _pep440(version: str) -> bool:
+    """Whether pip can read `version` (a Debian-built distribution may carry another scheme)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _repository_name(name: str) -> str:
