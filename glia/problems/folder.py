@@ -9,6 +9,7 @@ imported here: it may need packages this machine lacks, and importing runs its c
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,8 @@ def declared_objective(root: Path, program_path: Path) -> str | None:
 
 def suite_requirements(root: Path) -> tuple[tuple[str, ...], Path | None]:
     """Dependencies a suite declares at its root (ADRS: one pyproject or requirements for all folders),
-    looked for in the few folders above the problem, stopping at a repository's root."""
+    looked for in the few folders above the problem, stopping at a repository's root; only those the
+    folder's own sources import are kept (a suite's file declares what all its folders need)."""
     folder = root
     if (root / ".git").exists():
         return (), None
@@ -188,12 +190,40 @@ def suite_requirements(root: Path) -> tuple[tuple[str, ...], Path | None]:
         for name in SUITE_REQUIREMENTS:
             path = folder / name
             if path.is_file():
-                found = _read_requirements(path)
+                imported = _imported_top_levels(root)
+                found = tuple(r for r in _read_requirements(path) if _import_name(r) in imported)
                 if found:
                     return found, path
         if (folder / ".git").exists():
             break
     return (), None
+
+
+# Projects whose import name is not their project name (the suite's file names projects, sources imports).
+IMPORT_NAMES = {"scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "PIL", "beautifulsoup4": "bs4",
+                "opencv-python": "cv2", "python-dateutil": "dateutil", "attrs": "attr"}  # fmt: skip
+
+
+def _import_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    project = re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement.strip().lower()
+    return IMPORT_NAMES.get(project, project.replace("-", "_"))
+
+
+def _imported_top_levels(root: Path) -> set[str]:
+    """The top-level modules the folder's sources import (a suite's file declares more than one folder needs)."""
+    found: set[str] = set()
+    for path in _sources(root):
+        try:
+            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.split(".")[0])
+    return found
 
 
 def _read_requirements(path: Path) -> tuple[str, ...]:

@@ -9,6 +9,10 @@ A problem folder may bring a `requirements.txt` (numpy, scipy, ...), and an eval
 2. on the host, pip resolves and downloads wheels for *that* Python and platform into a scratch folder
    (`pip install --target ... --only-binary=:all: --python-version ... --platform ...`), so no container
    ever needs the network and nothing is built inside one;
+   with the image's own packages as constraints (`--constraint`: each pinned to the image's version), so
+   a requirement resolves together with what is there (numpy stays the numpy the image's pandas was built
+   against); a requirement that needs another version is one clear error naming both; distributions
+   the image already has in that version are then dropped from the folder, so nothing is shadowed;
 3. the folder is copied into a container created (never started) from the base image, at
    `/opt/glia/task-packages`, with a `.pth` file that puts it first on `sys.path` (so a pinned version
    wins over the image's own, and it works whatever PYTHONPATH a command sets), and the container is
@@ -26,6 +30,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -247,6 +252,32 @@ def download(requirements: list[str], python: SandboxPython, target: Path, sourc
         Path(pins.name).unlink(missing_ok=True)
     if result.returncode != 0:
         raise requirement_error(result.stdout + "\n" + result.stderr, requirements, python, source)
+    drop_image_packages(target, python)
+
+
+def drop_image_packages(target: Path, python: SandboxPython) -> list[str]:
+    """Remove from `target` every distribution the image already has in that very version: the image's
+    own copy then stays the one imported (pinned equal, so nothing changes but nothing is shadowed)."""
+    own = {(_project_name(name), version) for name, version in python.packages if name}
+    dropped = []
+    for dist_info in sorted(target.glob("*.dist-info")):
+        name, _, version = dist_info.name[: -len(".dist-info")].partition("-")
+        if (_project_name(name), version) not in own:
+            continue
+        record = dist_info / "RECORD"
+        lines = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
+        for line in lines:
+            relpath = line.split(",", 1)[0]
+            path = (target / relpath).resolve()
+            if target.resolve() in path.parents and path.is_file():
+                path.unlink()
+        for folder in sorted({p for p in target.rglob("*") if p.is_dir()}, key=lambda p: -len(p.parts)):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if dist_info.exists():
+            shutil.rmtree(dist_info)
+        dropped.append(f"{name}=={version}")
+    return dropped
 
 
 def requirement_error(
