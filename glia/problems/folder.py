@@ -27,13 +27,16 @@ SHINKA_EVALUATOR = "evaluate.py"
 SHINKA_ENTRY = "main"
 SHINKA_PROGRAM = "initial.py"
 SHINKA_ADAPTER = "glia_shinka_adapter.py"  # Glia's evaluate(program_path) around the folder's main()
+SHINKA_COMPAT_DIR = "glia_shinka"  # Glia's stand-in for shinka.core, used when the real one is absent
 # Where a suite (ADRS) declares the dependencies of all its problem folders, looked for above the folder.
 SUITE_REQUIREMENTS = ("requirements.txt", "pyproject.toml")
 SUITE_LEVELS = 3
+# Keys that name an evaluator's overall score when it returns several `..._score` parts.
+OVERALL_SCORES = ("overall_score", "total_score", "final_score", "score")
 MEAN_METRIC = "mean_of_metrics"  # the objective when the evaluator names none: a mean Glia computes
 SEED_NAMES = ("seed",)
 # Names Glia adds to the workspace; a folder that already has them would be silently shadowed.
-GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results", SHINKA_ADAPTER)
+GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results", SHINKA_ADAPTER, SHINKA_COMPAT_DIR)
 OPENEVOLVE_DEFAULT_SYSTEM_MESSAGE = "system_message"  # OpenEvolve's placeholder: the template's name
 MAX_SOURCE_BYTES = 4 * 2**20
 # Never part of a problem: version control, caches, and OpenEvolve's own output (often large).
@@ -153,7 +156,8 @@ def _is_shinka(root: Path, evaluator: str | None, entry: str | None) -> bool:
 
 def declared_objective(root: Path, program_path: Path) -> str | None:
     """The score the evaluator names: `combined_score` if any source of the folder mentions it, else the
-    one string key ending in `score` the evaluator's returned dicts hold; None when there is no such key
+    overall score its returned dicts hold (OVERALL_SCORES, in order), else their one key ending in
+    `score`; None when there is no such key
     (Glia then computes a mean, labelled `mean_of_metrics`)."""
     skipped = program_path.resolve()
     keys: set[str] = set()
@@ -171,6 +175,9 @@ def declared_objective(root: Path, program_path: Path) -> str | None:
                 keys |= {
                     k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
                 }
+    named = next((name for name in OVERALL_SCORES if name in keys), None)
+    if named:
+        return named
     scores = sorted(k for k in keys if k.lower().endswith("score") and k.isidentifier())
     return scores[0] if len(scores) == 1 else None
 

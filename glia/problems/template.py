@@ -19,13 +19,14 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from glia.problems.folder import EXCLUDES, SHINKA_ADAPTER
+from glia.problems.folder import EXCLUDES, SHINKA_ADAPTER, SHINKA_COMPAT_DIR
 from glia.problems.support.settings import SETTINGS_FILE, ProblemSettings
 from glia.task import TaskError
 from glia.workspace.tree import MODE_EXECUTABLE, MODE_FILE, TreeEntry, tree_from_folder
 
 SUPPORT_PACKAGE = Path(__file__).resolve().parent / "support"
 SUPPORT_DIR = "glia_support"
+SHINKA_COMPAT = Path(__file__).resolve().parent / "shinka_compat"
 BENCHMARK_SCRIPT = "glia_benchmark.py"
 BENCHMARK_COMMAND = f"python {BENCHMARK_SCRIPT}"
 HARNESS_MODULE = f"{SUPPORT_DIR}.harness"
@@ -65,6 +66,9 @@ def template_files(
         files.setdefault(relpath, TreeEntry(MODE_FILE, text.encode()))
     if adapter is not None:
         files[SHINKA_ADAPTER] = TreeEntry(MODE_FILE, adapter.encode())
+        for module in sorted(SHINKA_COMPAT.rglob("*.py")):
+            relpath = module.relative_to(SHINKA_COMPAT).as_posix()
+            files[f"{SHINKA_COMPAT_DIR}/{relpath}"] = TreeEntry(MODE_FILE, module.read_bytes())
     pristine = {
         path: hashlib.sha256(entry.data).hexdigest()
         for path, entry in files.items()
@@ -132,7 +136,10 @@ ENTRY = {entry!r}
 
 
 def _load():
-    path = Path(__file__).resolve().parent / EVALUATOR
+    here = Path(__file__).resolve().parent
+    if importlib.util.find_spec("shinka") is None:  # Glia's stand-in for shinka.core.run_shinka_eval
+        sys.path.append(str(here / {compat!r}))
+    path = here / EVALUATOR
     spec = importlib.util.spec_from_file_location("shinka_evaluation_module", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["shinka_evaluation_module"] = module
@@ -171,4 +178,4 @@ def evaluate(program_path):
 
 def shinka_adapter(evaluator: str, entry: str) -> str:
     """The source of the adapter that gives a ShinkaEvolve evaluator OpenEvolve's entry point."""
-    return SHINKA_ADAPTER_SOURCE.format(evaluator=evaluator, entry=entry)
+    return SHINKA_ADAPTER_SOURCE.format(evaluator=evaluator, entry=entry, compat=SHINKA_COMPAT_DIR)

@@ -55,7 +55,6 @@ TASK_IMAGE_LABEL = "glia.task-image"
 REQUIREMENTS_FILE = "requirements.txt"
 OPENEVOLVE = "openevolve"
 PIP_TIMEOUT_S = 1800
-SHINKA = "shinka-evolve"  # the PyPI project of ShinkaEvolve's `shinka` package
 PROBE = (
     "import json, platform, site, sys, sysconfig, importlib.metadata as m; "
     "print(json.dumps({'version': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(), "
@@ -127,32 +126,7 @@ def task_requirements(task: Task) -> list[str]:
     named = {_project_name(line) for line in lines}
     if needs_openevolve(task.simulator, task.design_files) and OPENEVOLVE not in named:
         lines.append(OPENEVOLVE)
-    if imports_package(task.simulator, "shinka", task.design_files) and SHINKA not in named:
-        lines.append(SHINKA)
     return lines
-
-
-def imports_package(root: Path, package: str, skipped: tuple[str, ...] = ()) -> bool:
-    """Whether a source of the folder (its design files aside) imports `package`."""
-    import ast
-
-    from glia.problems.folder import MAX_SOURCE_BYTES, _sources
-
-    skip = {(root / relpath).resolve() for relpath in skipped}
-    for path in _sources(root):
-        if path.resolve() in skip:
-            continue
-        try:
-            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
-        except (SyntaxError, ValueError, OSError):
-            continue
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and not node.level:
-                names = [node.module or ""]
-            if any(name.split(".")[0] == package for name in names):
-                return True
-    return False
 
 
 def prepare_task_image(task: Task, base: str | None = None, client: docker.DockerClient | None = None) -> str:

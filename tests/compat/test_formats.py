@@ -111,3 +111,21 @@ def test_unseeded_evaluator_is_evaluated_several_times() -> None:
     assert len(main.seeds) == 3  # repeated: the interval is the evaluator's own spread
     scores = {trusted(FOLDERS / "unseeded")["combined_score"] for _ in range(2)}
     assert len(scores) == 2  # the evaluator is noisy: one evaluation would be shown as a certainty
+
+
+def test_shinka_run_shinka_eval_without_the_framework_installed() -> None:
+    """`from shinka.core import run_shinka_eval` works in the core with Glia's stand-in (no framework)."""
+    folder = FOLDERS / "shinka_run_eval"
+    summary = trusted(folder, "initial.py")
+    assert summary["valid"], summary
+    # seeds 0..3: gaps 1/4, 1/3, 1/4, 1/3 -> mean 7/24; every run validated
+    assert abs(summary["combined_score"] - 7 / 24) < 1e-12 and summary["public.best_gap"] == 1 / 3
+    assert summary["num_valid_runs"] == 4.0 and summary["num_invalid_runs"] == 0.0
+    task = load_problem(folder)
+    bad = "def run_experiment(seed, size=4):\n    return [2.0] * size\n"
+    run = run_harness(task.simulator, bad, program_name="initial.py")
+    assert run.summary is not None and run.summary["valid"] is False
+    assert (
+        "correct.json says the program is incorrect: Validation failed: a point is outside [0, 1]"
+        in (run.summary["error"])
+    )
