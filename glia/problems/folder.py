@@ -120,6 +120,7 @@ def inspect_folder(
     suite, suite_source = (), None
     if not requirements.is_file():
         suite, suite_source = suite_requirements(root)
+    _refuse_unrunnable(root, requirements if requirements.is_file() else None, suite)
     return ProblemFolder(
         root=root,
         program=program_path.relative_to(root).as_posix(),
@@ -134,6 +135,33 @@ def inspect_folder(
         suite_requirements=suite,
         suite_source=suite_source,
     )
+
+
+# What Glia's sandboxes cannot give: a GPU (these packages need one, or Apple's Metal) and the network.
+GPU_PACKAGES = ("mlx", "cupy", "pycuda", "triton", "tensorrt", "jax-cuda", "torch-tensorrt")
+NETWORK_MODULES = ("requests", "httpx", "aiohttp", "urllib3")
+
+
+def _refuse_unrunnable(root: Path, requirements: Path | None, suite: tuple[str, ...]) -> None:
+    """One line for a folder that cannot be scored in a sandbox: it needs a GPU or the network."""
+    declared = list(suite) + (list(_read_requirements(requirements)) if requirements else [])
+    imported = _imported_top_levels(root)
+    for requirement in declared:
+        project = re.sub(r"[-_.]+", "-", _import_name(requirement)).lower()
+        if any(project == gpu or project.startswith(gpu + "-") for gpu in GPU_PACKAGES):
+            raise TaskError(
+                f"{requirements or root}: requirement {requirement!r} needs a GPU (or Apple's Metal), which "
+                "Glia's sandboxes do not have; this folder cannot be scored here"
+            )
+    for module in sorted(imported & {m.replace("-", "_") for m in GPU_PACKAGES}):
+        raise TaskError(
+            f"{root}: the problem imports {module}, which needs a GPU; Glia's sandboxes have none"
+        )
+    for module in sorted(imported & set(NETWORK_MODULES)):
+        raise TaskError(
+            f"{root}: the problem imports {module} (it reaches the network: an online judge, an account, a "
+            "service), and Glia's sandboxes have no network; this folder cannot be scored here"
+        )
 
 
 def _is_shinka(root: Path, evaluator: str | None, entry: str | None) -> bool:
