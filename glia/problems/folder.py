@@ -30,7 +30,7 @@ SHINKA_ADAPTER = "glia_shinka_adapter.py"  # Glia's evaluate(program_path) aroun
 SHINKA_COMPAT_DIR = "glia_shinka"  # Glia's stand-in for shinka.core, used when the real one is absent
 # Where a suite (ADRS) declares the dependencies of all its problem folders, looked for above the folder.
 SUITE_REQUIREMENTS = ("requirements.txt", "pyproject.toml")
-SUITE_LEVELS = 3
+SUITE_LEVELS = 4
 # Keys that name an evaluator's overall score when it returns several `..._score` parts.
 OVERALL_SCORES = ("overall_score", "total_score", "final_score", "score")
 MEAN_METRIC = "mean_of_metrics"  # the objective when the evaluator names none: a mean Glia computes
