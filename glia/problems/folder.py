@@ -121,6 +121,8 @@ def inspect_folder(
     if not requirements.is_file():
         suite, suite_source = suite_requirements(root)
     _refuse_unrunnable(root, requirements if requirements.is_file() else None, suite)
+    if not requirements.is_file() and not suite:
+        _refuse_undeclared(root, (evaluator_path, program_path))
     return ProblemFolder(
         root=root,
         program=program_path.relative_to(root).as_posix(),
@@ -162,6 +164,33 @@ def _refuse_unrunnable(root: Path, requirements: Path | None, suite: tuple[str, 
             f"{root}: the problem imports {module} (it reaches the network: an online judge, an account, a "
             "service), and Glia's sandboxes have no network; this folder cannot be scored here"
         )
+
+
+# What the workspace image has besides the standard library (glia/workspace/image.py), and what Glia adds.
+IMAGE_MODULES = frozenset({"numpy", "pandas", "dateutil", "pytz", "six", "openevolve", "shinka"})
+
+
+def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
+    """With no requirements declared anywhere, a package the evaluator or the program imports at top level
+    (outside `try:`) that is neither standard, in the image, nor a module of the folder cannot be there:
+    one line naming it and the fix, instead of an evaluation that fails (or scores 0) on it."""
+    import sys
+
+    for path in files:
+        tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        for node in tree.body:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                local = (root / f"{top}.py").is_file() or (root / top).is_dir()
+                if top in sys.stdlib_module_names or top in IMAGE_MODULES or local:
+                    continue
+                raise TaskError(
+                    f"{path}: imports {top}, which the sandbox does not have and the folder declares nowhere; "
+                    f"add it to {root / 'requirements.txt'} (its PyPI name, e.g. `{top}`)"
+                )
 
 
 def _is_shinka(root: Path, evaluator: str | None, entry: str | None) -> bool:

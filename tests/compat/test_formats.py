@@ -14,7 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from glia.problems import load_problem
+from glia.task import TaskError
 from tests.compat.conftest import FOLDERS
 from tests.problems.support import run_harness
 
@@ -129,3 +132,27 @@ def test_shinka_run_shinka_eval_without_the_framework_installed() -> None:
         "correct.json says the program is incorrect: Validation failed: a point is outside [0, 1]"
         in (run.summary["error"])
     )
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"evaluator.py": "import torch\n\ndef evaluate(program_path):\n    return {'combined_score': 1.0}\n"},
+         "evaluator.py: imports torch, which the sandbox does not have and the folder declares nowhere; add it to"),
+        ({"requirements.txt": "mlx>=0.12\n"}, "requirement 'mlx>=0.12' needs a GPU (or Apple's Metal)"),
+        ({"evaluator.py": "import requests\n\ndef evaluate(program_path):\n    return {'combined_score': 1.0}\n"},
+         "the problem imports requests (it reaches the network: an online judge, an account, a service)"),
+        ({"initial.f90": "program x\nend program x\n", "evaluate.py": "def main(program_path, results_dir):\n    pass\n"},
+         "initial.f90: only Python programs can be evaluated"),
+    ],
+)  # fmt: skip
+def test_folders_that_cannot_run_here_are_refused_in_one_line(tmp_path: Path, files, message) -> None:
+    folder = Path(shutil.copytree(FOLDERS / "unseeded", tmp_path / "p"))
+    if "initial.f90" in files:
+        (folder / "initial_program.py").unlink()
+        (folder / "evaluator.py").unlink()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    with pytest.raises(TaskError) as caught:
+        load_problem(folder)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
