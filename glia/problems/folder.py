@@ -92,6 +92,11 @@ def inspect_folder(
     layout = "shinka" if _is_shinka(root, evaluator, entry) else "openevolve"
     evaluator_name = evaluator or (SHINKA_EVALUATOR if layout == "shinka" else DEFAULT_EVALUATOR)
     evaluator_path = _inside(root, evaluator_name, "evaluator")
+    if not evaluator_path.is_file() and evaluator is None and (root / SHINKA_EVALUATOR).is_file():
+        raise TaskError(
+            f"{root / SHINKA_EVALUATOR}: no top-level {SHINKA_ENTRY}(program_path, results_dir) (ShinkaEvolve's "
+            f"entry point) and no {DEFAULT_EVALUATOR}; name the entry in glia.yaml: `entry: NAME`"
+        )
     if not evaluator_path.is_file():
         raise TaskError(
             f"{evaluator_path}: no evaluator (an OpenEvolve problem folder has an {DEFAULT_EVALUATOR} whose "
@@ -141,7 +146,7 @@ def inspect_folder(
 
 # What Glia's sandboxes cannot give: a GPU (these packages need one, or Apple's Metal) and the network.
 GPU_PACKAGES = ("mlx", "cupy", "pycuda", "triton", "tensorrt", "jax-cuda", "torch-tensorrt")
-NETWORK_MODULES = ("requests", "httpx", "aiohttp", "urllib3")
+NETWORK_MODULES = ("requests", "httpx", "aiohttp", "urllib3", "openai", "anthropic")
 
 
 def _refuse_unrunnable(root: Path, requirements: Path | None, suite: tuple[str, ...]) -> None:
@@ -158,6 +163,11 @@ def _refuse_unrunnable(root: Path, requirements: Path | None, suite: tuple[str, 
     for module in sorted(imported & {m.replace("-", "_") for m in GPU_PACKAGES}):
         raise TaskError(
             f"{root}: the problem imports {module}, which needs a GPU; Glia's sandboxes have none"
+        )
+    if "shinka.llm" in _imported_modules(root):
+        raise TaskError(
+            f"{root}: the problem imports shinka.llm (an LLM judge: a model account and the network), and "
+            "Glia's sandboxes have no network; this folder cannot be scored here"
         )
     for module in sorted(imported & set(NETWORK_MODULES)):
         raise TaskError(
@@ -275,7 +285,11 @@ def _import_name(requirement: str) -> str:
 
 
 def _imported_top_levels(root: Path) -> set[str]:
-    """The top-level modules the folder's sources import (a suite's file declares more than one folder needs)."""
+    return {name.split(".")[0] for name in _imported_modules(root)}
+
+
+def _imported_modules(root: Path) -> set[str]:
+    """The modules (dotted names) the folder's sources import; a suite's file declares more than one needs."""
     found: set[str] = set()
     for path in _sources(root):
         try:
@@ -284,9 +298,9 @@ def _imported_top_levels(root: Path) -> set[str]:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                found |= {a.name.split(".")[0] for a in node.names}
+                found |= {a.name for a in node.names}
             elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-                found.add(node.module.split(".")[0])
+                found.add(node.module)
     return found
 
 
