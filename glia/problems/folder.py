@@ -125,7 +125,12 @@ def inspect_folder(
     suite, suite_source = (), None
     if not requirements.is_file():
         suite, suite_source = suite_requirements(root)
-    _refuse_unrunnable(root, requirements if requirements.is_file() else None, suite)
+    _refuse_unrunnable(
+        root,
+        requirements if requirements.is_file() else None,
+        suite,
+        _used_sources(root, evaluator_path, program_path),
+    )
     if not requirements.is_file() and not suite:
         _refuse_undeclared(root, (evaluator_path, program_path))
     return ProblemFolder(
@@ -149,10 +154,33 @@ GPU_PACKAGES = ("mlx", "cupy", "pycuda", "triton", "tensorrt", "jax-cuda", "torc
 NETWORK_MODULES = ("requests", "httpx", "aiohttp", "urllib3", "openai", "anthropic")
 
 
-def _refuse_unrunnable(root: Path, requirements: Path | None, suite: tuple[str, ...]) -> None:
+def _used_sources(root: Path, evaluator: Path, program: Path) -> list[Path]:
+    """The evaluator, the program, the folder's modules they import and the scripts the evaluator names
+    (`subprocess.run(["python", "submit.py"])`): what an evaluation runs, not every helper of the folder."""
+    used = [evaluator, program]
+    for path in (evaluator, program):
+        try:
+            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            candidates = [root / f"{name.split('.')[0]}.py" for name in names]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(".py"):
+                candidates.append(root / Path(node.value).name)
+            used += [c for c in candidates if c.is_file() and c not in used]
+    return used
+
+
+def _refuse_unrunnable(
+    root: Path, requirements: Path | None, suite: tuple[str, ...], used: list[Path]
+) -> None:
     """One line for a folder that cannot be scored in a sandbox: it needs a GPU or the network."""
     declared = list(suite) + (list(_read_requirements(requirements)) if requirements else [])
-    imported = _imported_top_levels(root)
+    modules = _imported_modules(root, used)
+    imported = {name.split(".")[0] for name in modules}
     for requirement in declared:
         project = re.sub(r"[-_.]+", "-", _import_name(requirement)).lower()
         if any(project == gpu or project.startswith(gpu + "-") for gpu in GPU_PACKAGES):
@@ -164,7 +192,7 @@ def _refuse_unrunnable(root: Path, requirements: Path | None, suite: tuple[str, 
         raise TaskError(
             f"{root}: the problem imports {module}, which needs a GPU; Glia's sandboxes have none"
         )
-    if "shinka.llm" in _imported_modules(root):
+    if "shinka.llm" in modules:
         raise TaskError(
             f"{root}: the problem imports shinka.llm (an LLM judge: a model account and the network), and "
             "Glia's sandboxes have no network; this folder cannot be scored here"
@@ -288,10 +316,10 @@ def _imported_top_levels(root: Path) -> set[str]:
     return {name.split(".")[0] for name in _imported_modules(root)}
 
 
-def _imported_modules(root: Path) -> set[str]:
+def _imported_modules(root: Path, paths: list[Path] | None = None) -> set[str]:
     """The modules (dotted names) the folder's sources import; a suite's file declares more than one needs."""
     found: set[str] = set()
-    for path in _sources(root):
+    for path in _sources(root) if paths is None else paths:
         try:
             tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
         except (SyntaxError, ValueError, OSError):
