@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from glia.workspace.task_image import SandboxPython, TaskImageError, download
+from glia.problems import load_problem
+from glia.workspace.task_image import (
+    SandboxPython,
+    TaskImageError,
+    download,
+    prepare_task_image,
+    probe_python,
+    task_requirements,
+)
+from tests.compat.conftest import FOLDERS
 
 IMAGE_PYTHON = SandboxPython(
     "3.11", "x86_64", (2, 36), "/usr/lib/python3/dist-packages", (("fakenum", "1.0"),)
@@ -82,3 +91,29 @@ def test_a_requirement_that_needs_another_version_is_one_line_naming_both(
         "cannot be installed together with the sandbox image's own fakenum==1.0"
     ), message
     assert fix.startswith("pin a version of needsnew that works with fakenum==1.0"), fix
+
+
+@pytest.mark.docker
+def test_a_numpy_pulling_requirement_leaves_the_images_numpy_and_pandas_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace_image: str, docker_client
+) -> None:
+    """`numpy>=1.20` (the folder's requirements.txt) offered numpy 2.0 and the image's own version:
+    it resolves to the image's version, which is then left to the image, so its pandas still imports."""
+    own = dict(probe_python(docker_client, workspace_image).packages)["numpy"]
+    wheels = tmp_path / "wheels"
+    wheel(wheels, "numpy", own)  # stand-ins: were either installed, it would shadow the real numpy
+    wheel(wheels, "numpy", "2.0.0")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    task = load_problem(FOLDERS / "numpy_requirement")
+    assert task_requirements(task) == ["numpy>=1.20"]
+    tag = prepare_task_image(task, workspace_image, client=docker_client)
+    try:
+        output = docker_client.containers.run(
+            tag, ["python3", "-c", "import numpy, pandas; print(numpy.__version__, numpy.__file__, pandas.__version__)"],
+            network_mode="none", remove=True,
+        )  # fmt: skip
+        version, where, _ = output.decode().split()
+        assert version == own and not where.startswith("/opt/glia/task-packages")
+    finally:
+        docker_client.images.remove(tag, force=True)
