@@ -89,9 +89,7 @@ def explain(exc: BaseException) -> UserError | None:
     if isinstance(exc, ImageMissing):
         return UserError(message, "build it once with `glia image build` (or pass --image NAME)")
     if isinstance(exc, TaskError):
-        return UserError(
-            f"bad task file: {message}", "fix that field; the format is described in tasks/README.md"
-        )
+        return UserError(f"bad task file: {message}", _task_fix(message))
     if isinstance(exc, WorkspaceError):
         return UserError(
             message, "run the command again with -v for details; `glia cleanup` removes leftover containers"
@@ -103,6 +101,18 @@ def explain(exc: BaseException) -> UserError | None:
     if isinstance(exc, RunConfigError | RunExists | RunNotResumable | RunNotFound):
         return UserError(message, "")  # their messages already say what to do
     return None
+
+
+def _task_fix(message: str) -> str:
+    """Name the field the message is about (task files and glia.yaml say `field 'x.y'`)."""
+    import re
+
+    field = re.search(r"field '([^']+)'", message)
+    if field:
+        return f"fix field '{field.group(1)}' in that file; the fields are described in tasks/README.md"
+    return (
+        "the task file format is in tasks/README.md, problem folders in README.md ('Coming from OpenEvolve')"
+    )
 
 
 def _key_fix(message: str) -> str:

@@ -234,6 +234,11 @@ class Task:
     body: str = field(repr=False)
     allowed_imports: tuple[str, ...] | None = None  # None: a design may import anything
     forbidden_attributes: tuple[str, ...] = ()  # attribute names design code may not touch
+    # Which static checks run before a design is evaluated (glia.evaluation.design_checks.STATIC_CHECKS):
+    # llmsim's rules by default for a simulator holding the llmsim package, else basic ones.
+    static_checks: str = "llmsim"
+    requirements: tuple[str, ...] = ()  # pip requirements the task's image adds (resolved with the image's)
+    python: str | None = None  # the Python version the sandbox must run ("3.13"); None: the image's
     # Per-agent model settings (reasoning effort, thinking budget, API), weaker than config and flags.
     model_settings: Mapping[str, AgentModelSettings] = field(default_factory=dict)
 
@@ -516,6 +521,9 @@ TOP_FIELDS = {
     "forbidden_names",
     "allowed_imports",
     "forbidden_attributes",
+    "static_checks",
+    "requirements",
+    "python",
     "defaults",
     "budgets",
     "supervisor",
@@ -560,7 +568,29 @@ def build_task(path: Path, header: Mapping[str, Any], body: str) -> Task:
         allowed_imports=top.strings("allowed_imports") if "allowed_imports" in header else None,
         forbidden_attributes=top.strings("forbidden_attributes", default=[], allow_empty=True),
         model_settings=_build_models(top.section("models", default={})),
+        static_checks=top.choice("static_checks", STATIC_CHECKS, default=_default_checks(simulator)),
+        requirements=top.strings("requirements", default=[], allow_empty=True),
+        python=_python_version(top),
     )
+
+
+STATIC_CHECKS = ("llmsim", "basic", "none")  # as glia.evaluation.design_checks.STATIC_CHECKS
+PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
+
+
+def _default_checks(simulator: Path) -> str:
+    """llmsim's rules belong to llmsim simulators; any other simulator gets the basic checks."""
+    return "llmsim" if (simulator / "llmsim").is_dir() else "basic"
+
+
+def _python_version(fields: _Fields) -> str | None:
+    value = fields.raw("python", None)
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else ""  # unquoted, YAML reads 3.10 as the number 3.1
+    if not PYTHON_VERSION.fullmatch(text):
+        raise fields.fail("python", 'a Python version such as "3.13" (quoted, major.minor)', value)
+    return text
 
 
 def _build_models(fields: _Fields) -> dict[str, AgentModelSettings]:

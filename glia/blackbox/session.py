@@ -20,10 +20,8 @@ from glia.blackbox.extract import read_design
 from glia.blackbox.host import MethodHost
 from glia.blackbox.settings import MethodSettings
 from glia.blackbox.store import REJECTED, UNRUN, VALID, CandidateRecord, CandidateStore
-from glia.evaluation.design_checks import design_problem, files_problem
+from glia.evaluation.design_checks import task_design_problem
 from glia.llm.types import ContextLengthExceeded, LLMError, Message
-from glia.problems.build import PROGRAM_SLOT
-from glia.problems.checks import program_problem
 from glia.record.events import model_call_fields
 from glia.record.run import add_timeline, context_entry
 from glia.record.transcript import TRANSCRIPT_FILE
@@ -42,11 +40,7 @@ INTERRUPTED = "interrupted"
 
 def static_problem(task: Task, files: dict[str, str]) -> str | None:
     """The task's static checks, the seed paper's "syntax checks": quick feedback, no simulation."""
-    if task.design.slot == PROGRAM_SLOT:
-        return files_problem(files, task.design_files) or program_problem(files, task.forbidden_names)
-    return design_problem(
-        files, task.design_files, task.forbidden_names, task.allowed_imports, task.forbidden_attributes
-    )
+    return task_design_problem(task, files)
 
 
 class MethodEnded(Exception):

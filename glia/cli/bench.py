@@ -257,7 +257,9 @@ def results_table(task: Task, results: dict[str, Evaluation]) -> Table:
                 console_text(f"{shown} ({described})" if described else shown, 120),
                 str(len(workload.seeds)),
                 console_text(metric.format(workload.mean), 40),
-                console_text(f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}", 60),
+                console_text(f"{metric.format(workload.ci_low)}–{metric.format(workload.ci_high)}", 60)
+                if len(workload.seeds) > 1
+                else "single measurement",  # one seed: no spread to show, never a zero-width certainty
                 *(_cell(metric, workload, key) for key in others),
                 _decision_cost(workload.decision_cpu_ms),
                 end_section=i == len(rows) - 1,

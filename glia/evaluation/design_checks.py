@@ -21,6 +21,10 @@ import sys
 import types
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from glia.task import Task
 
 # Builtins that run arbitrary code, touch files, or hand out namespaces.
 BANNED_BUILTINS = frozenset(
@@ -52,6 +56,12 @@ BANNED_ATTRIBUTES = frozenset(
 # Looking an attribute up by a name computed at run time defeats every name check: allowed with a literal.
 DYNAMIC_LOOKUPS = frozenset({"getattr", "hasattr", "delattr", "setattr"})
 MAX_SOURCE_BYTES = 512 * 1024
+# Which static checks a task runs (its `static_checks` field). `llmsim`: every rule below, written for the
+# llmsim simulator's interface (a design reads simulator state and never writes it). `basic`: the file must
+# parse, be of a sane size, avoid the task's forbidden names and attributes and import only what the task
+# allows, if it says; a policy may keep state on any object. `none`: only that the files are the design's.
+# Whatever a task picks, isolation still holds: the design runs in a sandbox of its own.
+STATIC_CHECKS = ("llmsim", "basic", "none")
 MAX_NODES = 200_000
 
 
@@ -61,26 +71,55 @@ def design_problem(
     forbidden_names: Iterable[str],
     allowed_imports: Iterable[str] | None = None,
     forbidden_attributes: Iterable[str] = (),
+    rules: str = "llmsim",
 ) -> str | None:
     """Why this design must be rejected without running it, or None if it may be evaluated.
+
+    `rules` is one of STATIC_CHECKS (the task's `static_checks`).
 
     `allowed_imports` lists module names a design may import (a name also allows its submodules);
     None allows any import. Imports under `if TYPE_CHECKING:` never run and are always allowed.
     `forbidden_attributes` are attribute names (say, simulator methods that mutate state) a design may
     not touch in code; unlike `forbidden_names`, comments may mention them.
     """
+    if rules not in STATIC_CHECKS:
+        raise ValueError(f"unknown static checks {rules!r} (one of {', '.join(STATIC_CHECKS)})")
     problem = files_problem(files, design_files)
-    if problem:
+    if problem or rules == "none":
         return problem
     forbidden = tuple(forbidden_names)
     modules = None if allowed_imports is None else tuple(allowed_imports)
     for relpath, text in sorted(files.items()):
         problem = _text_problem(relpath, text, forbidden)
         if problem is None and PurePosixPath(relpath).suffix == ".py":
-            problem = _code_problem(relpath, text, forbidden, modules, frozenset(forbidden_attributes))
+            problem = _code_problem(
+                relpath, text, forbidden, modules, frozenset(forbidden_attributes), rules == "llmsim"
+            )
         if problem:
             return problem
     return None
+
+
+def task_design_problem(task: Task, files: Mapping[str, str]) -> str | None:
+    """The task's own static checks (its `static_checks` field) on a design's files, or None."""
+    if task.static_checks == "basic" and is_program_task(task):
+        from glia.problems.checks import program_problem
+
+        return files_problem(files, task.design_files) or program_problem(files, task.forbidden_names)
+    return design_problem(
+        files,
+        task.design_files,
+        task.forbidden_names,
+        task.allowed_imports,
+        task.forbidden_attributes,
+        rules=task.static_checks,
+    )
+
+
+def is_program_task(task: Task) -> bool:
+    from glia.problems import is_program_task as program
+
+    return program(task)
 
 
 def files_problem(files: Mapping[str, str], design_files: Iterable[str]) -> str | None:
@@ -109,6 +148,7 @@ def _code_problem(
     forbidden: tuple[str, ...],
     modules: tuple[str, ...] | None,
     forbidden_attributes: frozenset[str],
+    llmsim: bool = True,
 ) -> str | None:
     if len(text.encode("utf-8", errors="replace")) > MAX_SOURCE_BYTES:
         return f"{relpath}: is over {MAX_SOURCE_BYTES // 1024} KiB; a design file is source code, not data"
@@ -117,7 +157,7 @@ def _code_problem(
         nodes = list(ast.walk(tree))
         if len(nodes) > MAX_NODES:
             return f"{relpath}: has over {MAX_NODES} syntax nodes; too large to check"
-        return _walk_problem(relpath, tree, nodes, forbidden, modules, forbidden_attributes)
+        return _walk_problem(relpath, tree, nodes, forbidden, modules, forbidden_attributes, llmsim)
     except SyntaxError as exc:
         return f"{relpath}:{exc.lineno}: does not parse ({exc.msg})"
     except (RecursionError, MemoryError, ValueError, OverflowError) as exc:
@@ -131,6 +171,7 @@ def _walk_problem(
     forbidden: tuple[str, ...],
     modules: tuple[str, ...] | None,
     forbidden_attributes: frozenset[str],
+    llmsim: bool = True,
 ) -> str | None:
     type_only = _type_checking_imports(tree)
     aliases = _module_aliases(nodes, modules)
@@ -141,16 +182,16 @@ def _walk_problem(
             for name in forbidden:
                 if _whole_word(name).search(literal):
                     return f"{where}: builds forbidden name '{name}' from string literals"
-            if literal in BANNED_ATTRIBUTES:
+            if llmsim and literal in BANNED_ATTRIBUTES:
                 return f"{where}: names the banned attribute '{literal}' in a string"
-        if isinstance(node, ast.Name) and node.id in BANNED_BUILTINS:
+        if llmsim and isinstance(node, ast.Name) and node.id in BANNED_BUILTINS:
             return f"{where}: uses the banned builtin '{node.id}'"
-        if isinstance(node, ast.Call):
+        if llmsim and isinstance(node, ast.Call):
             problem = _lookup_problem(node)
             if problem:
                 return f"{where}: {problem}"
         if isinstance(node, ast.Attribute):
-            problem = _attribute_problem(node, forbidden_attributes) or _module_attribute_problem(
+            problem = _attribute_problem(node, forbidden_attributes, llmsim) or _module_attribute_problem(
                 node, aliases, modules
             )
             if problem:
@@ -286,9 +327,13 @@ def _lookup_problem(node: ast.Call) -> str | None:
     return None
 
 
-def _attribute_problem(node: ast.Attribute, forbidden_attributes: frozenset[str]) -> str | None:
+def _attribute_problem(
+    node: ast.Attribute, forbidden_attributes: frozenset[str], llmsim: bool = True
+) -> str | None:
     """Dunder escapes, forbidden methods, private fields of other objects, writes to other objects."""
     name = node.attr
+    if not llmsim:
+        return f"uses the forbidden attribute '{name}'" if name in forbidden_attributes else None
     if name in BANNED_ATTRIBUTES:
         return f"uses the banned attribute '{name}'"
     on_self_or_cls = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")

@@ -26,9 +26,9 @@ import structlog
 
 from glia.cores import MACHINE, oversubscribed
 from glia.evaluation.cache import BaselineCache, baseline_key
-from glia.evaluation.design_checks import design_problem, files_problem
+from glia.evaluation.design_checks import files_problem, task_design_problem
 from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore
-from glia.evaluation.sandboxes import PROGRAM_SLOT, EvaluationSandboxes, JobOutcome, SandboxPool
+from glia.evaluation.sandboxes import EvaluationSandboxes, JobOutcome, SandboxPool
 from glia.evaluation.secrets import SeedKey, SeedPlan, plan_seeds
 from glia.evaluation.verify import (
     SimulationFailed,
@@ -37,7 +37,6 @@ from glia.evaluation.verify import (
     parse_summary,
     seed_result,
 )
-from glia.problems.checks import program_problem
 from glia.run_store import write_json_atomic
 from glia.task import Task, Workload
 from glia.workspace.base import WorkspaceError, WorkspaceFileError
@@ -159,16 +158,8 @@ class Evaluator:
         task = self.task
         details = {"design_sha256": sha, "design": task.design.name, "isolation": self._isolation()}
         problem = files_problem(files, task.design_files)
-        if problem is None and self.static_checks and task.design.slot == PROGRAM_SLOT:
-            problem = program_problem(files, task.forbidden_names)  # the sandbox is the guarantee
-        elif problem is None and self.static_checks:
-            problem = design_problem(
-                files,
-                task.design_files,
-                task.forbidden_names,
-                task.allowed_imports,
-                task.forbidden_attributes,
-            )
+        if problem is None and self.static_checks:
+            problem = task_design_problem(task, files)  # the task's own checks; the sandbox is the guarantee
         if problem:
             log.info("design_rejected", label=label, reason=problem)
             return Evaluation.invalid(label, f"rejected before running: {problem}", **details)

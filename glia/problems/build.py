@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from glia.metric import Metric
-from glia.problems.folder import ProblemFolder
+from glia.problems.folder import MEAN_METRIC, SHINKA_ADAPTER, ProblemFolder
 from glia.problems.options import AUTO, ProblemOptions, default_name
 from glia.problems.support.settings import ProblemSettings
 from glia.problems.template import (
@@ -24,6 +24,7 @@ from glia.problems.template import (
     BENCHMARK_SCRIPT,
     HARNESS_MODULE,
     materialize,
+    shinka_adapter,
     template_files,
 )
 from glia.task import Task, build_task
@@ -35,6 +36,7 @@ RESULTS_DIR = "glia_results"
 DEFAULT_METRIC = {"name": "combined_score", "direction": "maximize"}
 DEFAULT_TIME_LIMIT_S = 300.0  # OpenEvolve's default evaluator timeout
 SEEDED_DEFAULT_COUNT = 5
+UNSEEDED_REPEATS = 3  # evaluations of an evaluator that takes no seed (its spread shows in the interval)
 DEFAULT_BUDGETS = {"dollars": 20, "simulations": 100, "wall_time_min": 120, "steps": 200}
 HOST_MODULE = "glia_isolation.program_host"
 
@@ -47,23 +49,30 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
         raise options.fail("baselines", f"names other than {REFERENCE!r} (the initial program's)")
     seed_argument = _seed_argument(problem, options)
     workloads = _workloads(problem, options, seed_argument)
-    metric_section = {**DEFAULT_METRIC, **(options.metric or {})}
+    metric_section = {**DEFAULT_METRIC, "name": problem.objective or MEAN_METRIC, **(options.metric or {})}
+    shinka = problem.layout == "shinka"
     primary_params = {k: v for k, v in workloads[0].items() if k not in ("name", "seeds", "heldout")}
     time_limit = options.time_limit_s or problem.timeout_s or DEFAULT_TIME_LIMIT_S
     settings = ProblemSettings(
         program=problem.program,
-        evaluator=problem.evaluator,
-        entry=problem.entry.name,
+        evaluator=SHINKA_ADAPTER if shinka else problem.evaluator,
+        entry="evaluate" if shinka else problem.entry.name,
         seed_argument=seed_argument,
         metric=str(metric_section.get("name")),
-        average_if_missing=metric_section.get("name") == DEFAULT_METRIC["name"],
+        average_if_missing=metric_section.get("name") == MEAN_METRIC,
         time_limit_s=time_limit,
         results_dir=RESULTS_DIR,
         benchmark_seed=options.benchmark_seed,
         benchmark_params=primary_params,
     )
     name = options.name or default_name(problem.root)
-    template = materialize(name, template_files(problem.root, settings, (problem.program,)))
+    adapter = shinka_adapter(problem.evaluator, problem.entry.name) if shinka else None
+    extra = (
+        {"requirements.txt": "\n".join(problem.suite_requirements) + "\n"}
+        if problem.suite_requirements
+        else {}
+    )
+    template = materialize(name, template_files(problem.root, settings, (problem.program,), adapter, extra))
     conditions: dict[str, Any] = {"program": problem.program, "problem_files": "pristine"}
     if seed_argument:
         conditions["seed"] = options.benchmark_seed
@@ -96,6 +105,12 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
 
 
 def _seed_argument(problem: ProblemFolder, options: ProblemOptions) -> str | None:
+    if problem.layout == "shinka":  # main(program_path, results_dir) takes no seed
+        if options.seed_argument not in (AUTO, None):
+            raise options.fail(
+                "seed_argument", "unset: ShinkaEvolve's main(program_path, results_dir) takes no seed"
+            )
+        return None
     if options.seed_argument != AUTO:
         chosen = options.seed_argument
         if chosen is not None and not problem.entry.accepts(chosen):
@@ -119,22 +134,10 @@ def _workloads(
                         f"a keyword argument of {problem.evaluator}'s {problem.entry.name}()",
                     )
     else:
-        default = SEEDED_DEFAULT_COUNT if seed_argument else [0]
+        default = SEEDED_DEFAULT_COUNT if seed_argument else list(range(UNSEEDED_REPEATS))
         workloads = [{"name": "main", "seeds": options.seeds if options.seeds is not None else default}]
-    if seed_argument is None:
-        for index, workload in enumerate(workloads):
-            seeds = workload.get("seeds")
-            several = (isinstance(seeds, int) and not isinstance(seeds, bool) and seeds > 1) or (
-                isinstance(seeds, list | tuple) and len(seeds) > 1
-            )
-            if several:
-                key = "seeds" if options.workloads is None else f"workloads[{index}].seeds"
-                raise options.fail(
-                    key,
-                    f"a single seed: {problem.entry.name}() takes no seed, so every seed would give the same "
-                    "result (name its seed parameter with seed_argument)",
-                    seeds,
-                )
+    # An evaluator that takes no seed may still be noisy (timings, its own randomness): several seeds then
+    # mean repeated evaluations, so the interval is the evaluator's own spread, not a zero-width certainty.
     return [
         {**w, "seeds": list(w["seeds"]) if isinstance(w.get("seeds"), tuple) else w.get("seeds")}
         for w in workloads
@@ -204,14 +207,14 @@ def problem_brief(
         "every evaluation must be counted."
     )
     objective = metric.describe() if metric else "the task's metric"
-    rule = (
-        " (when the evaluator does not report it, the mean of its numeric metrics, as OpenEvolve computes fitness)"
-        if settings.average_if_missing
-        else ""
-    )
-    parts.append(
-        f"## The objective\n\n{objective}: the value `{settings.metric}` that the evaluator reports{rule}."
-    )
+    if settings.average_if_missing:
+        sentence = (
+            f"{objective}: the evaluator names no score, so `{settings.metric}` is the mean of the numeric "
+            "metrics it reports, computed by Glia (as OpenEvolve computes fitness without a combined_score)."
+        )
+    else:
+        sentence = f"{objective}: the value `{settings.metric}` that the evaluator reports."
+    parts.append(f"## The objective\n\n{sentence}")
     parts.append(
         "## How Glia judges your program\n\n"
         f"- Glia re-evaluates the text of `{program}` alone, on a pristine copy of this folder. The evaluator "
@@ -235,7 +238,12 @@ def _seeds_sentence(workloads: list[dict[str, Any]], settings: ProblemSettings) 
     seeds = main.get("seeds")
     count = seeds if isinstance(seeds, int) else len(seeds or [])
     if settings.seed_argument is None:
-        text = "The evaluator takes no seed: one evaluation gives the score."
+        text = (
+            "The evaluator takes no seed: one evaluation gives the score."
+            if count == 1
+            else f"The evaluator takes no seed: the score is the mean of {count} repeated evaluations, "
+            "whose spread is the evaluator's own noise."
+        )
     elif isinstance(seeds, int):
         text = f"The score is the mean of {count} evaluations with seeds Glia keeps to itself."
     else:

@@ -9,6 +9,7 @@ imported here: it may need packages this machine lacks, and importing runs its c
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,22 @@ from glia.task import TaskError
 DEFAULT_PROGRAM = "initial_program.py"
 DEFAULT_EVALUATOR = "evaluator.py"
 DEFAULT_ENTRY = "evaluate"
+# ShinkaEvolve's layout: `evaluate.py` whose `main(program_path, results_dir)` writes `metrics.json`
+# (with `combined_score`) and `correct.json` (`correct`, `error`) into results_dir; the program `initial.py`.
+SHINKA_EVALUATOR = "evaluate.py"
+SHINKA_ENTRY = "main"
+SHINKA_PROGRAM = "initial.py"
+SHINKA_ADAPTER = "glia_shinka_adapter.py"  # Glia's evaluate(program_path) around the folder's main()
+SHINKA_COMPAT_DIR = "glia_shinka"  # Glia's stand-in for shinka.core, used when the real one is absent
+# Where a suite (ADRS) declares the dependencies of all its problem folders, looked for above the folder.
+SUITE_REQUIREMENTS = ("requirements.txt", "pyproject.toml")
+SUITE_LEVELS = 4
+# Keys that name an evaluator's overall score when it returns several `..._score` parts.
+OVERALL_SCORES = ("overall_score", "total_score", "final_score", "score")
+MEAN_METRIC = "mean_of_metrics"  # the objective when the evaluator names none: a mean Glia computes
 SEED_NAMES = ("seed",)
 # Names Glia adds to the workspace; a folder that already has them would be silently shadowed.
-GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results")
+GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results", SHINKA_ADAPTER, SHINKA_COMPAT_DIR)
 OPENEVOLVE_DEFAULT_SYSTEM_MESSAGE = "system_message"  # OpenEvolve's placeholder: the template's name
 MAX_SOURCE_BYTES = 4 * 2**20
 # Never part of a problem: version control, caches, and OpenEvolve's own output (often large).
@@ -57,6 +71,10 @@ class ProblemFolder:
     timeout_s: float | None  # config.yaml's evaluator.timeout
     requirements: Path | None
     imports_openevolve: bool
+    layout: str = "openevolve"  # or "shinka": the evaluator is `main(program_path, results_dir)`
+    objective: str | None = None  # the score key the evaluator's source names, when it names one
+    suite_requirements: tuple[str, ...] = ()  # dependencies declared at the suite's root (ADRS)
+    suite_source: Path | None = None  # the file that declared them
 
 
 def inspect_folder(
@@ -71,14 +89,20 @@ def inspect_folder(
     for name in GLIA_NAMES:
         if (root / name).exists():
             raise TaskError(f"{root / name}: Glia adds a file of this name to the workspace; rename yours")
-    evaluator_name = evaluator or DEFAULT_EVALUATOR
+    layout = "shinka" if _is_shinka(root, evaluator, entry) else "openevolve"
+    evaluator_name = evaluator or (SHINKA_EVALUATOR if layout == "shinka" else DEFAULT_EVALUATOR)
     evaluator_path = _inside(root, evaluator_name, "evaluator")
+    if not evaluator_path.is_file() and evaluator is None and (root / SHINKA_EVALUATOR).is_file():
+        raise TaskError(
+            f"{root / SHINKA_EVALUATOR}: no top-level {SHINKA_ENTRY}(program_path, results_dir) (ShinkaEvolve's "
+            f"entry point) and no {DEFAULT_EVALUATOR}; name the entry in glia.yaml: `entry: NAME`"
+        )
     if not evaluator_path.is_file():
         raise TaskError(
             f"{evaluator_path}: no evaluator (an OpenEvolve problem folder has an {DEFAULT_EVALUATOR} whose "
             "evaluate(program_path) returns a dict of metrics)"
         )
-    program_name = program or _find_program(root)
+    program_name = program or _find_program(root, layout)
     program_path = _inside(root, program_name, "program")
     if not program_path.is_file():
         raise TaskError(f"{program_path}: no program file (name it in glia.yaml: `program: FILE`)")
@@ -91,26 +115,252 @@ def inspect_folder(
     tree = _parse(evaluator_path)
     config = _read_config(root / "config.yaml")
     requirements = root / "requirements.txt"
+    signature = _signature(
+        evaluator_path, tree, entry or (SHINKA_ENTRY if layout == "shinka" else DEFAULT_ENTRY)
+    )
+    if layout == "shinka" and len(signature.parameters) < 1:
+        raise TaskError(
+            f"{evaluator_path}: {signature.name}() must take (program_path, results_dir) (ShinkaEvolve's contract)"
+        )
+    suite, suite_source = (), None
+    if not requirements.is_file():
+        suite, suite_source = suite_requirements(root)
+    _refuse_unrunnable(
+        root,
+        requirements if requirements.is_file() else None,
+        suite,
+        _used_sources(root, evaluator_path, program_path),
+    )
+    if not requirements.is_file() and not suite:
+        _refuse_undeclared(root, (evaluator_path, program_path))
     return ProblemFolder(
         root=root,
         program=program_path.relative_to(root).as_posix(),
         evaluator=evaluator_path.relative_to(root).as_posix(),
-        entry=_signature(evaluator_path, tree, entry or DEFAULT_ENTRY),
+        entry=signature,
         system_message=config["system_message"],
         timeout_s=config["timeout_s"],
         requirements=requirements if requirements.is_file() else None,
         imports_openevolve=needs_openevolve(root, (program_path.relative_to(root).as_posix(),)),
+        layout=layout,
+        objective="combined_score" if layout == "shinka" else declared_objective(root, program_path),
+        suite_requirements=suite,
+        suite_source=suite_source,
     )
 
 
-def _find_program(root: Path) -> str:
-    if (root / DEFAULT_PROGRAM).is_file():
-        return DEFAULT_PROGRAM
-    candidates = sorted(p.name for p in root.glob("initial_program.*"))
+# What Glia's sandboxes cannot give: a GPU (these packages need one, or Apple's Metal) and the network.
+GPU_PACKAGES = ("mlx", "cupy", "pycuda", "triton", "tensorrt", "jax-cuda", "torch-tensorrt")
+NETWORK_MODULES = ("requests", "httpx", "aiohttp", "urllib3", "openai", "anthropic")
+
+
+def _used_sources(root: Path, evaluator: Path, program: Path) -> list[Path]:
+    """The evaluator, the program, the folder's modules they import and the scripts the evaluator names
+    (`subprocess.run(["python", "submit.py"])`): what an evaluation runs, not every helper of the folder."""
+    used = [evaluator, program]
+    for path in (evaluator, program):
+        try:
+            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            candidates = [root / f"{name.split('.')[0]}.py" for name in names]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(".py"):
+                candidates.append(root / Path(node.value).name)
+            used += [c for c in candidates if c.is_file() and c not in used]
+    return used
+
+
+def _refuse_unrunnable(
+    root: Path, requirements: Path | None, suite: tuple[str, ...], used: list[Path]
+) -> None:
+    """One line for a folder that cannot be scored in a sandbox: it needs a GPU or the network."""
+    declared = list(suite) + (list(_read_requirements(requirements)) if requirements else [])
+    modules = _imported_modules(root, used)
+    imported = {name.split(".")[0] for name in modules}
+    for requirement in declared:
+        project = re.sub(r"[-_.]+", "-", _import_name(requirement)).lower()
+        if any(project == gpu or project.startswith(gpu + "-") for gpu in GPU_PACKAGES):
+            raise TaskError(
+                f"{requirements or root}: requirement {requirement!r} needs a GPU (or Apple's Metal), which "
+                "Glia's sandboxes do not have; this folder cannot be scored here"
+            )
+    for module in sorted(imported & {m.replace("-", "_") for m in GPU_PACKAGES}):
+        raise TaskError(
+            f"{root}: the problem imports {module}, which needs a GPU; Glia's sandboxes have none"
+        )
+    if "shinka.llm" in modules:
+        raise TaskError(
+            f"{root}: the problem imports shinka.llm (an LLM judge: a model account and the network), and "
+            "Glia's sandboxes have no network; this folder cannot be scored here"
+        )
+    for module in sorted(imported & set(NETWORK_MODULES)):
+        raise TaskError(
+            f"{root}: the problem imports {module} (it reaches the network: an online judge, an account, a "
+            "service), and Glia's sandboxes have no network; this folder cannot be scored here"
+        )
+
+
+# What the workspace image has besides the standard library (glia/workspace/image.py), and what Glia adds.
+IMAGE_MODULES = frozenset({"numpy", "pandas", "dateutil", "pytz", "six", "openevolve", "shinka"})
+
+
+def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
+    """With no requirements declared anywhere, a package the evaluator or the program imports at top level
+    (outside `try:`) that is neither standard, in the image, nor a module of the folder cannot be there:
+    one line naming it and the fix, instead of an evaluation that fails (or scores 0) on it."""
+    import sys
+
+    for path in files:
+        tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        for node in tree.body:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                local = (root / f"{top}.py").is_file() or (root / top).is_dir()
+                if top in sys.stdlib_module_names or top in IMAGE_MODULES or local:
+                    continue
+                raise TaskError(
+                    f"{path}: imports {top}, which the sandbox does not have and the folder declares nowhere; "
+                    f"add it to {root / 'requirements.txt'} (its PyPI name, e.g. `{top}`)"
+                )
+
+
+def _is_shinka(root: Path, evaluator: str | None, entry: str | None) -> bool:
+    """ShinkaEvolve's layout: no evaluator.py, an evaluate.py with a top-level main() (or named so)."""
+    if entry not in (None, SHINKA_ENTRY):
+        return False
+    name = evaluator or SHINKA_EVALUATOR
+    if evaluator is None and (root / DEFAULT_EVALUATOR).is_file():
+        return False
+    path = root / name
+    if not path.is_file() or path.name != SHINKA_EVALUATOR:
+        return False
+    try:
+        tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+    except (SyntaxError, ValueError):
+        return False
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    return SHINKA_ENTRY in names and DEFAULT_ENTRY not in names
+
+
+def declared_objective(root: Path, program_path: Path) -> str | None:
+    """The score the evaluator names: `combined_score` if any source of the folder mentions it, else the
+    overall score its returned dicts hold (OVERALL_SCORES, in order), else their one key ending in
+    `score`; None when there is no such key
+    (Glia then computes a mean, labelled `mean_of_metrics`)."""
+    skipped = program_path.resolve()
+    keys: set[str] = set()
+    for path in _sources(root):
+        if path.resolve() == skipped:
+            continue
+        try:
+            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value == "combined_score":
+                return "combined_score"
+            if isinstance(node, ast.Dict):
+                keys |= {
+                    k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                }
+    named = next((name for name in OVERALL_SCORES if name in keys), None)
+    if named:
+        return named
+    scores = sorted(k for k in keys if k.lower().endswith("score") and k.isidentifier())
+    return scores[0] if len(scores) == 1 else None
+
+
+def suite_requirements(root: Path) -> tuple[tuple[str, ...], Path | None]:
+    """Dependencies a suite declares at its root (ADRS: one pyproject or requirements for all folders),
+    looked for in the few folders above the problem, stopping at a repository's root; only those the
+    folder's own sources import are kept (a suite's file declares what all its folders need)."""
+    folder = root
+    if (root / ".git").exists():
+        return (), None
+    for _ in range(SUITE_LEVELS):
+        parent = folder.parent
+        if parent == folder:
+            break
+        folder = parent
+        for name in SUITE_REQUIREMENTS:
+            path = folder / name
+            if path.is_file():
+                imported = _imported_top_levels(root)
+                found = tuple(r for r in _read_requirements(path) if _import_name(r) in imported)
+                if found:
+                    return found, path
+        if (folder / ".git").exists():
+            break
+    return (), None
+
+
+# Projects whose import name is not their project name (the suite's file names projects, sources imports).
+IMPORT_NAMES = {"scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "PIL", "beautifulsoup4": "bs4",
+                "opencv-python": "cv2", "python-dateutil": "dateutil", "attrs": "attr"}  # fmt: skip
+
+
+def _import_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    project = re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement.strip().lower()
+    return IMPORT_NAMES.get(project, project.replace("-", "_"))
+
+
+def _imported_top_levels(root: Path) -> set[str]:
+    return {name.split(".")[0] for name in _imported_modules(root)}
+
+
+def _imported_modules(root: Path, paths: list[Path] | None = None) -> set[str]:
+    """The modules (dotted names) the folder's sources import; a suite's file declares more than one needs."""
+    found: set[str] = set()
+    for path in _sources(root) if paths is None else paths:
+        try:
+            tree = ast.parse(path.read_bytes()[:MAX_SOURCE_BYTES])
+        except (SyntaxError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module)
+    return found
+
+
+def _read_requirements(path: Path) -> tuple[str, ...]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ()
+    if path.name == "pyproject.toml":
+        import tomllib
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TaskError(f"{path}: not valid TOML ({exc})") from None
+        dependencies = (data.get("project") or {}).get("dependencies") or []
+        if not isinstance(dependencies, list) or not all(isinstance(d, str) for d in dependencies):
+            raise TaskError(f"{path}: field 'project.dependencies' must be a list of requirement strings")
+        return tuple(d.strip() for d in dependencies if d.strip())
+    lines = (raw.split(" #", 1)[0].strip() for raw in text.splitlines())
+    return tuple(line for line in lines if line and not line.startswith(("#", "-")))
+
+
+def _find_program(root: Path, layout: str = "openevolve") -> str:
+    default = SHINKA_PROGRAM if layout == "shinka" else DEFAULT_PROGRAM
+    if (root / default).is_file():
+        return default
+    candidates = sorted(p.name for p in root.glob(f"{Path(default).stem}.*"))
     if len(candidates) == 1:
         return candidates[0]
     raise TaskError(
-        f"{root}: no {DEFAULT_PROGRAM}"
+        f"{root}: no {default}"
         + (f" (found {', '.join(candidates)}; name one in glia.yaml: `program: FILE`)" if candidates else
            "; name the program in glia.yaml: `program: FILE`")
     )  # fmt: skip

@@ -9,6 +9,10 @@ A problem folder may bring a `requirements.txt` (numpy, scipy, ...), and an eval
 2. on the host, pip resolves and downloads wheels for *that* Python and platform into a scratch folder
    (`pip install --target ... --only-binary=:all: --python-version ... --platform ...`), so no container
    ever needs the network and nothing is built inside one;
+   with the image's own packages as constraints (`--constraint`: each pinned to the image's version), so
+   a requirement resolves together with what is there (numpy stays the numpy the image's pandas was built
+   against); a requirement that needs another version is one clear error naming both; distributions
+   the image already has in that version are then dropped from the folder, so nothing is shadowed;
 3. the folder is copied into a container created (never started) from the base image, at
    `/opt/glia/task-packages`, with a `.pth` file that puts it first on `sys.path` (so a pinned version
    wins over the image's own, and it works whatever PYTHONPATH a command sets), and the container is
@@ -26,6 +30,7 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -43,7 +48,7 @@ from glia.workspace.engine import DEFAULT_IMAGE, docker_client, require_image
 
 log = structlog.get_logger(__name__)
 
-RECIPE_VERSION = "1"  # bump when the way images are built changes: old images are then rebuilt
+RECIPE_VERSION = "2"  # bump when the way images are built changes: old images are then rebuilt
 PACKAGES_DIR = "/opt/glia/task-packages"
 PTH_NAME = "glia-task-packages.pth"
 TASK_IMAGE_LABEL = "glia.task-image"
@@ -51,10 +56,11 @@ REQUIREMENTS_FILE = "requirements.txt"
 OPENEVOLVE = "openevolve"
 PIP_TIMEOUT_S = 1800
 PROBE = (
-    "import json, platform, site, sys, sysconfig; "
+    "import json, platform, site, sys, sysconfig, importlib.metadata as m; "
     "print(json.dumps({'version': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(), "
     "'libc': platform.libc_ver(), 'platform': sysconfig.get_platform(), "
-    "'site': site.getsitepackages()}))"
+    "'site': site.getsitepackages(), "
+    "'packages': sorted({(d.metadata['Name'] or '', d.version) for d in m.distributions()})}))"
 )
 
 
@@ -70,6 +76,18 @@ class SandboxPython:
     machine: str  # "x86_64"
     glibc: tuple[int, int] | None  # (2, 36); None for a non-glibc image
     site_packages: str
+    packages: tuple[tuple[str, str], ...] = ()  # the image's own distributions: (name, version)
+
+    def constraints(self) -> list[str]:
+        """Pins of the image's own packages: requirements resolve together with them, so a requirement
+        that pulls another numpy cannot shadow the one the image's pandas was built against."""
+        return sorted(
+            {
+                f"{_project_name(name)}=={version}"
+                for name, version in self.packages
+                if name and _pep440(version)
+            }
+        )
 
     @property
     def abi(self) -> str:
@@ -97,9 +115,9 @@ def task_requirements(task: Task) -> list[str]:
     from glia.problems.folder import needs_openevolve
 
     if not is_program_task(task):
-        return []
+        return list(task.requirements)  # a simulator task's `requirements` field
     path = task.simulator / REQUIREMENTS_FILE
-    lines = []
+    lines = list(task.requirements)
     if path.is_file():
         for raw in path.read_text(encoding="utf-8").splitlines():
             line = raw.split(" #", 1)[0].strip()
@@ -116,7 +134,7 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
     (built now if it is not there yet). Raises TaskImageError with a fix when it cannot be built."""
     base = base or DEFAULT_IMAGE
     requirements = task_requirements(task)
-    if not requirements:
+    if not requirements and task.python is None:
         return base
     own_client = client is None
     client = client or docker_client(timeout_s=600)
@@ -132,8 +150,17 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
             return tag
         except docker.errors.ImageNotFound:
             pass
-        log.info("task_image.build", task=task.name, tag=tag, requirements=requirements)
         python = probe_python(client, base)
+        if task.python is not None and task.python != python.version:
+            raise TaskImageError(
+                f"{task.path}: field 'python' asks for Python {task.python}, but image {base} runs "
+                f"{python.describe()}",
+                f"run with an image whose python3 is {task.python} (`--image TAG`), or set 'python' to "
+                f'"{python.version}"',
+            )
+        if not requirements:
+            return base
+        log.info("task_image.build", task=task.name, tag=tag, requirements=requirements)
         with tempfile.TemporaryDirectory(prefix="glia-task-image-") as scratch:
             target = Path(scratch) / "packages"
             download(requirements, python, target, task.simulator / REQUIREMENTS_FILE)
@@ -168,15 +195,19 @@ def probe_python(client: docker.DockerClient, image: str) -> SandboxPython:
         raise TaskImageError(
             f"image {image} has no site-packages folder", "rebuild it with `glia image build`"
         )
-    return SandboxPython(str(data["version"]), str(data["machine"]), glibc, site[0])
+    packages = tuple((str(name), str(version)) for name, version in data.get("packages") or [])
+    return SandboxPython(str(data["version"]), str(data["machine"]), glibc, site[0], packages)
 
 
 def download(requirements: list[str], python: SandboxPython, target: Path, source: Path) -> None:
     """pip, on the host, installs wheels for the sandbox's Python into `target` (nothing is built)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as listing:
         listing.write("\n".join(requirements) + "\n")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as pins:
+        pins.write("\n".join(python.constraints()) + "\n")
     command = [
         sys.executable, "-m", "pip", "install", "--target", str(target), "--requirement", listing.name,
+        "--constraint", pins.name,
         "--only-binary=:all:", "--python-version", python.version, "--implementation", "cp",
         "--abi", python.abi, "--abi", "abi3", "--abi", "none", "--no-compile", "--no-warn-script-location",
         "--disable-pip-version-check", "--no-input",
@@ -192,14 +223,57 @@ def download(requirements: list[str], python: SandboxPython, target: Path, sourc
         ) from None
     finally:
         Path(listing.name).unlink(missing_ok=True)
+        Path(pins.name).unlink(missing_ok=True)
     if result.returncode != 0:
         raise requirement_error(result.stdout + "\n" + result.stderr, requirements, python, source)
+    drop_image_packages(target, python)
+
+
+def drop_image_packages(target: Path, python: SandboxPython) -> list[str]:
+    """Remove from `target` every distribution the image already has in that very version: the image's
+    own copy then stays the one imported (pinned equal, so nothing changes but nothing is shadowed)."""
+    own = {(_project_name(name), version) for name, version in python.packages if name}
+    dropped = []
+    for dist_info in sorted(target.glob("*.dist-info")):
+        name, _, version = dist_info.name[: -len(".dist-info")].partition("-")
+        if (_project_name(name), version) not in own:
+            continue
+        record = dist_info / "RECORD"
+        lines = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
+        for line in lines:
+            relpath = line.split(",", 1)[0]
+            path = (target / relpath).resolve()
+            if target.resolve() in path.parents and path.is_file():
+                path.unlink()
+        for folder in sorted({p for p in target.rglob("*") if p.is_dir()}, key=lambda p: -len(p.parts)):
+            if not any(folder.iterdir()):
+                folder.rmdir()
+        if dist_info.exists():
+            shutil.rmtree(dist_info)
+        dropped.append(f"{name}=={version}")
+    return dropped
 
 
 def requirement_error(
     output: str, requirements: list[str], python: SandboxPython, source: Path
 ) -> TaskImageError:
     """One line naming the requirement pip could not install, and what to do about it."""
+    where = f"the problem's {REQUIREMENTS_FILE}" if source.is_file() else "the task"
+    clash = re.search(
+        r"\n\s*([A-Za-z0-9][\w.-]*) ([^\s]+) depends on (.+?)\n.*?"
+        r"The user requested \(constraint\) ([A-Za-z0-9][\w.-]*)==([^\s]+)",
+        output,
+        flags=re.S,
+    )
+    if clash:
+        package, version, needs, pinned, pinned_version = clash.groups()
+        return TaskImageError(
+            f"requirement {package} of {where} ({package} {version} depends on {needs.strip()}) cannot be "
+            f"installed together with the sandbox image's own {pinned}=={pinned_version} "
+            f"({python.describe()}; the image's packages are built against it)",
+            f"pin a version of {package} that works with {pinned}=={pinned_version} "
+            f"(for example `{package}<{version}`), or remove the requirement",
+        )
     failing = None
     for pattern in (
         r"No matching distribution found for ([^\s]+)",
@@ -212,7 +286,6 @@ def requirement_error(
             break
     errors = [line.strip() for line in output.splitlines() if line.strip().startswith("ERROR")]
     detail = errors[-1] if errors else (output.strip().splitlines() or ["pip failed"])[-1]
-    where = f"the problem's {REQUIREMENTS_FILE}" if source.is_file() else "the task"
     if failing is not None:
         what = failing
         named_in_file = source.is_file() and OPENEVOLVE in {
@@ -299,6 +372,17 @@ def _project_name(requirement: str) -> str:
     """The normalised project name of a requirement line (`NumPy>=1.2` -> `numpy`)."""
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement.strip().lower()
+
+
+def _pep440(version: str) -> bool:
+    """Whether pip can read `version` (a Debian-built distribution may carry another scheme)."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(version)
+    except InvalidVersion:
+        return False
+    return True
 
 
 def _repository_name(name: str) -> str:

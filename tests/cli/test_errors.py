@@ -102,7 +102,7 @@ def test_malformed_task_names_file_and_field(capsys, root, tmp_path) -> None:
     err = capsys.readouterr().err
     assert code == USER_ERROR_EXIT
     assert f"error: bad task file: {bad}: field 'metric.direction' must be one of minimize, maximize" in err
-    assert "tasks/README.md" in err
+    assert "fix field 'metric.direction' in that file" in err and "tasks/README.md" in err
     assert "Traceback" not in err
 
 

@@ -31,9 +31,9 @@ def test_bare_folder_defaults(tmp_path: Path) -> None:
     assert (
         baseline.file is not None and baseline.file.read_text() == (folder / "initial_program.py").read_text()
     )
-    # deterministic evaluator: one public seed, one evaluation
+    # an evaluator that takes no seed: three repeated evaluations, so its own spread shows
     (main,) = task.evaluation.workloads
-    assert main.seeds == (0,) and not main.secret and dict(main.params) == {}
+    assert main.seeds == (0, 1, 2) and not main.secret and dict(main.params) == {}
     assert task.evaluation.time_limit_s == 300.0  # OpenEvolve's default evaluator timeout
     assert task.benchmark.command == "python glia_benchmark.py"
     assert dict(task.benchmark.conditions) == {"program": "initial_program.py", "problem_files": "pristine"}
@@ -44,10 +44,10 @@ def test_bare_folder_defaults(tmp_path: Path) -> None:
     template = task.simulator
     assert (template / "glia_benchmark.py").is_file() and (template / "glia_support" / "harness.py").is_file()
     settings = json.loads((template / "glia_support" / "problem.json").read_text())
-    assert settings["seed_argument"] is None and settings["average_if_missing"] is True
+    assert settings["seed_argument"] is None and settings["average_if_missing"] is False
     assert set(settings["pristine"]) == {"evaluator.py"}  # the program is the design, not a pristine file
     assert "## Your workspace" in task.body and "python glia_benchmark.py" in task.body
-    assert "takes no seed: one evaluation" in task.body
+    assert "takes no seed: the score is the mean of 3 repeated evaluations" in task.body
 
 
 def test_seeded_evaluator_gets_secret_seeds_and_config_yaml_is_read(tmp_path: Path) -> None:
@@ -162,7 +162,6 @@ def test_same_content_same_template_and_changes_make_a_new_one(tmp_path: Path) -
         ({"config.yaml": "prompt: {system_message: 3}\n"}, None, "field 'prompt.system_message' must be a string"),
         ({"glia.yaml": "seedz: 3\n"}, None, "glia.yaml: unknown field 'seedz'"),
         ({"glia.yaml": "seeds: -2\n"}, None, "glia.yaml: field 'seeds' must be a count of secret seeds"),
-        ({"glia.yaml": "seeds: 3\n"}, None, "glia.yaml: field 'seeds' must be a single seed: evaluate() takes no seed"),
         ({"glia.yaml": "workloads: [{name: m, seeds: [0], mode: x}]\n"}, None,
          "glia.yaml: field 'workloads[0].mode' must be a keyword argument of evaluator.py's evaluate()"),
         ({"glia.yaml": "metric: {name: s, direction: up}\n"}, None, "glia.yaml: field 'metric.direction' must be one of"),
