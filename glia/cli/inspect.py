@@ -179,8 +179,9 @@ def event_markdown(event: ev.Event, metric: Metric) -> str:
     """A compact rendering of one live event for `show --follow`: commands in code blocks (a heredoc
     keeps every line and character), numbers rounded, the Supervisor once, a submission as prose."""
     if isinstance(event, ev.AssistantTurn):
-        reasoning = " ".join(event.reasoning.split())
-        thinking = f"💭 *{md_inline(reasoning, FOLLOW_THINKING_CHARS)}*\n\n" if reasoning else ""
+        # emphasis markers dropped (summaries open with a **bold** heading), cut to a few lines, then escaped
+        reasoning = shorten(event.reasoning.replace("**", "").replace("__", ""), FOLLOW_THINKING_CHARS)
+        thinking = f"💭 *{md_inline(reasoning, None)}*\n\n" if reasoning else ""
         commands = "\n\n".join(md_fence(c.command, "bash") for c in event.tool_calls if c.command)
         text = md_prose(event.text.strip(), 4000)
         return f"{thinking}**Researcher:** {text}\n\n{commands}".strip()

@@ -49,7 +49,7 @@ def test_reasoning_cannot_break_the_fold(tmp_path: Path) -> None:
     tricky = "if a < b & c:\n\nclose </details> here"
     notes = notes_for(tmp_path, {"text": "x", "reasoning": tricky, "tool_calls": []})
     assert "<summary>💭 Thinking: if a &lt; b &amp; c:</summary>" in notes
-    assert "close     assert "close &lt;/details> here" in notes andlt;/details    assert "close &lt;/details> here" in notes andgt; here" in notes and notes.count("</details>") == notes.count("<details>")
+    assert "close &lt;/details&gt; here" in notes and notes.count("</details>") == notes.count("<details>")
 
 
 def test_follow_shows_the_thinking_first_shortened() -> None:
