@@ -29,7 +29,9 @@ def test_container_flags_are_the_promised_ones(isolated, docker_client):
     assert host["Tmpfs"] == {
         "/workspace": f"rw,exec,nosuid,nodev,size=64m,mode=0755,uid={uid},gid={gid}",
         "/tmp": "rw,exec,nosuid,nodev,size=16m,mode=1777",
+        "/tmp/.local": "ro,nosuid,nodev,noexec,size=4k,mode=0555",  # the user site under HOME, blocked
     }
+    assert host["ShmSize"] == 64 * 2**20  # /dev/shm, the one other writable place, at its stated size
     assert not host.get("Binds") and attrs["Mounts"] == []  # no host folder, no volume
     assert attrs["Config"]["User"] == f"{uid}:{gid}" and uid != 0
     labels = attrs["Config"]["Labels"]
