@@ -113,17 +113,12 @@ def cpu_and_wall_alarms(cpu_seconds: float):
         yield
         return
 
-    def on_cpu(signum, frame):
-        raise SafetyLimitError(f"CPU-time limit of {cpu_seconds:g} s reached (stuck in a single call)")
-
-    previous = signal.signal(signal.SIGPROF, on_cpu)
-    signal.setitimer(signal.ITIMER_PROF, cpu_seconds + 1.0, 0.2)
-    try:
-        with wall_clock_alarm(wall_guard_s(cpu_seconds), "wall-clock hang guard"):
-            yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
+    message = f"CPU-time limit of {cpu_seconds:g} s reached (stuck in a single call)"
+    with (
+        _repeating_alarm(signal.SIGPROF, signal.ITIMER_PROF, cpu_seconds, message),
+        wall_clock_alarm(wall_guard_s(cpu_seconds), "wall-clock hang guard"),
+    ):
+        yield
 
 
 @contextmanager
@@ -135,13 +130,23 @@ def wall_clock_alarm(seconds: float, what: str = "wall-clock safety limit"):
         yield
         return
 
-    def on_alarm(signum, frame):
-        raise SafetyLimitError(f"{what} of {seconds:g} s reached (stuck in a single call)")
+    message = f"{what} of {seconds:g} s reached (stuck in a single call)"
+    with _repeating_alarm(signal.SIGALRM, signal.ITIMER_REAL, seconds, message):
+        yield
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds + 1.0, 0.2)
+
+@contextmanager
+def _repeating_alarm(signum: int, timer: int, seconds: float, message: str):
+    """The shared mechanism of both alarms: `signum` a little after `seconds` on `timer` raises
+    SafetyLimitError(message) wherever Python is, and again every 0.2 s until the block ends."""
+
+    def on_signal(signum, frame):
+        raise SafetyLimitError(message)
+
+    previous = signal.signal(signum, on_signal)
+    signal.setitimer(timer, seconds + 1.0, 0.2)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(timer, 0)
+        signal.signal(signum, previous)
