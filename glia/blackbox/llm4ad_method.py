@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import logging
 import textwrap
 import threading
 from typing import Any
 
 import structlog
 
+from glia.blackbox.foreign_logging import root_logging_kept
 from glia.blackbox.initial import initial_program
 from glia.blackbox.names import EOH, FUNSEARCH
 from glia.blackbox.prompts import openevolve_system_message
@@ -50,6 +52,7 @@ LLM4AD_DIR = "llm4ad"
 WRAPPER = "design_file"
 SEARCH_ENDED = "search_ended"  # LLM4AD stopped by itself before any limit
 NO_CANDIDATES = "no_candidates"
+PROFILER_LOGGER = "llm4ad.profiler"
 EOH_SYSTEM = "You design programs for a systems problem. Answer in exactly the format the request asks for."
 
 
@@ -194,8 +197,10 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
     samples = max(1, session.cap - session.generations)
     facts["samples"] = samples
     llm, evaluation = GliaLLM(), GliaEvaluation()
-    with (folder / "settings.txt").open("a", encoding="utf-8") as out, contextlib.redirect_stdout(out):
-        search = _build(session, llm, evaluation, samples, folder)  # its profiler prints its settings
+    with root_logging_kept(), (folder / "settings.txt").open("a", encoding="utf-8") as out:
+        with contextlib.redirect_stdout(out):
+            search = _build(session, llm, evaluation, samples, folder)  # its profiler prints its settings
+        _close_profiler_log()
     hook = threading.excepthook
 
     def quiet(args: Any) -> None:  # LLM4AD's initialisation threads end on SearchStopped: expected
@@ -227,7 +232,7 @@ def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, fold
     if session.method == EOH:
         from llm4ad.method.eoh import EoH, EoHProfiler
 
-        profiler = EoHProfiler(log_dir=str(folder), create_random_path=False, log_style="simple")
+        profiler = _own_logger(EoHProfiler(log_dir=str(folder), create_random_path=False, log_style="simple"))
         return EoH(
             llm,
             evaluation,
@@ -243,7 +248,9 @@ def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, fold
         from llm4ad.method.funsearch.profiler import FunSearchProfiler
         from llm4ad.method.funsearch.programs_database import ProgramsDatabase
 
-        profiler = FunSearchProfiler(log_dir=str(folder), create_random_path=False, log_style="simple")
+        profiler = _own_logger(
+            FunSearchProfiler(log_dir=str(folder), create_random_path=False, log_style="simple")
+        )
         search = FunSearch(
             llm,
             evaluation,
@@ -264,3 +271,20 @@ def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, fold
         )
         return search
     raise ValueError(f"{session.method!r} is not an LLM4AD method")
+
+
+def _own_logger(profiler: Any) -> Any:
+    """LLM4AD's profiler logs its settings through the root logger, after removing every root handler
+    (Glia's console and `glia.log`): it gets a logger of its own, which does not propagate."""
+    profiler._logger_txt = logging.getLogger(PROFILER_LOGGER)  # noqa: SLF001 - its only logger
+    profiler._logger_txt.propagate = False  # noqa: SLF001
+    return profiler
+
+
+def _close_profiler_log() -> None:
+    """The profiler's handlers write to `settings.txt` and to the stdout of that moment: both are closed
+    once it has written its settings, so nothing writes into a closed stream later."""
+    logger = logging.getLogger(PROFILER_LOGGER)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()

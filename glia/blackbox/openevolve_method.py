@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import re
 import signal
 import threading
@@ -35,6 +34,7 @@ from typing import Any
 import structlog
 
 from glia.blackbox.broker import Broker
+from glia.blackbox.foreign_logging import KeptRootLogging
 from glia.blackbox.initial import initial_program
 from glia.blackbox.prompts import openevolve_system_message
 from glia.blackbox.session import INTERRUPTED, MethodEnded, MethodSession
@@ -107,12 +107,11 @@ def run_openevolve(session: MethodSession) -> tuple[str, int | None, dict[str, A
     facts.update(seed=seed, resumed_from=str(checkpoint) if checkpoint else None)
 
     saved_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    root = logging.getLogger()
-    handlers_before, level_before = list(root.handlers), root.level
+    kept = KeptRootLogging()
     best = None
     try:
         controller = OpenEvolve(str(program_path), str(evaluator_path), config, output_dir=str(folder))
-        _quiet_console(root, handlers_before, level_before)
+        kept.quiet_console()
         stopper.attach(controller, session)
         best = asyncio.run(
             controller.run(iterations=iterations, checkpoint_path=str(checkpoint) if checkpoint else None)
@@ -127,7 +126,7 @@ def run_openevolve(session: MethodSession) -> tuple[str, int | None, dict[str, A
         stopper.user_interrupted = _name(signal.getsignal(signal.SIGINT)) == OPENEVOLVE_FORCE_EXIT
         for signum, handler in saved_handlers.items():
             signal.signal(signum, handler)
-        _restore_logging(root, handlers_before, level_before)
+        kept.restore()
         broker.close()
     if broker.fatal is not None:
         raise broker.fatal
@@ -259,19 +258,3 @@ def latest_checkpoint(folder: Path) -> Path | None:
 def _seed_from(run_id: str) -> int:
     """A different OpenEvolve seed for every run (repeats must not replay one search), stable across resumes."""
     return int(hashlib.sha256(run_id.encode()).hexdigest()[:8], 16) % (2**31)
-
-
-def _quiet_console(root: logging.Logger, before: list[logging.Handler], level: int) -> None:
-    """OpenEvolve adds a console handler to the root logger; Glia's console belongs to its live view."""
-    for handler in list(root.handlers):
-        if handler not in before and not isinstance(handler, logging.FileHandler):
-            root.removeHandler(handler)
-    root.setLevel(level)
-
-
-def _restore_logging(root: logging.Logger, before: list[logging.Handler], level: int) -> None:
-    for handler in list(root.handlers):
-        if handler not in before:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)

@@ -41,7 +41,8 @@ def resolve_timeout(timeout_s: float | None, limits: Limits) -> float:
 # Runs the command under `timeout -k` in its own process group, stderr merged into stdout in order. Then
 # kills whatever is left of that group, after a moment's grace so that `setsid` jobs have left it, and with
 # the shell's `kill` builtin, which works even when a fork bomb has used up every process slot (`sleep`
-# then fails at once, which is fine). Jobs meant to outlive the command must leave the group:
+# then fails at once, which is fine). It keeps killing until the group is gone (its killed members stay
+# in it, holding process slots, until PID 1 has reaped them), for at most 5 s. Jobs meant to outlive the command must leave the group:
 # `setsid nohup JOB > log 2>&1 &`.
 GROUP_WRAPPER = """
 exec 2>/dev/null  # the wrapper's own job notices; the command's stderr is merged below
@@ -51,7 +52,8 @@ wait "$group"
 status=$?
 if kill -0 -- "-$group" 2>/dev/null; then
   sleep 0.5 2>/dev/null
-  for ((i = 0; i < 1000; i++)); do kill -KILL -- "-$group" 2>/dev/null || break; done
+  end=$((SECONDS + 5))
+  while kill -KILL -- "-$group" 2>/dev/null && ((SECONDS < end)); do :; done
 fi
 exit "$status"
 """
