@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from glia.orchestrator.best import ACCOUNT_LABEL, account_text
 from glia.progress import shorten
 from glia.record import events as ev
+from glia.record.account import ACCOUNT_LABEL, account_text
 from glia.record.audit import claim_gap, outside_changes
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
 from glia.record.view import ContextView, RunView, Simulation, read_context

@@ -17,9 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from glia.record.run import RUN_STATUSES  # noqa: F401 - re-exported for readers importing it from here
-from glia.record.transcript import TRANSCRIPT_FILE  # noqa: F401 - re-exported likewise
-
 RUN_FILE = "run.json"
 EVALUATIONS_DIR = "evaluations"
 BEST_DIR = "best"
@@ -77,25 +74,6 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise RunNotFound(f"{run_dir} is not a Glia run folder: {RUN_FILE} is missing") from None
     return json.loads(text)
-
-
-def list_runs(root: Path) -> list[dict[str, Any]]:
-    """Every readable run under `root`, oldest first, each with its folder under the key `run_dir`."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    runs = []
-    for candidate in sorted(root.iterdir()):
-        if not run_file(candidate).is_file():
-            continue
-        try:
-            data = load_run(candidate)
-        except (OSError, json.JSONDecodeError):
-            continue
-        data["run_dir"] = str(candidate)
-        runs.append(data)
-    runs.sort(key=lambda run: (run.get("started") or "", run.get("run_id") or ""))
-    return runs
 
 
 class RunRecord:

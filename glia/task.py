@@ -144,11 +144,6 @@ class EvalSpec:
         """The baselines' names, in the task's order."""
         return tuple(b.name for b in self.baseline_designs)
 
-    @property
-    def design_router(self) -> str:
-        """The name selecting the design (kept for callers written when every design was a router)."""
-        return self.design_name
-
     def baseline(self, name: str) -> Baseline:
         for baseline in self.baseline_designs:
             if baseline.name == name:
@@ -372,26 +367,7 @@ def _override_params(path: Path, chosen: list[Workload], changes: Mapping[str, A
 # --------------------------------------------------------------------------------------------- loading
 
 
-def load_task(path: str | Path) -> Task:
-    """Read and validate a task file (or an OpenEvolve-style problem folder); raises TaskError."""
-    path = Path(path)
-    if path.is_dir():
-        from glia.problems import load_problem
-
-        return load_problem(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TaskError(f"{path}: cannot read the task file ({exc.strerror or exc})") from exc
-    header, body = _split_front_matter(path, text)
-    if "problem" in header:  # a task file naming an OpenEvolve-style problem folder
-        from glia.problems import load_problem_file
-
-        return load_problem_file(path, header, body)
-    return build_task(path, header, body)
-
-
-def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
+def split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
         raise TaskError(f"{path}: must start with a '---' line opening the YAML front matter")

@@ -30,7 +30,7 @@ from typing import Protocol
 
 import structlog
 
-from glia.transcript import Transcript
+from glia.record.transcript import Transcript
 
 log = structlog.get_logger()
 

@@ -30,7 +30,7 @@ from glia.agents.cpu_backstop import CpuBackstop, CpuPolicy
 from glia.agents.ledger_socket import Answer, EndReport, LedgerServer, ServerLimits, StartReport, clean_text
 from glia.cores import hold_core, release_core
 from glia.metric import Metric
-from glia.transcript import Transcript
+from glia.record.transcript import Transcript
 
 log = structlog.get_logger()
 

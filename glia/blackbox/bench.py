@@ -23,8 +23,8 @@ import structlog
 from glia.agents.ledger import CALL_ENV, CLAIM, SimulationLedger, SimulationRecord
 from glia.blackbox.store import INVALID, UNRUN, VALID
 from glia.evaluation.evaluator import kill_after_s
+from glia.record.transcript import Transcript
 from glia.task import Task
-from glia.transcript import Transcript
 from glia.workspace import create_workspace
 from glia.workspace.base import Limits, Workspace, WorkspaceError
 from glia.workspace.history import HISTORY_DIR, History

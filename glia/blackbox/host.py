@@ -30,7 +30,7 @@ class MethodHost:
     budget: Budget
     record: RunRecord
     stop: threading.Event
-    judge: Any  # glia.orchestrator.trusted.TrustedJudge
+    judge: Any  # glia.evaluation.trusted.TrustedJudge
     provider: Any  # the model (an LLMProvider): the run's researcher model
     baselines: Mapping[str, float | None]
     limits: Limits

@@ -22,7 +22,7 @@ from glia.blackbox.names import DESCRIPTIONS, LABELS, LLM4AD_METHODS, LOOP, OPEN
 from glia.blackbox.session import INTERRUPTED, MethodEnded, MethodSession
 from glia.blackbox.settings import MethodSettings
 from glia.blackbox.store import VALID, CandidateRecord, best_claim
-from glia.orchestrator.outcome import ContextOutcome, SnapshotRef
+from glia.record.outcome import ContextOutcome, SnapshotRef
 from glia.record.run import context_entry, now_iso, set_context
 from glia.workspace.base import WorkspaceDead
 

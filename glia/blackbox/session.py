@@ -24,10 +24,9 @@ from glia.evaluation.design_checks import task_design_problem
 from glia.llm.types import ContextLengthExceeded, LLMError, Message
 from glia.record.events import model_call_fields
 from glia.record.run import add_timeline, context_entry
-from glia.record.transcript import TRANSCRIPT_FILE
+from glia.record.transcript import TRANSCRIPT_FILE, Transcript
 from glia.run_store import context_dir
 from glia.task import Task
-from glia.transcript import Transcript
 
 log = structlog.get_logger()
 

@@ -80,10 +80,6 @@ class CandidateStore:
         with self._lock:
             return list(self._records)
 
-    def next_number(self) -> int:
-        with self._lock:
-            return len(self._records) + 1
-
     def save_design(self, files: dict[str, str]) -> str:
         """Keep a design's text (once per distinct text); returns its fingerprint."""
         digest = design_sha256(files)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from glia import __version__
 from glia.cli import bench, compare, inspect, maintenance, solve, view
-from glia.errors import explain
+from glia.cli.explain import explain
 from glia.logging_setup import configure_logging, stop_run_log
 
 COMMAND_MODULES = (solve, compare, bench, inspect, maintenance, view)

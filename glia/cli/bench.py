@@ -19,7 +19,8 @@ from glia.cli.common import add_root_option, console, parse_seeds, seeds_argumen
 from glia.config import UserConfig, load_config
 from glia.errors import GliaUsageError
 from glia.safe_text import console_text
-from glia.task import Task, load_task
+from glia.task import Task
+from glia.task_kinds import load_task
 
 if TYPE_CHECKING:
     from glia.evaluation import Evaluation
@@ -147,9 +148,9 @@ def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfi
     from rich.markup import escape
 
     from glia.evaluation import Evaluator
+    from glia.evaluation.faithful import check_initial_program
     from glia.problems import is_program_task
     from glia.problems.build import REFERENCE
-    from glia.problems.faithful import check_initial_program
     from glia.workspace.task_image import prepare_task_image
 
     image = args.image or config.image

@@ -195,7 +195,7 @@ def build_plan(args: argparse.Namespace, config: UserConfig, root: Path) -> Any:
     from glia.cli.solve import DEFAULT_MODEL, agent_settings, minutes, pick, seed_list
     from glia.compare.plan import ComparePlan, default_compare_id, parse_budgets, parse_methods
     from glia.errors import check_budget
-    from glia.task import load_task
+    from glia.task_kinds import load_task
     from glia.workspace.unsafe import check_backend_allowed
 
     task = load_task(args.task)

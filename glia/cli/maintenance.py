@@ -86,7 +86,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def resume_command(args: argparse.Namespace) -> int:
     from glia.cli.solve import own_containers_removed, summarize
     from glia.orchestrator import resume_run
-    from glia.run_store import load_run
+    from glia.record.run import RunDoc
     from glia.workspace.unsafe import check_backend_allowed, warning_line
 
     config = load_config()
@@ -94,7 +94,7 @@ def resume_command(args: argparse.Namespace) -> int:
     run_dir = resolve_run(args.run, workspaces_root(args.root, config))
     refuse_live_run(run_dir)  # before anything touches the run's folder or containers
     use_cluster(args, None)
-    backend = (load_run(run_dir).get("config") or {}).get("backend", "docker")
+    backend = RunDoc.read(run_dir).config.get("backend", "docker")
     check_backend_allowed(backend, bool(args.unsafe_local_workspace or config.allow_unsafe_local))
     log_to_run(run_dir)
     out = console()

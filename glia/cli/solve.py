@@ -41,7 +41,8 @@ from glia.llm.settings import (
 from glia.logging_setup import log_to_run
 from glia.progress import RunWatcher, make_display
 from glia.safe_text import console_plain, console_text
-from glia.task import BudgetLimits, Task, load_task
+from glia.task import BudgetLimits, Task
+from glia.task_kinds import load_task
 
 DEFAULT_MODEL = "openai:o3"
 PROGRESS_INTERVAL_S = 1.0

@@ -19,7 +19,8 @@ import structlog
 
 from glia.compare.plan import ComparePlan, Entry, load_state, save_state
 from glia.orchestrator import RunNotResumable, execute_run, prepare_run, resume_run
-from glia.run_store import RunNotFound, load_run
+from glia.record.run import UNKNOWN_STATUS, RunDoc
+from glia.run_store import RunNotFound
 
 log = structlog.get_logger()
 
@@ -98,18 +99,19 @@ def completed(run_dir: Path) -> bool:
     evaluation (a result of the comparison, not something to retry). A run that failed with an error
     (a crash) or was interrupted is resumed."""
     try:
-        data = load_run(run_dir)
+        doc = RunDoc.read(run_dir)
     except RunNotFound:
         return False
-    return data.get("status") == "finished" or (data.get("status") == "failed" and not data.get("error"))
+    return doc.status == "finished" or (doc.status == "failed" and not doc.error)
 
 
 def _run_status(run_dir: Path) -> str | None:
     """The status run.json records, or None when the run was never created."""
     try:
-        return str(load_run(run_dir).get("status") or "running")
+        doc = RunDoc.read(run_dir)
     except RunNotFound:
         return None
+    return doc.status if doc.status != UNKNOWN_STATUS else "running"
 
 
 def _mark(folder: Path, state: dict[str, Any], entry: Entry, status: str, error: str | None) -> None:
@@ -123,11 +125,9 @@ def _mark(folder: Path, state: dict[str, Any], entry: Entry, status: str, error:
 
 def _best_text(run_dir: Path) -> str:
     try:
-        data = load_run(run_dir)
+        doc = RunDoc.read(run_dir)
     except (RunNotFound, ValueError):
         return ""
-    best = data.get("best") or {}
-    usage = data.get("usage") or {}
-    score = best.get("score")
-    shown = f"best trusted {score:.4g}" if isinstance(score, int | float) else "no trusted design"
-    return f" ({shown}; {usage.get('simulations', 0)} simulations, ${float(usage.get('dollars') or 0):.2f})"
+    score = doc.best.score if doc.best is not None else None
+    shown = f"best trusted {score:.4g}" if score is not None else "no trusted design"
+    return f" ({shown}; {doc.usage.simulations} simulations, ${doc.usage.dollars:.2f})"

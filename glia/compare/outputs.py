@@ -24,7 +24,8 @@ from glia.compare.results import Baselines, RunOutcome, baselines, collect
 from glia.compare.table import MethodSummary, csv_text, markdown_table, summarize
 from glia.metric import Metric
 from glia.run_store import write_json_atomic
-from glia.task import Task, load_task
+from glia.task import Task
+from glia.task_kinds import load_task
 
 REPORT_FILE = "report.md"
 TABLE_FILE = "table.md"

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from glia.blackbox.names import is_blackbox
 from glia.blackbox.store import VALID, CandidateStore
 from glia.compare.plan import ComparePlan, Entry
 from glia.metric import Metric
-from glia.run_store import RunNotFound, context_dir, load_run
+from glia.record import events as ev
+from glia.record.run import RunDoc
+from glia.record.transcript import TRANSCRIPT_FILE, read_events
+from glia.run_store import RunNotFound, context_dir
 
 BUDGET_REASONS = {"simulation_budget", "dollar_budget", "time_limit", "token_budget"}
 
@@ -62,29 +64,28 @@ def read_outcome(plan: ComparePlan, entry: Entry) -> RunOutcome | None:
     """The run of `entry`, or None when it was never created."""
     run_dir = plan.workspaces_root / entry.run_id
     try:
-        data = load_run(run_dir)
+        doc = RunDoc.read(run_dir)
     except (RunNotFound, json.JSONDecodeError):
         return None
     spec = plan.method(entry.method)
-    metric = Metric.from_dict((data.get("task") or {}).get("metric") or {})
-    usage = data.get("usage") or {}
+    usage = doc.usage
     outcome = RunOutcome(
         entry=entry,
         label=spec.label,
-        status=str(data.get("status")),
-        done=data.get("status") == "finished" or (data.get("status") == "failed" and not data.get("error")),
-        trusted=_number((data.get("best") or {}).get("score")),
-        simulations=int(usage.get("simulations") or 0),
-        limit=int((data.get("budgets") or {}).get("simulations") or entry.budget),
-        dollars=float(usage.get("dollars") or 0.0),
-        cost_known=usage.get("cost_known", True) is not False,
-        tokens=int(usage.get("tokens") or 0),
-        end_reasons=[str(c.get("end_reason")) for c in data.get("contexts") or [] if c.get("end_reason")],
-        curve=running_best(_trusted_points(data), metric),
-        wall_s=float(usage.get("wall_time_s") or 0.0),
+        status=doc.status,
+        done=doc.status == "finished" or (doc.status == "failed" and not doc.error),
+        trusted=doc.best.score if doc.best is not None else None,
+        simulations=usage.simulations,
+        limit=int(doc.budgets.simulations or entry.budget),
+        dollars=usage.dollars,
+        cost_known=usage.cost_known,
+        tokens=usage.tokens,
+        end_reasons=[c.end_reason for c in doc.contexts if c.end_reason],
+        curve=running_best(_trusted_points(doc), doc.metric),
+        wall_s=usage.wall_time_s,
     )
     if is_blackbox(spec.strategy):
-        _read_blackbox(run_dir, data, outcome, spec.strategy)
+        _read_blackbox(run_dir, doc, outcome, spec.strategy)
     else:
         _read_contexts(run_dir, outcome)
     return outcome
@@ -98,16 +99,12 @@ def baselines(plan: ComparePlan) -> Baselines:
     """The trusted baseline scores the runs measured (they share one cache, so one run tells)."""
     for entry in plan.entries():
         try:
-            data = load_run(plan.workspaces_root / entry.run_id)
+            doc = RunDoc.read(plan.workspaces_root / entry.run_id)
         except (RunNotFound, json.JSONDecodeError):
             continue
-        scores = {
-            name: s
-            for name, item in (data.get("baselines") or {}).items()
-            if (s := _number((item or {}).get("score"))) is not None
-        }
+        scores = {name: item.score for name, item in doc.baselines.items() if item.score is not None}
         if scores:
-            return Baselines(scores, data.get("reference_baseline"))
+            return Baselines(scores, doc.reference_baseline)
     return Baselines({}, None)
 
 
@@ -129,22 +126,22 @@ def value_at(curve: list[tuple[int, float]], x: int) -> float | None:
     return value
 
 
-def _trusted_points(data: dict[str, Any]) -> list[tuple[int, float]]:
-    points = []
-    for point in data.get("timeline") or []:
-        if point.get("kind") != "trusted" or point.get("valid") is False:
-            continue
-        x, y = point.get("simulations"), _number(point.get("score"))
-        if isinstance(x, int) and y is not None:
-            points.append((x, y))
-    return points
+def _trusted_points(doc: RunDoc) -> list[tuple[int, float]]:
+    return [
+        (point.simulations, point.score)
+        for point in doc.timeline
+        if point.kind == "trusted"
+        and point.valid
+        and point.simulations is not None
+        and point.score is not None
+    ]
 
 
-def _read_blackbox(run_dir: Path, data: dict[str, Any], outcome: RunOutcome, method: str) -> None:
-    counts = (data.get("blackbox") or {}).get("counts") or {}
+def _read_blackbox(run_dir: Path, doc: RunDoc, outcome: RunOutcome, method: str) -> None:
+    counts = doc.blackbox.get("counts") or {}
     outcome.designs = int(counts.get("candidates") or 0)
     outcome.invalid_designs = int(counts.get("invalid_designs") or 0)
-    outcome.timings = dict((data.get("blackbox") or {}).get("timings_total") or {})
+    outcome.timings = dict(doc.blackbox.get("timings_total") or {})
     if method == "sample":
         for record in CandidateStore(context_dir(run_dir, 1)).records():
             if record.status == VALID and record.claimed_score is not None:
@@ -155,24 +152,11 @@ def _read_blackbox(run_dir: Path, data: dict[str, Any], outcome: RunOutcome, met
 
 def _read_contexts(run_dir: Path, outcome: RunOutcome) -> None:
     """Glia's designs: every benchmark run of the design (a claim) a context made; invalid ones counted."""
-    for transcript in sorted(run_dir.glob("ctx-*/transcript.jsonl")):
-        for line in transcript.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if (
-                not isinstance(event, dict)
-                or event.get("type") != "simulation"
-                or event.get("kind") != "claim"
-            ):
+    for transcript in sorted(run_dir.glob(f"ctx-*/{TRANSCRIPT_FILE}")):
+        for raw in read_events(transcript):
+            event = ev.parse_event(raw)
+            if not isinstance(event, ev.SimulationEnded) or event.kind != ev.CLAIM:
                 continue
             outcome.designs += 1
-            if event.get("valid") is not True:
+            if not event.valid:
                 outcome.invalid_designs += 1
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)

@@ -56,10 +56,6 @@ class SeedKey:
         digest = hmac.new(self._key, message, hashlib.sha256).digest()
         return int.from_bytes(digest[:8], "big") & SEED_MASK
 
-    def fingerprint(self) -> str:
-        """A short public id of the key (for cache names), revealing nothing about it."""
-        return hmac.new(self._key, b"glia-fingerprint", hashlib.sha256).hexdigest()[:16]
-
 
 @dataclass(frozen=True)
 class SeedPlan:

@@ -1,9 +1,10 @@
 """The orchestrator: strategies over contexts (SCG, MCG-Seq, MCG-Par-N), the shared budget, trusted
 re-evaluation and selection of the best design, run state on disk, interruption and resume.
 
-Modules: `config` (what a run is asked to do), `run` (doing it), `trusted` (re-evaluation and selection),
-`live` (judging improving designs while the run goes on), `best` (the `best/` folder), `outcome` (how a
-context ended), `interrupts` (Ctrl-C handling). What a run records is defined in `glia.record`.
+Modules: `config` (what a run is asked to do), `run` (doing it), `live` (judging improving designs while
+the run goes on), `best` (the `best/` folder), `interrupts` (Ctrl-C handling). Re-evaluation and selection
+are `glia.evaluation.trusted` (black-box methods use them too); what a run records, and how a context
+ended, are defined in `glia.record`.
 """
 
 from glia.orchestrator.config import (

@@ -10,8 +10,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from glia.evaluation.trusted import Candidate
 from glia.metric import Metric
-from glia.orchestrator.trusted import Candidate
+from glia.record.account import ACCOUNT_LABEL, account_text
 from glia.record.audit import ClaimGap, FileChanges, Tie, claim_gap, outside_changes, statistical_tie
 from glia.record.view import read_run
 from glia.run_store import BEST_DIR, EVALUATIONS_DIR, context_dir, write_json_atomic
@@ -155,21 +156,6 @@ def explanation(
     return "\n".join(lines).rstrip() + "\n"
 
 
-ACCOUNT_LABEL = "The Researcher's own account, unverified:"
-
-
-def account_text(finish_summary: Any) -> str:
-    """The finish summary as plain text: one titled paragraph per field, fields with the same text once."""
-    if not isinstance(finish_summary, dict):
-        return _as_text(finish_summary)
-    groups: dict[str, list[str]] = {}
-    for key, value in finish_summary.items():
-        if value in (None, "", [], {}):
-            continue
-        groups.setdefault(_as_text(value), []).append(str(key).replace("_", " "))
-    return "\n\n".join(f"{' / '.join(keys).capitalize()}:\n{text}" for text, keys in groups.items())
-
-
 def summary_lines(finish_summary: Any, end_reason: str | None) -> list[str]:
     """The finish summary as Markdown: a labelled fenced block, so nothing the Researcher wrote can read
     as a heading, a number or a sentence of Glia's (the fence is longer than any backtick run inside)."""
@@ -180,14 +166,6 @@ def summary_lines(finish_summary: Any, end_reason: str | None) -> list[str]:
             "best trusted score; read the context's notes.md for its reasoning."
         ]
     return [f"**{ACCOUNT_LABEL}**", "", md_fence(account_text(finish_summary), "text", 20_000), ""]
-
-
-def _as_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, list):
-        return "\n".join(f"- {_as_text(item)}" for item in value)
-    return json.dumps(value, indent=2, default=str)
 
 
 def _output_names(design_files: tuple[str, ...]) -> dict[str, str]:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import structlog
 
+from glia.evaluation.trusted import Candidate, TrustedJudge
 from glia.metric import Metric
-from glia.orchestrator.trusted import Candidate, TrustedJudge
 from glia.record import events as ev
 from glia.record.transcript import TRANSCRIPT_FILE, TranscriptFollower
 from glia.record.view import ContextView

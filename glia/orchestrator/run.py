@@ -28,13 +28,13 @@ import structlog
 from glia.blackbox.names import is_blackbox
 from glia.budget import Budget, ContextBudget
 from glia.errors import GliaUsageError
+from glia.evaluation.trusted import Candidate, TrustedJudge, load_evaluation
 from glia.orchestrator.best import relative_improvement, write_best
 from glia.orchestrator.config import RunConfig, default_run_id
 from glia.orchestrator.interrupts import InterruptGuard
 from glia.orchestrator.live import LiveJudge
-from glia.orchestrator.outcome import ContextOutcome, as_outcome
-from glia.orchestrator.trusted import Candidate, TrustedJudge, load_evaluation
 from glia.record.lock import RunLock, RunLocked
+from glia.record.outcome import ContextOutcome, as_outcome
 from glia.record.reconcile import reconcile
 from glia.record.run import (
     add_timeline,
@@ -55,7 +55,8 @@ from glia.run_store import (
     save_run,
     write_json_atomic,
 )
-from glia.task import Task, load_task
+from glia.task import Task
+from glia.task_kinds import load_task
 from glia.workspace.base import Limits
 
 log = structlog.get_logger()
@@ -281,9 +282,9 @@ def _drive_locked(
 def _check_faithful(task: Task, evaluations: dict[str, Any], evaluator: Any) -> None:
     """A problem folder whose initial program scores differently isolated stops the run on setup."""
     from glia.evaluation import Evaluator
+    from glia.evaluation.faithful import check_initial_program
     from glia.problems import is_program_task
     from glia.problems.build import REFERENCE
-    from glia.problems.faithful import check_initial_program
 
     if not (is_program_task(task) and isinstance(evaluator, Evaluator) and evaluator.backend == "docker"):
         return

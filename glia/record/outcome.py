@@ -82,3 +82,12 @@ class ContextOutcome:
             if snap.sha == sha:
                 return snap.sim_index
         return None
+
+
+def as_outcome(index: int, result: Any) -> ContextOutcome:
+    """The outcome a context runner returned, checked: a runner must return a `ContextOutcome`."""
+    if not isinstance(result, ContextOutcome):
+        raise TypeError(f"context {index}: the runner returned {type(result).__name__}, not a ContextOutcome")
+    if result.index != index:
+        result.index = index
+    return result

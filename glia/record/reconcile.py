@@ -19,8 +19,7 @@ from typing import Any
 
 from glia.record import events as ev
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
-
-RUN_FILE = "run.json"
+from glia.run_store import RUN_FILE
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """run.json, defined once: what the orchestrator writes and how every reader sees it.
 
 Writers build run.json from `initial_record` and `pending_context` and change it with `set_context` and
-`add_timeline` (under `glia.run_store.RunRecord.update`); readers get a typed `RunDoc` from `RunDoc.parse`,
-never keys guessed at. A version-1 run.json (written before this record had a version of its own) is
+`add_timeline` (under `glia.run_store.RunRecord.update`); readers get a typed `RunDoc` from `RunDoc.read`
+(a folder) or `RunDoc.parse` (an object), never keys guessed at. A version-1 run.json (written before this record had a version of its own) is
 read for display; resuming it is refused with a clear message (`resume_problem`).
 
 Layout (version 2): run_id, status (running / finished / interrupted / failed), strategy, strategy_label,
@@ -25,9 +25,11 @@ from typing import Any
 
 from glia.metric import Metric
 from glia.record.events import integer, number, text, text_or_none
+from glia.run_store import load_run
 
 RUN_VERSION = 2
 RUN_STATUSES = ("running", "finished", "interrupted", "failed")
+UNKNOWN_STATUS = "unknown"  # what a reader sees when run.json records no status
 CONTEXT_STATUSES = ("pending", "running", "interrupted", "finished")
 
 
@@ -248,7 +250,7 @@ class Usage:
 
 
 @dataclass(frozen=True)
-class Limits:
+class RunBudgets:
     """The run's budgets; None where unlimited."""
 
     simulations: int | None = None
@@ -258,7 +260,7 @@ class Limits:
     tokens: int | None = None
 
     @classmethod
-    def parse(cls, data: Any) -> Limits:
+    def parse(cls, data: Any) -> RunBudgets:
         data = data if isinstance(data, Mapping) else {}
         return cls(
             simulations=integer(data.get("simulations")),
@@ -286,7 +288,7 @@ class RunDoc:
     started: str | None
     ended: str | None
     sessions: tuple[Mapping[str, Any], ...]
-    budgets: Limits
+    budgets: RunBudgets
     usage: Usage
     baselines: Mapping[str, BaselineEntry]
     reference_baseline: str
@@ -301,6 +303,14 @@ class RunDoc:
     stopped_launching: str | None = None
     budget_exhausted: str | None = None
     live_judging: Mapping[str, Any] = field(default_factory=dict)
+    blackbox: Mapping[str, Any] = field(default_factory=dict)  # a black-box method's own section
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunDoc:
+        """The run.json of a run folder, typed: the one reader of run folders. Raises `RunNotFound` (a
+        FileNotFoundError) when the folder holds none, ValueError when it is not JSON."""
+        data = load_run(run_dir)
+        return cls.parse(data if isinstance(data, Mapping) else {}, fallback_id=Path(run_dir).name)
 
     @classmethod
     def parse(cls, data: Mapping[str, Any], fallback_id: str = "") -> RunDoc:
@@ -317,7 +327,7 @@ class RunDoc:
         return cls(
             version=integer(data.get("version")) or 1,
             run_id=text(data.get("run_id")) or fallback_id,
-            status=text(data.get("status")) or "unknown",
+            status=text(data.get("status")) or UNKNOWN_STATUS,
             strategy=text(data.get("strategy")) or text(config.get("strategy")),
             strategy_label=text(data.get("strategy_label")) or text(config.get("strategy_label")) or "?",
             config=config,
@@ -328,7 +338,7 @@ class RunDoc:
             started=text_or_none(data.get("started")),
             ended=text_or_none(data.get("ended")),
             sessions=tuple(s for s in _list(data.get("sessions")) if isinstance(s, Mapping)),
-            budgets=Limits.parse(data.get("budgets") or config.get("budgets")),
+            budgets=RunBudgets.parse(data.get("budgets") or config.get("budgets")),
             usage=Usage.parse(data.get("usage")),
             baselines={str(k): BaselineEntry.parse(v) for k, v in baselines.items()},
             reference_baseline=text(data.get("reference_baseline")) or "llq",
@@ -343,6 +353,7 @@ class RunDoc:
             stopped_launching=text_or_none(data.get("stopped_launching")),
             budget_exhausted=text_or_none(data.get("budget_exhausted")),
             live_judging=data.get("live_judging") if isinstance(data.get("live_judging"), Mapping) else {},
+            blackbox=data.get("blackbox") if isinstance(data.get("blackbox"), Mapping) else {},
         )
 
     def context(self, index: int) -> ContextEntry | None:

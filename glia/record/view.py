@@ -10,7 +10,6 @@ process is gone shows as interrupted, whatever run.json last said. Comparisons u
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,6 @@ from glia.record.lock import LockState, probe_lock
 from glia.record.run import BaselineEntry, BestEntry, ContextEntry, RunDoc, TrustedEntry
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
 
-RUN_FILE = "run.json"
 TERMINAL_STATUSES = frozenset({"finished", "interrupted", "failed"})
 ENDED_FOR_GOOD = "ended"  # ContextView.phase of a context whose last session ended (not interrupted)
 
@@ -454,12 +452,10 @@ class RunView:
 
 def load_doc(run_dir: Path) -> RunDoc:
     """run.json as a RunDoc (an empty one when missing or half-written: a run being created)."""
-    path = Path(run_dir) / RUN_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return RunDoc.read(run_dir)
     except (OSError, ValueError):
-        data = {}
-    return RunDoc.parse(data if isinstance(data, dict) else {}, fallback_id=Path(run_dir).name)
+        return RunDoc.parse({}, fallback_id=Path(run_dir).name)
 
 
 def fold_context(index: int, metric: Metric, events: Iterable[Mapping[str, Any]]) -> ContextView:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from glia.compare.plan import COMPARE_FILE
-from glia.record.view import RUN_FILE
+from glia.run_store import RUN_FILE
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,199}")
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from glia.agents.supervisor import render_transcript
 from glia.context import run_context
+from glia.record.transcript import read_events
 from glia.task import SupervisorSettings
-from glia.transcript import read_events
 
 from .scripting import ScriptedProvider, bash, finish, make_budget, make_spec, make_task, write_template
 

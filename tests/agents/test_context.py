@@ -15,8 +15,8 @@ from glia.budget import Budget
 from glia.context import run_context
 from glia.llm.types import ContextLengthExceeded, LLMError, Message, ToolCall
 from glia.record.outcome import ContextOutcome
+from glia.record.transcript import read_events
 from glia.task import BudgetLimits, SupervisorSettings
-from glia.transcript import read_events
 from glia.workspace import History
 from glia.workspace.base import Limits, WorkspaceDead
 

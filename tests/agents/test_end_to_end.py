@@ -16,8 +16,9 @@ import pytest
 from glia.budget import Budget
 from glia.context import ContextSpec, run_context
 from glia.llm import make_provider
-from glia.task import BudgetLimits, load_task
-from glia.transcript import read_events
+from glia.record.transcript import read_events
+from glia.task import BudgetLimits
+from glia.task_kinds import load_task
 from glia.workspace import History
 from tests.fake_llm import FakeLLMServer, reply, tool_call
 

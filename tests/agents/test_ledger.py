@@ -25,8 +25,8 @@ from glia.agents.ledger import (
 from glia.agents.ledger_socket import ServerLimits, StartReport
 from glia.budget import Budget
 from glia.metric import Constraint, Metric
+from glia.record.transcript import Transcript, read_events
 from glia.task import BudgetLimits
-from glia.transcript import Transcript, read_events
 
 from .ledger_helpers import (
     FakeSnapshots,

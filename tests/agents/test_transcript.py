@@ -1,7 +1,7 @@
 import json
 import threading
 
-from glia.transcript import SCHEMA_VERSION, Transcript, read_events
+from glia.record.transcript import SCHEMA_VERSION, Transcript, read_events
 
 
 def test_events_round_trip_with_version_sequence_and_timestamp(tmp_path):

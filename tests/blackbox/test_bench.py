@@ -10,8 +10,9 @@ import pytest
 from glia.blackbox.bench import CandidateBench
 from glia.blackbox.store import UNRUN, VALID
 from glia.budget import Budget
-from glia.task import BudgetLimits, load_task
-from glia.transcript import Transcript, read_events
+from glia.record.transcript import Transcript, read_events
+from glia.task import BudgetLimits
+from glia.task_kinds import load_task
 from glia.workspace.history import History
 from tests.blackbox.support import PROGRAM, simple_problem, unique
 

@@ -13,7 +13,8 @@ import pytest
 from glia.blackbox.store import REJECTED, VALID, CandidateStore
 from glia.orchestrator import RunConfig, execute_run, prepare_run
 from glia.run_store import load_run
-from glia.task import BudgetLimits, load_task
+from glia.task import BudgetLimits
+from glia.task_kinds import load_task
 from tests.blackbox.support import MODEL, unique
 from tests.fake_llm import FakeLLMServer, reply
 

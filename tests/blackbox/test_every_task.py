@@ -19,7 +19,8 @@ from glia.blackbox.store import REJECTED, VALID, CandidateRecord
 from glia.compare.estimate import estimate_run
 from glia.compare.plan import ComparePlan, parse_methods
 from glia.llm.pricing import PriceTable
-from glia.task import Task, load_task
+from glia.task import Task
+from glia.task_kinds import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = sorted(

@@ -19,7 +19,8 @@ from glia.blackbox.llm4ad_method import WRAPPER, unwrap_design, wrap_design
 from glia.blackbox.store import VALID, CandidateStore
 from glia.orchestrator import RunConfig, execute_run, prepare_run
 from glia.run_store import load_run
-from glia.task import BudgetLimits, load_task
+from glia.task import BudgetLimits
+from glia.task_kinds import load_task
 from tests.blackbox.support import MODEL, quick_routing_task, unique
 from tests.fake_llm import FakeLLMServer, reply
 

@@ -20,7 +20,7 @@ from glia.blackbox.store import (
 )
 from glia.metric import Constraint, Metric
 from glia.orchestrator.config import RunConfig, RunConfigError, normalize_strategy, strategy_label
-from glia.task import load_task
+from glia.task_kinds import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTER = "llmsim/global_schedulers/ai_global_scheduler.py"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from glia.cli import main
-from glia.errors import USER_ERROR_EXIT, UserError, explain
+from glia.cli.explain import explain
+from glia.errors import USER_ERROR_EXIT, UserError
 from glia.llm.types import MissingAPIKey
 from glia.task import TaskError
 

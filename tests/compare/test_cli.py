@@ -79,7 +79,7 @@ def test_the_plan_lists_all_seven_methods_with_eoh_and_funsearch(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from glia.compare.estimate import per_simulation_usage
-    from glia.task import load_task
+    from glia.task_kinds import load_task
 
     root = tmp_path / "ws"
     methods = "scg,mcg-par4,sample,loop,openevolve,eoh,funsearch"

@@ -15,7 +15,7 @@ from glia.compare.table import csv_text, markdown_table, summarize
 from glia.evaluation.stats import bootstrap_mean_ci
 from glia.llm.pricing import PriceTable
 from glia.metric import Metric
-from glia.task import load_task
+from glia.task_kinds import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTING = REPO / "tasks" / "llm_routing.md"

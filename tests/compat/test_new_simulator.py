@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from glia.evaluation.design_checks import design_problem, task_design_problem
-from glia.task import TaskError, load_task
+from glia.task import TaskError
+from glia.task_kinds import load_task
 from glia.workspace.task_image import TaskImageError, prepare_task_image, task_requirements
 from tests.compat.conftest import FOLDERS
 

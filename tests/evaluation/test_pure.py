@@ -20,7 +20,8 @@ from glia.evaluation.cache import BaselineCache, baseline_key
 from glia.evaluation.secrets import SeedKey, plan_seeds
 from glia.evaluation.verify import SimulationFailed, check_per_request, check_summary
 from glia.metric import Constraint, Metric
-from glia.task import Aggregate, PerRequestCheck, load_task
+from glia.task import Aggregate, PerRequestCheck
+from glia.task_kinds import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 LATENCY = Metric("mean_e2e", "minimize", "s", report=("p90_e2e", "frac_restarted"))

@@ -23,8 +23,8 @@ from glia.context import ContextSpec, run_context
 from glia.llm import make_provider
 from glia.llm.anthropic_wire import THINKING_STATE_KEY
 from glia.llm.openai_responses_wire import STATE_KEY
+from glia.record.transcript import read_events
 from glia.task import BudgetLimits, Task
-from glia.transcript import read_events
 from tests.agents.scripting import make_task, write_template
 from tests.fake_llm import FakeLLMServer, RecordedRequest, reply, tool_call
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from glia.orchestrator import RunConfig, execute_run, prepare_run
+from glia.record.transcript import read_events
 from glia.task import BudgetLimits
-from glia.transcript import read_events
 from tests.fake_llm import FakeLLMServer
 
 from .e2e_support import DESIGN, ConversationScript, approve, write_quick_task

@@ -1,4 +1,4 @@
-"""run.json on disk: atomic writes, listing runs, reading transcripts' ends."""
+"""run.json on disk: atomic writes, reading it back (raw for the writer, typed for readers)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from glia import run_store
-from glia.run_store import RunNotFound, RunRecord, list_runs, load_run, save_run
+from glia.record.run import UNKNOWN_STATUS, RunDoc
+from glia.run_store import RunNotFound, RunRecord, load_run, save_run
 
 
 def test_save_and_load_round_trip_with_paths_and_nan(tmp_path: Path) -> None:
@@ -70,14 +71,26 @@ def test_load_run_names_the_missing_file(tmp_path: Path) -> None:
         load_run(tmp_path)
 
 
-def test_list_runs_oldest_first_skipping_broken_folders(tmp_path: Path) -> None:
-    save_run(tmp_path / "b", {"run_id": "b", "started": "2025-01-02T00:00:00"})
-    save_run(tmp_path / "a", {"run_id": "a", "started": "2025-01-03T00:00:00"})
+def test_rundoc_read_is_the_one_strict_reader(tmp_path: Path) -> None:
+    """RunDoc.read: no run.json is RunNotFound, bad JSON a ValueError, a sparse (old) run.json reads with
+    defaults, and a black-box method's own section comes through for the comparison."""
+    with pytest.raises(RunNotFound):
+        RunDoc.read(tmp_path / "nothing")
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "run.json").write_text("{not json")
-    (tmp_path / "empty").mkdir()
-    (tmp_path / "file.txt").write_text("x")
-    runs = list_runs(tmp_path)
-    assert [r["run_id"] for r in runs] == ["b", "a"]
-    assert runs[0]["run_dir"] == str(tmp_path / "b")
-    assert list_runs(tmp_path / "missing") == []
+    with pytest.raises(ValueError):
+        RunDoc.read(tmp_path / "broken")
+    save_run(tmp_path / "old", {"status": "failed", "usage": {"simulations": 3, "dollars": 0.5}})
+    old = RunDoc.read(tmp_path / "old")
+    assert (old.run_id, old.version, old.status, old.usage.simulations, old.usage.dollars) == (
+        "old",
+        1,
+        "failed",
+        3,
+        0.5,
+    )
+    assert (old.best, old.error, dict(old.blackbox)) == (None, None, {})
+    save_run(tmp_path / "bb", {"run_id": "r", "blackbox": {"counts": {"candidates": 4}}})
+    assert RunDoc.read(tmp_path / "bb").blackbox["counts"] == {"candidates": 4}
+    save_run(tmp_path / "nostatus", {"run_id": "x"})
+    assert RunDoc.read(tmp_path / "nostatus").status == UNKNOWN_STATUS

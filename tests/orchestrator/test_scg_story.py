@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from glia.orchestrator import RunConfig, execute_run, prepare_run
+from glia.record.transcript import read_events
 from glia.report import write_report
 from glia.run_store import load_run
 from glia.task import BudgetLimits
-from glia.transcript import read_events
 from tests.fake_llm import FakeLLMServer, reply, tool_call
 
 from .e2e_support import BENCHMARK, DESIGN, router_command, write_quick_task

@@ -17,7 +17,7 @@ import pytest
 from glia.cli import main
 from glia.evaluation import Evaluator
 from glia.problems import load_problem
-from glia.task import load_task
+from glia.task_kinds import load_task
 from tests.problems.support import FIXTURES, make_problem
 
 pytestmark = pytest.mark.docker

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glia.problems.faithful import judge
+from glia.evaluation.faithful import judge
 
 
 def test_equal_scores_are_faithful_and_a_deterministic_difference_is_not() -> None:

@@ -9,7 +9,8 @@ import pytest
 
 from glia.problems import load_problem
 from glia.problems.checks import program_problem
-from glia.task import TaskError, load_task
+from glia.task import TaskError
+from glia.task_kinds import load_task
 from tests.problems.support import SIMPLE_EVALUATOR, make_problem, write
 
 SEEDED_EVALUATOR = """

@@ -17,7 +17,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from glia.errors import explain
+from glia.cli.explain import explain
 from glia.evaluation import Evaluator
 from glia.problems import load_problem
 from glia.workspace.task_image import TaskImageError, prepare_task_image, task_requirements
@@ -85,7 +85,7 @@ def built_images(docker_client: docker.DockerClient) -> Iterator[list[str]]:
 
 def test_requirements_of_a_task() -> None:
     root = Path(__file__).resolve().parents[2]
-    from glia.task import load_task
+    from glia.task_kinds import load_task
 
     assert task_requirements(load_task(root / "tasks" / "llm_routing.md")) == []
     assert task_requirements(load_task(root / "tasks" / "shard_placement")) == []

@@ -16,8 +16,8 @@ from glia.agents.cpu_backstop import CpuPolicy
 from glia.agents.ledger import SimulationLedger
 from glia.budget import Budget
 from glia.metric import Metric
+from glia.record.transcript import Transcript, read_events
 from glia.task import BudgetLimits
-from glia.transcript import Transcript, read_events
 from glia.workspace import Limits, create_workspace
 from glia.workspace.base import ExecResult
 from glia.workspace.history import History

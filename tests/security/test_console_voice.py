@@ -23,7 +23,7 @@ from glia.evaluation.results import Evaluation
 from glia.logging_setup import configure_logging
 from glia.progress import LiveProgress, PlainProgress, progress_table
 from glia.record.view import read_run
-from glia.task import load_task
+from glia.task_kinds import load_task
 from tests.cli.run_fixtures import ContextPlan, make_run
 from tests.security.hostile_text import SPOOF_ROW, TERMINAL_ATTACK, terminal_leftovers
 

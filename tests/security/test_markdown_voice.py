@@ -9,11 +9,11 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from glia.evaluation.trusted import Candidate
 from glia.notes import render_notes
 from glia.orchestrator.best import explanation
-from glia.orchestrator.trusted import Candidate
 from glia.report import write_report
-from glia.task import load_task
+from glia.task_kinds import load_task
 from tests.cli.run_fixtures import BEST_CODE, ContextPlan, evaluation, make_run
 
 TASK = Path(__file__).resolve().parents[2] / "tasks" / "llm_routing.md"

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from glia.evaluation import Evaluation, Evaluator
-from glia.task import Task, load_task
+from glia.task import Task
+from glia.task_kinds import load_task
 
 pytestmark = pytest.mark.docker
 

@@ -18,8 +18,8 @@ from budget_support import QUICK, SandboxedLedger
 
 from glia.agents.cpu_backstop import UNCOUNTED_EVENT, CpuBackstop, CpuPolicy
 from glia.budget import Budget
+from glia.record.transcript import Transcript, read_events
 from glia.task import BudgetLimits
-from glia.transcript import Transcript, read_events
 
 pytestmark = pytest.mark.docker
 

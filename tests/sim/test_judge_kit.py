@@ -12,7 +12,7 @@ from pathlib import Path
 
 from glia.evaluation.design_checks import design_problem
 from glia.evaluation.judge_kit import judge_kit_tree, judge_rules
-from glia.task import load_task
+from glia.task_kinds import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 DESIGN = "llmsim/global_schedulers/ai_global_scheduler.py"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from glia.task import BudgetLimits, Task, TaskError, load_task
+from glia.task import BudgetLimits, Task, TaskError
+from glia.task_kinds import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "tasks" / "llm_routing.md"

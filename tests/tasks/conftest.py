@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from glia.task import Task, load_task
+from glia.task import Task
+from glia.task_kinds import load_task
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "sim_repo_template"

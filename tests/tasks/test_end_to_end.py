@@ -13,7 +13,7 @@ import pytest
 from llmsim.runner import metrics_of, simulate, summary_of
 
 from glia.cli import main
-from glia.task import load_task
+from glia.task_kinds import load_task
 from tests.fake_llm import FakeLLMServer, reply, tool_call
 from tests.sim.design_helpers import fixture_class
 from tests.tasks.conftest import FIXTURES, HEADROOM, STACK_TASKS, TEMPLATE, task_path

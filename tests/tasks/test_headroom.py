@@ -14,7 +14,7 @@ import numpy as np
 from llmsim.cli import build_parser, config_from_args
 from llmsim.runner import metrics_of, simulate, summary_of
 
-from glia.task import load_task
+from glia.task_kinds import load_task
 from tests.sim.design_helpers import fixture_class
 from tests.tasks.conftest import task_path
 

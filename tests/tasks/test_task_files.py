@@ -12,7 +12,7 @@ import pytest
 
 from glia.agents.ledger import is_claim
 from glia.evaluation.design_checks import design_problem
-from glia.task import load_task
+from glia.task_kinds import load_task
 from tests.tasks.conftest import FIXTURES, HEADROOM, STACK_TASKS, TEMPLATE, task_path
 
 SLOTS = {"batch_scheduling": "replica_scheduler", "autoscaling": "autoscaler", "slo_routing": "router"}

@@ -13,8 +13,9 @@ import pytest
 
 from glia.budget import Budget
 from glia.context import ContextSpec, run_context
-from glia.task import BudgetLimits, load_task
-from glia.transcript import read_events
+from glia.record.transcript import read_events
+from glia.task import BudgetLimits
+from glia.task_kinds import load_task
 from glia.workspace import History, Limits
 from tests.agents.scripting import ScriptedProvider, approve, bash, finish
 

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     endpoint = os.environ.get(ENDPOINT_ENV)
     if not endpoint and (folder / settings.program).is_file():
         # No program sandbox and the program beside the evaluator: Glia's faithfulness check on setup
-        # (glia.problems.faithful), which scores the user's own initial program as their evaluator would.
+        # (glia.evaluation.faithful), which scores the user's own initial program as their evaluator would.
         watchdog = Watchdog(
             args.time_limit + WATCHDOG_GRACE_S, lambda why: finish(Outcome.failed(why))
         ).start()

@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from glia.evaluation.evaluator import Evaluator
+
 RELATIVE_ROUNDING = 1e-9
 SPREAD_SIGMAS = 3.0
 FIXES = (
@@ -43,7 +45,7 @@ DEFAULT_FIX = (
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Faithfulness:
     faithful: bool
     reason: str | None = None  # one line: what differs, why, and the fix
 
@@ -56,29 +58,31 @@ def judge(
     isolated_error: str | None = None,
     program: str = "the initial program",
     repeat: Sequence[float | None] | None = None,
-) -> Verdict:
+) -> Faithfulness:
     """The verdict on paired scores (one per seed, same seeds in the same order); errors mean invalid.
 
     `repeat`: the in-process scores measured a second time, when the first pair disagreed: their own
     difference is the evaluator's spread (an unseeded or timing-based evaluator)."""
     if isolated_error and not in_process_error:
         shown = _mean(in_process)
-        return Verdict(
+        return Faithfulness(
             False,
             f"{program} scores {_fmt(shown)} when the evaluator runs it in process, but isolated it is invalid: "
             f"{_line(isolated_error)}; fix: {_fix(isolated_error)}",
         )
     if in_process_error and not isolated_error:
-        return Verdict(
+        return Faithfulness(
             False,
             f"{program} is invalid when the evaluator runs it in process ({_line(in_process_error)}) but valid "
             "isolated: the evaluator depends on something isolation removes; run the evaluator on it by hand",
         )
     if in_process_error or isolated_error:
-        return Verdict(True)  # invalid both ways: the evaluator's own failure, reported as such elsewhere
+        return Faithfulness(
+            True
+        )  # invalid both ways: the evaluator's own failure, reported as such elsewhere
     pairs = [(a, b) for a, b in zip(in_process, isolated, strict=True) if a is not None and b is not None]
     if len(pairs) != len(in_process):
-        return Verdict(False, f"{program} has a missing score on some seed one way and not the other")
+        return Faithfulness(False, f"{program} has a missing score on some seed one way and not the other")
     differences = [b - a for a, b in pairs]
     mean_difference = statistics.fmean(differences) if differences else 0.0
     scale = max(1.0, *(abs(a) for a, _ in pairs)) if pairs else 1.0
@@ -88,16 +92,16 @@ def judge(
         if spread > allowed:
             allowed += SPREAD_SIGMAS * spread
             if abs(mean_difference) <= allowed:
-                return Verdict(True)
-            return Verdict(False, _disagree(program, pairs, allowed))
+                return Faithfulness(True)
+            return Faithfulness(False, _disagree(program, pairs, allowed))
     deterministic = any(abs(d) <= allowed for d in differences)
     if deterministic and all(abs(d) <= allowed for d in differences):
-        return Verdict(True)
+        return Faithfulness(True)
     if not deterministic and len(differences) > 1:
         allowed += SPREAD_SIGMAS * statistics.stdev(differences) / math.sqrt(len(differences))
         if abs(mean_difference) <= allowed:
-            return Verdict(True)
-    return Verdict(False, _disagree(program, pairs, allowed))
+            return Faithfulness(True)
+    return Faithfulness(False, _disagree(program, pairs, allowed))
 
 
 def _disagree(program: str, pairs: list[tuple[float, float]], allowed: float) -> str:
@@ -110,11 +114,9 @@ def _disagree(program: str, pairs: list[tuple[float, float]], allowed: float) ->
 
 def check_initial_program(
     task: Any, isolated: Any, evaluator: Any, reference: str = "initial_program"
-) -> Verdict:
+) -> Faithfulness:
     """Score the initial program in process on the first seed `isolated` (its trusted evaluation) used,
     with the settings of `evaluator` (an `Evaluator`), and judge the pair."""
-    from glia.evaluation import Evaluator
-
     primary = task.evaluation.primary.name
     workload = isolated.workloads.get(primary) if isolated is not None and isolated.valid else None
     seed = workload.seeds[0].seed if workload is not None and workload.seeds else None

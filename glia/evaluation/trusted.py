@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from glia.evaluation import Evaluation, design_sha256, select_best
-from glia.orchestrator.outcome import ContextOutcome
+from glia.record.outcome import ContextOutcome
 from glia.record.run import TrustedEntry
 from glia.run_store import context_dir, evaluation_file, write_json_atomic
 from glia.task import Task
