@@ -16,13 +16,11 @@ import structlog
 from glia.blackbox.host import MethodHost
 from glia.blackbox.store import CandidateRecord, CandidateStore, improvements
 from glia.evaluation import Evaluation, select_best
-from glia.evaluation.trusted import Candidate, load_evaluation, save_evaluation
+from glia.evaluation.trusted import FINAL, Candidate, load_evaluation, save_evaluation
 from glia.record.run import add_timeline, context_entry, set_context
 from glia.run_store import context_dir
 
 log = structlog.get_logger()
-
-FINAL = "final"
 
 
 def judging_targets(

@@ -42,9 +42,10 @@ from glia.blackbox.foreign_logging import root_logging_kept
 from glia.blackbox.initial import initial_program
 from glia.blackbox.names import EOH, FUNSEARCH
 from glia.blackbox.prompts import openevolve_system_message
-from glia.blackbox.session import INTERRUPTED, MethodEnded, MethodSession
+from glia.blackbox.session import MethodEnded, MethodSession
 from glia.blackbox.store import VALID, best_claim
 from glia.llm.types import Message
+from glia.record.outcome import INTERRUPTED
 
 log = structlog.get_logger()
 

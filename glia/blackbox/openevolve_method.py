@@ -37,9 +37,10 @@ from glia.blackbox.broker import Broker
 from glia.blackbox.foreign_logging import KeptRootLogging
 from glia.blackbox.initial import initial_program
 from glia.blackbox.prompts import openevolve_system_message
-from glia.blackbox.session import INTERRUPTED, MethodEnded, MethodSession
+from glia.blackbox.session import MethodEnded, MethodSession
 from glia.blackbox.store import VALID, best_claim
 from glia.evaluation import design_sha256
+from glia.record.outcome import INTERRUPTED
 
 log = structlog.get_logger()
 

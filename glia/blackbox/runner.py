@@ -19,10 +19,10 @@ import structlog
 from glia.blackbox.host import MethodHost
 from glia.blackbox.judging import judge_method
 from glia.blackbox.names import DESCRIPTIONS, LABELS, LLM4AD_METHODS, LOOP, OPENEVOLVE, SAMPLE
-from glia.blackbox.session import INTERRUPTED, MethodEnded, MethodSession
+from glia.blackbox.session import MethodEnded, MethodSession
 from glia.blackbox.settings import MethodSettings
 from glia.blackbox.store import VALID, CandidateRecord, best_claim
-from glia.record.outcome import ContextOutcome, SnapshotRef
+from glia.record.outcome import INTERRUPTED, ContextOutcome, SnapshotRef
 from glia.record.run import context_entry, now_iso, set_context
 from glia.workspace.base import WorkspaceDead
 

@@ -23,6 +23,7 @@ from glia.blackbox.store import REJECTED, UNRUN, VALID, CandidateRecord, Candida
 from glia.evaluation.design_checks import task_design_problem
 from glia.llm.types import ContextLengthExceeded, LLMError, Message
 from glia.record.events import model_call_fields
+from glia.record.outcome import INTERRUPTED
 from glia.record.run import add_timeline, context_entry
 from glia.record.transcript import TRANSCRIPT_FILE, Transcript
 from glia.run_store import context_dir
@@ -34,7 +35,6 @@ AGENT = "generator"  # the `agent` of this method's model_call events
 GENERATION_LIMIT = "generation_limit"
 MODEL_ERROR = "model_error"
 CONTEXT_WINDOW = "context_window"
-INTERRUPTED = "interrupted"
 
 
 def static_problem(task: Task, files: dict[str, str]) -> str | None:
