@@ -14,12 +14,14 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from llmsim.cpu_limits import wall_guard_s
 from llmsim.errors import SafetyLimitError
 from llmsim.request import Request
+
+if TYPE_CHECKING:  # a run needs no pandas (see llmsim/columns.py)
+    import pandas as pd
 
 GS_LOG_COLUMNS = (
     "time",
@@ -49,11 +51,15 @@ class SimulationLogs:
     replicas: list[tuple] = field(default_factory=list)  # autoscaled runs, filled at the end
 
     def gs_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         frame = pd.DataFrame.from_records(self.gs, columns=list(GS_LOG_COLUMNS[:-1]))
         frame["memory_usage_percent"] = 100.0 * frame.num_allocated_blocks / frame.num_blocks
         return frame
 
     def reqs_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame.from_records(self.reqs, columns=list(REQS_LOG_COLUMNS))
 
     def write(self, directory: Path) -> None:

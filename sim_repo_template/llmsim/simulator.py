@@ -25,8 +25,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from llmsim.autoscalers.states import STARTING
 from llmsim.cluster import Cluster
@@ -59,6 +58,9 @@ from llmsim.sim_output import (  # noqa: F401 - re-exported: scripts and tests i
     wall_clock_alarm,
 )
 from llmsim.sources import requests_from_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ARRIVAL, BATCH_END, IDLE_TICK, AUTOSCALE, REPLICA_READY = 0, 1, 2, 3, 4
 
