@@ -42,7 +42,8 @@ from llmsim.glia_lib import add_glia_lib
 from llmsim.global_schedulers.contract import accept_decisions
 from llmsim.replica_schedulers.contract import accept_selection
 from llmsim.replica_schedulers.policy import ReplicaState
-from llmsim.views import HIDDEN_ADVICE, ReplicaView, RequestView
+from llmsim.router_guard import HIDDEN_ADVICE
+from llmsim.views import ReplicaView, RequestView
 
 
 class RemoteRequestView(RequestView):
