@@ -27,6 +27,7 @@ import math
 import time
 from typing import TYPE_CHECKING
 
+from llmsim.alarms import cpu_and_wall_alarms
 from llmsim.autoscalers.states import STARTING
 from llmsim.cluster import Cluster
 from llmsim.conditions import extra_conditions
@@ -54,8 +55,6 @@ from llmsim.sim_output import (  # noqa: F401 - re-exported: scripts and tests i
     REQS_LOG_COLUMNS,
     SimulationLogs,
     SimulationResult,
-    cpu_and_wall_alarms,
-    wall_clock_alarm,
 )
 from llmsim.sources import requests_from_frame
 
