@@ -5,9 +5,15 @@ containers, which adds container start-up once per evaluation, not per simulatio
 
     python benchmarks/isolation_cost.py                    # both designs, 3 runs each, 1000 s workload
     python benchmarks/isolation_cost.py --runs 5 --duration 300
+    python benchmarks/isolation_cost.py --vs /tmp/base     # also the previous implementation, run by run
 
-Prints the median wall time of each and their ratio. Both runs must give identical results; the script
-checks that too.
+The figure that counts is CPU time (user + system) of every process doing the work: the simulator, and
+when isolated the design host too. On a shared machine wall time mostly measures waiting for a core (an
+isolated run needs both processes scheduled at each of its thousands of round trips), so it is printed
+beside, not used. `--vs ROOT` takes another Glia checkout (say `git worktree add /tmp/base 570646a`, the
+commit before this speed work) and runs its simulator and channel in turn with this one, printing the
+medians and the median of the pairwise ratios (this / other), which hold while the machine's speed
+drifts. Every run of a design must give the same mean_e2e, in process and isolated, here and there.
 """
 
 from __future__ import annotations
@@ -24,10 +30,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO / "sim_repo_template"
 DESIGN = "llmsim/global_schedulers/ai_global_scheduler.py"
 DESIGNS = {
-    "llq-like": (TEMPLATE / "llmsim/global_schedulers/llq.py")
+    "llq-like": (REPO / "sim_repo_template/llmsim/global_schedulers/llq.py")
     .read_text()
     .replace("class LLQGlobalScheduler", "class AIGlobalScheduler"),
     "head-room (reads replica lists, holds requests)": (
@@ -36,8 +41,15 @@ DESIGNS = {
 }
 
 
-def one_run(repo: Path, isolated: bool, duration: float) -> tuple[float, float]:
-    """(wall seconds of the whole run, mean_e2e) of one simulation."""
+def cpu_of(process: subprocess.Popen) -> tuple[int, float]:
+    """(exit status, CPU seconds) of a finished child, reaped here."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
+
+
+def one_run(repo: Path, isolated: bool, duration: float) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of every process, mean_e2e) of one simulation."""
     env = {**os.environ, "PYTHONPATH": str(repo / ".glia" / "lib")}
     env.pop("GLIA_LEDGER", None)
     env.pop("GLIA_DESIGN_ENDPOINT", None)
@@ -50,45 +62,79 @@ def one_run(repo: Path, isolated: bool, duration: float) -> tuple[float, float]:
         host = subprocess.Popen(
             [sys.executable, "-m", "llmsim.design_host", "--listen", endpoint], cwd=repo, env=env
         )
-    subprocess.run(
+    core = subprocess.Popen(
         [sys.executable, "-m", "llmsim", "run", "--router", "ai", "--duration", f"{duration:g}",
          "--output-root", str(out)],
-        cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL,
+        cwd=repo, env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    status, cpu = cpu_of(core)
     if host is not None:
-        host.wait(timeout=60)
+        host_status, host_cpu = cpu_of(host)
+        cpu += host_cpu
+        status = status or host_status
     wall = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"a simulation in {repo} failed (exit status {status})")
     (summary,) = out.glob("*/*/summary.json")
     score = json.loads(summary.read_text())["mean_e2e"]
     shutil.rmtree(out)
-    return wall, score
+    return wall, cpu, score
+
+
+def prepare(root: Path, folder: Path) -> Path:
+    """A simulator repository as Glia gives it to an evaluation: the template plus .glia/lib/glia_isolation."""
+    repo = folder / "repo"
+    ignore = shutil.ignore_patterns("simulator_results", "__pycache__")
+    shutil.copytree(root / "sim_repo_template", repo, ignore=ignore)
+    shutil.copytree(root / "glia" / "isolation", repo / ".glia" / "lib" / "glia_isolation", ignore=ignore)
+    return repo
+
+
+def ratio(these: list[float], those: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(these, those, strict=True))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=1000.0, help="simulated seconds (default 1000)")
+    parser.add_argument("--vs", type=Path, help="another Glia checkout to compare with, run by run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        repo = Path(folder) / "repo"
-        shutil.copytree(TEMPLATE, repo, ignore=shutil.ignore_patterns("simulator_results", "__pycache__"))
-        shutil.copytree(REPO / "glia" / "isolation", repo / ".glia" / "lib" / "glia_isolation")
+        repos = {"this": prepare(REPO, Path(folder) / "this")}
+        if args.vs:
+            repos["other"] = prepare(args.vs, Path(folder) / "other")
         print(
-            f"{args.runs} runs each, {args.duration:g} simulated s, {os.cpu_count()} CPUs; median wall time"
+            f"{args.runs} runs each, {args.duration:g} simulated s, {os.cpu_count()} CPUs, load "
+            f"{os.getloadavg()[0]:.1f}; medians; CPU = all processes of the run"
         )
         for name, text in DESIGNS.items():
-            (repo / DESIGN).write_text(text)
-            local = [one_run(repo, False, args.duration) for _ in range(args.runs)]
-            remote = [one_run(repo, True, args.duration) for _ in range(args.runs)]
-            if {score for _, score in local} != {score for _, score in remote}:
-                print(f"  {name}: RESULTS DIFFER {local} vs {remote}")
+            runs: dict[tuple[str, bool], list[tuple[float, float, float]]] = {}
+            for repo in repos.values():
+                (repo / DESIGN).write_text(text)
+            for _ in range(args.runs):  # interleaved, so drifting load hits every variant alike
+                for label, repo in repos.items():
+                    for isolated in (False, True):
+                        runs.setdefault((label, isolated), []).append(one_run(repo, isolated, args.duration))
+            scores = {score for results in runs.values() for _, _, score in results}
+            if len(scores) != 1:
+                print(f"  {name}: RESULTS DIFFER: {sorted(scores)}")
                 return 1
-            in_process = statistics.median(w for w, _ in local)
-            isolated = statistics.median(w for w, _ in remote)
-            print(
-                f"  {name:48s} in process {in_process:6.2f} s | isolated {isolated:6.2f} s | "
-                f"x{isolated / in_process:.2f} | mean_e2e {local[0][1]:.3f} in both"
-            )
+            print(f"  {name} (mean_e2e {scores.pop():.6f} in every run)")
+            for label in repos:
+                local, remote = runs[(label, False)], runs[(label, True)]
+                local_cpu, remote_cpu = [c for _, c, _ in local], [c for _, c, _ in remote]
+                print(
+                    f"    {label:5s}: in process CPU {statistics.median(local_cpu):5.2f} s | isolated CPU "
+                    f"{statistics.median(remote_cpu):5.2f} s | isolation x{ratio(remote_cpu, local_cpu):.2f} "
+                    f"(wall {statistics.median(w for w, _, _ in local):5.2f} s / "
+                    f"{statistics.median(w for w, _, _ in remote):5.2f} s)"
+                )
+            if args.vs:
+                for isolated, what in ((False, "in process"), (True, "isolated")):
+                    these = [c for _, c, _ in runs[("this", isolated)]]
+                    those = [c for _, c, _ in runs[("other", isolated)]]
+                    print(f"    this / other, {what} CPU: x{ratio(these, those):.2f}")
     return 0
 
 

@@ -28,6 +28,7 @@ from .codec import CodecError, decode, encode
 HEADER = struct.Struct(">I")
 MAX_FRAME_BYTES = 32 * 2**20
 CALL, RESULT, FAILURE = 0, 1, 2
+SHAPES = {CALL: 4, RESULT: 3, FAILURE: 4}  # message kind -> its length
 
 Handler = Callable[..., Any]
 
@@ -152,11 +153,23 @@ class Channel:
         self.frames_out += 1
 
     def _receive(self, deadline: float | None, waiting_for: str | None) -> list[Any]:
-        header = self._read_exactly(HEADER.size, deadline, waiting_for, at_frame_start=True)
-        (size,) = HEADER.unpack(header)
-        if size > self.max_frame_bytes:
-            raise self._broken(f"a frame of {size} bytes (limit {self.max_frame_bytes})")
-        payload = self._read_exactly(size, deadline, waiting_for, at_frame_start=False)
+        """The next message: from what is buffered if a whole frame is there, else after reading more.
+        One recv per message in the usual case (a frame's header and payload arrive together)."""
+        buffer = self._buffer
+        while True:
+            if len(buffer) >= HEADER.size:
+                (size,) = HEADER.unpack_from(buffer)
+                if size > self.max_frame_bytes:
+                    raise self._broken(f"a frame of {size} bytes (limit {self.max_frame_bytes})")
+                end = HEADER.size + size
+                if len(buffer) >= end:
+                    payload = bytes(buffer[HEADER.size : end])
+                    del buffer[:end]
+                    break
+                wanted = end - len(buffer)
+            else:
+                wanted = HEADER.size - len(buffer)
+            self._read_more(wanted, deadline, waiting_for)
         try:
             message = decode(payload)
         except CodecError as exc:
@@ -165,30 +178,28 @@ class Channel:
         return self._checked(message)
 
     def _checked(self, message: Any) -> list[Any]:
-        if not isinstance(message, list) or not message or message[0] not in (CALL, RESULT, FAILURE):
+        if not isinstance(message, list) or not message or message[0] not in SHAPES:
             raise self._broken("a payload that is not a call, a result or a failure")
         kind = message[0]
-        shapes = {CALL: 4, RESULT: 3, FAILURE: 4}
-        if len(message) != shapes[kind] or not isinstance(message[1], int) or isinstance(message[1], bool):
+        if len(message) != SHAPES[kind] or not isinstance(message[1], int) or isinstance(message[1], bool):
             raise self._broken("a malformed message")
         if kind == CALL and not (isinstance(message[2], str) and isinstance(message[3], list)):
             raise self._broken("a malformed call")
         return message
 
-    def _read_exactly(
-        self, count: int, deadline: float | None, waiting_for: str | None, at_frame_start: bool
-    ) -> bytes:
-        while len(self._buffer) < count:
+    def _read_more(self, wanted: int, deadline: float | None, waiting_for: str | None) -> None:
+        """Append at least one byte (up to what is waiting) to the buffer, within the deadline."""
+        while True:
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise self._timed_out(waiting_for)
                 self._set_timeout(left)
-            else:
+            elif self._timeout is not None:
                 self._set_timeout(None)
             started = time.monotonic()
             try:
-                chunk = self.sock.recv(max(65536, count - len(self._buffer)))
+                chunk = self.sock.recv(max(65536, wanted))
             except TimeoutError:
                 if not self._socket_timed_out(started):
                     raise  # raised by a signal handler of the caller (its own timeout), not by the socket
@@ -200,14 +211,12 @@ class Channel:
                 raise ChannelError(f"the connection failed ({exc.__class__.__name__}: {exc})") from None
             if not chunk:
                 self.close()
-                if at_frame_start and not self._buffer and waiting_for is None:
+                if not self._buffer and waiting_for is None:
                     raise _PeerClosed()
                 what = f" while waiting for the answer to {waiting_for}()" if waiting_for else ""
                 raise ChannelError(f"the peer closed the connection{what}")
             self._buffer += chunk
-        data = bytes(self._buffer[:count])
-        del self._buffer[:count]
-        return data
+            return
 
     def _set_timeout(self, seconds: float | None) -> None:
         if seconds is None or self._timeout is None or not isinstance(self._timeout, float):

@@ -2,7 +2,8 @@
 
 Why JSON and not pickle: unpickling runs code chosen by the sender, and the sender may be a design
 trying to escape. JSON decoding can only build dicts, lists, strings and numbers; the tags below add
-bytes and numeric numpy arrays, rebuilt from plain data with a whitelist of dtypes. Tuples arrive as
+bytes and numeric numpy arrays, rebuilt from plain data with a whitelist of dtypes (numpy is loaded
+only when an array arrives). Tuples arrive as
 lists, as in any JSON. Anything malformed, too deep or too large raises CodecError. Plain data costs
 nothing extra: the tag hooks run only for types JSON does not know and for dicts.
 """
@@ -11,12 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from typing import Any
-
-try:  # numpy is optional: a design host without it simply never meets an array
-    import numpy as _np
-except ImportError:  # pragma: no cover - exercised only in numpy-less sandboxes
-    _np = None
 
 TAG = "__glia__"
 # Plain numeric dtypes only: object, string and structured dtypes could smuggle anything.
@@ -49,9 +46,17 @@ def decode(data: bytes) -> Any:
         raise CodecError(f"malformed payload: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
+def _loaded_numpy() -> Any:
+    """numpy if this process has imported it, else None. Never imported here: a numpy value can exist
+    only where numpy is loaded, and importing it would cost a design host more CPU time than a whole
+    benchmark run's channel traffic."""
+    return sys.modules.get("numpy")
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return {TAG: "bytes", "b64": base64.b64encode(bytes(value)).decode()}
+    _np = _loaded_numpy()
     if _np is not None:
         if isinstance(value, _np.ndarray):
             if value.dtype.name not in SAFE_DTYPES:
@@ -93,8 +98,10 @@ def _b64(text: str) -> bytes:
 
 
 def _array(obj: dict[str, Any]) -> Any:
-    if _np is None:
-        raise CodecError("received an array but numpy is not installed here")
+    try:  # optional: a design host without numpy simply never meets an array
+        import numpy as _np
+    except ImportError:  # pragma: no cover - exercised only in numpy-less sandboxes
+        raise CodecError("received an array but numpy is not installed here") from None
     dtype, shape, text = obj.get("dtype"), obj.get("shape"), obj.get("b64")
     if dtype not in SAFE_DTYPES or not isinstance(text, str):
         raise CodecError(f"array of unsupported dtype {dtype!r}")

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from llmsim.autoscalers.base import ClusterState, ReplicaStatus
 from llmsim.autoscalers.contract import normalize
 from llmsim.cpu_limits import RemoteCpu
+from llmsim.design_calls import guarded, hidden_message
 from llmsim.errors import AutoscalerError, HiddenInformationError, SafetyLimitError
-from llmsim.router_slot import guarded, hidden_message
 
 if TYPE_CHECKING:
     from llmsim.autoscalers.base import Autoscaler

@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 from llmsim.cpu_limits import CPU_LIMIT_ENV, wall_guard_s
-from llmsim.design_slots import DESIGN_ENDPOINT_ENV
+from llmsim.design_endpoint import DESIGN_ENDPOINT_ENV
 from llmsim.glia_lib import LIB_DIR, add_glia_lib
 
 REPO = LIB_DIR.parents[1]

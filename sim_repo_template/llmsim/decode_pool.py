@@ -13,14 +13,15 @@ each request, the pool keeps one counter, ``iterations``, and each member stores
 * completions: a member finishes when its processed tokens reach its total; a heap ordered by that
   iteration number gives the next completion. That heap encodes decode lengths, so like a
   request's total it is stored in a slot no attribute name reaches, behind a reader that raises
-  ``HiddenInformationError`` while router code runs (see ``llmsim.request``).
+  ``HiddenInformationError`` while router code runs (see ``llmsim.router_guard``).
 """
 
 from __future__ import annotations
 
 import heapq
 
-from llmsim.request import Request, _hide_slot
+from llmsim.request import Request
+from llmsim.router_guard import hide_slot
 
 
 class DecodePool:
@@ -116,4 +117,4 @@ class DecodePool:
         return finished
 
 
-_read_heap, _write_heap = _hide_slot(DecodePool, "_hidden_heap", "the decode pool's completion schedule")
+_read_heap, _write_heap = hide_slot(DecodePool, "_hidden_heap", "the decode pool's completion schedule")

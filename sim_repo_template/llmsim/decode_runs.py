@@ -24,25 +24,31 @@ def plan_short_run(
     free: int, counts: list[int], block_size: int,
 ) -> tuple[list[float], list[int], list[float]]:  # fmt: skip
     """(end times, blocks reserved before iterations 0..i, cumulative execution time) of the run."""
-    ends: list[float] = []
-    cum_blocks: list[int] = []
-    cum_exec: list[float] = []
+    if limit < 1:
+        return [], [], []
+    duration = a + c * context  # iteration 0 reserves nothing more (its blocks were reserved already)
+    t = now + duration
+    exec_time = exec_time + duration
+    ends = [t]
+    cum_blocks = [0]
+    cum_exec = [exec_time]
+    add_end, add_blocks, add_exec = ends.append, cum_blocks.append, cum_exec.append
     reserved = 0
-    t = now
-    for i in range(limit):
-        if i:
-            need = counts[(1 - first - i) % block_size]
-            if need > free:
-                break
-            free -= need
-            reserved += need
+    residue = 1 - first  # (1 - first - i) % block_size is counts' index before iteration i >= 1
+    for _ in range(1, limit):
+        residue -= 1
+        need = counts[residue % block_size]
+        if need > free:
+            break
+        free -= need
+        reserved += need
+        context += size
         duration = a + c * context
         t = t + duration
         exec_time = exec_time + duration
-        ends.append(t)
-        cum_blocks.append(reserved)
-        cum_exec.append(exec_time)
-        context += size
+        add_end(t)
+        add_blocks(reserved)
+        add_exec(exec_time)
     return ends, cum_blocks, cum_exec
 
 

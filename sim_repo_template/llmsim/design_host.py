@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
+from llmsim.alarms import design_cpu_alarm
 from llmsim.autoscaler_slot import state_from_rows
 from llmsim.autoscalers.contract import normalize
 from llmsim.cpu_limits import CPU_LIMIT_ENV, CPU_TIME_CALL
@@ -42,7 +41,8 @@ from llmsim.glia_lib import add_glia_lib
 from llmsim.global_schedulers.contract import accept_decisions
 from llmsim.replica_schedulers.contract import accept_selection
 from llmsim.replica_schedulers.policy import ReplicaState
-from llmsim.views import HIDDEN_ADVICE, ReplicaView, RequestView
+from llmsim.router_guard import HIDDEN_ADVICE
+from llmsim.views import ReplicaView, RequestView
 
 
 class RemoteRequestView(RequestView):
@@ -369,26 +369,6 @@ class DesignHost:
         return getattr(self.host, name)(*args)
 
 
-@contextlib.contextmanager
-def cpu_limit_alarm(seconds: float) -> Iterator[None]:
-    """A design stuck in one call is stopped after `seconds` of this process's CPU time: SIGPROF raises
-    SafetyLimitError in the design code, and again every 0.2 s, so swallowing it does not help."""
-    if seconds <= 0 or not hasattr(signal, "SIGPROF"):
-        yield
-        return
-
-    def on_cpu(signum, frame):
-        raise SafetyLimitError(f"CPU-time limit of {seconds:g} s reached in the design's process")
-
-    previous = signal.signal(signal.SIGPROF, on_cpu)
-    signal.setitimer(signal.ITIMER_PROF, seconds + 1.0, 0.2)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_PROF, 0)
-        signal.signal(signal.SIGPROF, previous)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llmsim.design_host", description=__doc__.split("\n")[0])
     parser.add_argument("--listen", required=True, help="unix socket path to wait on for the core")
@@ -427,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             CPU_TIME_CALL: host.cpu_time,
         }
     )
-    with cpu_limit_alarm(args.cpu_limit):
+    with design_cpu_alarm(args.cpu_limit):
         channel.serve()
     return 0
 

@@ -10,38 +10,33 @@ run is an error (the design process could not tell which one it is).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from llmsim.cpu_limits import wall_guard_s
-from llmsim.errors import DesignError
+from llmsim.design_endpoint import DESIGN_NAME, endpoint, isolated_slot
+from llmsim.router_slot import LocalRouterSlot, RouterSlot
 
 if TYPE_CHECKING:
     from llmsim.config import SimulationConfig
-
-DESIGN_ENDPOINT_ENV = "GLIA_DESIGN_ENDPOINT"
-DESIGN_NAME = "ai"
-SLOTS = ("router", "replica_scheduler", "autoscaler")
+    from llmsim.replica import Replica
 
 
-def isolated_slot(config: SimulationConfig) -> str | None:
-    """The slot the design endpoint serves in this run, or None (no endpoint, or no design slot)."""
-    if not os.environ.get(DESIGN_ENDPOINT_ENV):
-        return None
-    chosen = [slot for slot in SLOTS if getattr(config, slot) == DESIGN_NAME]
-    if len(chosen) > 1:
-        raise DesignError(
-            f"{DESIGN_ENDPOINT_ENV} serves one design, but {' and '.join(chosen)} are all '{DESIGN_NAME}'"
+def make_router_slot(
+    config: SimulationConfig, replicas: dict[int, Replica], router_cls: type | None = None
+) -> RouterSlot:
+    """The slot for this run's router (remote only for the design, and only when Glia asks for it).
+    `replicas` are the replicas the router may use now; the simulator reports later changes."""
+    if router_cls is None and isolated_slot(config) == "router":
+        from llmsim.remote_router import RemoteRouterSlot
+
+        return RemoteRouterSlot(
+            endpoint(), replicas, config.router_seed, wall_guard_s(config.design_call_timeout)
         )
-    return chosen[0] if chosen else None
+    if router_cls is None:
+        from llmsim.global_schedulers.registry import router_class
 
-
-def endpoint() -> str:
-    """The design process's socket; the channel code (`glia_isolation`) is made importable first."""
-    from llmsim.glia_lib import add_glia_lib
-
-    add_glia_lib()
-    return os.environ[DESIGN_ENDPOINT_ENV]
+        router_cls = router_class(config.router)
+    return LocalRouterSlot(router_cls, replicas, config.router_seed)
 
 
 def make_scheduler_slot(config: SimulationConfig, policy_cls: type | None = None):

@@ -23,69 +23,92 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from llmsim.columns import Columns, column
 from llmsim.request import Request
+
+if TYPE_CHECKING:  # a run needs no pandas (see llmsim/columns.py)
+    import pandas as pd
+
+FIRST_COLUMNS = ["request_id", "replica_id", "request_e2e_time", "ttft", "tpot", "request_scheduling_delay"]
 
 
 def request_metrics(
     requests: list[Request], ideal: np.ndarray | None = None, users: dict[int, int] | None = None
 ) -> pd.DataFrame:
-    """One row per request. `ideal`: load-free times in request order (adds ideal_time and slowdown);
-    `users`: request id -> closed-loop user (adds user_id)."""
-    rows = {
-        "request_id": [r.id for r in requests],
-        "replica_id": [r.replica_id for r in requests],
-        "arrived_at": [r.arrived_at for r in requests],
-        "completed_at": [r.completed_at for r in requests],
-        "first_token_at": [r.first_token_at for r in requests],
-        "scheduled_at": [r.scheduled_at for r in requests],
-        "routed_at": [r.routed_at for r in requests],
-        "request_execution_time": [r.execution_time for r in requests],
-        "request_preemption_time": [r.preemption_time for r in requests],
-        "request_num_restarts": [r.num_restarts for r in requests],
-        "request_num_prefill_tokens": [r.num_prompt_tokens for r in requests],
-        "request_num_decode_tokens": [r._total_tokens - r.num_prompt_tokens for r in requests],
-    }
-    df = pd.DataFrame(rows)
-    df["request_e2e_time"] = df.completed_at - df.arrived_at
-    df["ttft"] = df.first_token_at - df.arrived_at
-    later_tokens = (df.request_num_decode_tokens - 1).clip(lower=1)
-    df["tpot"] = np.where(
-        df.request_num_decode_tokens > 1, (df.completed_at - df.first_token_at) / later_tokens, 0.0
+    """One row per request, as a DataFrame. `ideal`: load-free times in request order (adds ideal_time and
+    slowdown); `users`: request id -> closed-loop user (adds user_id)."""
+    return metric_columns(requests, ideal, users).frame()
+
+
+def metric_columns(
+    requests: list[Request], ideal: np.ndarray | None = None, users: dict[int, int] | None = None
+) -> Columns:
+    """`request_metrics` without pandas (the same numbers, dtypes and column order): what a run writes."""
+    rows = Columns(
+        {
+            "request_id": column(r.id for r in requests),
+            "replica_id": column(r.replica_id for r in requests),
+            "arrived_at": column(r.arrived_at for r in requests),
+            "completed_at": column(r.completed_at for r in requests),
+            "first_token_at": column(r.first_token_at for r in requests),
+            "scheduled_at": column(r.scheduled_at for r in requests),
+            "routed_at": column(r.routed_at for r in requests),
+            "request_execution_time": column(r.execution_time for r in requests),
+            "request_preemption_time": column(r.preemption_time for r in requests),
+            "request_num_restarts": column(r.num_restarts for r in requests),
+            "request_num_prefill_tokens": column(r.num_prompt_tokens for r in requests),
+            "request_num_decode_tokens": column(r._total_tokens - r.num_prompt_tokens for r in requests),
+        }
     )
-    df["request_scheduling_delay"] = df.scheduled_at - df.arrived_at
-    df["router_queue_delay"] = df.routed_at - df.arrived_at
+    decodes = rows["request_num_decode_tokens"]
+    rows["request_e2e_time"] = rows["completed_at"] - rows["arrived_at"]
+    rows["ttft"] = rows["first_token_at"] - rows["arrived_at"]
+    later_tokens = np.maximum(decodes - 1, 1)
+    rows["tpot"] = np.where(decodes > 1, (rows["completed_at"] - rows["first_token_at"]) / later_tokens, 0.0)
+    rows["request_scheduling_delay"] = rows["scheduled_at"] - rows["arrived_at"]
+    rows["router_queue_delay"] = rows["routed_at"] - rows["arrived_at"]
     if ideal is not None:
-        df["ideal_time"] = ideal
-        df["slowdown"] = df.request_e2e_time / df.ideal_time
+        rows["ideal_time"] = column(ideal)
+        rows["slowdown"] = rows["request_e2e_time"] / rows["ideal_time"]
     if users is not None:
-        df["user_id"] = [users[r.id] for r in requests]
-    first = ["request_id", "replica_id", "request_e2e_time", "ttft", "tpot", "request_scheduling_delay"]
-    return df[first + [c for c in df.columns if c not in first]]
+        rows["user_id"] = column(users[r.id] for r in requests)
+    return rows.select(FIRST_COLUMNS + [c for c in rows if c not in FIRST_COLUMNS])
 
 
-def summarize(metrics: pd.DataFrame) -> dict:
-    e2e = metrics.request_e2e_time.to_numpy()
-    makespan = float(metrics.completed_at.max())
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN: pandas' Series.mean(), which the summary used before."""
+    return float(np.nanmean(values)) if values.dtype.kind == "f" else float(np.mean(values))
+
+
+def summarize(metrics: Columns | pd.DataFrame) -> dict:
+    """The summary numbers of per-request metrics (Columns, or the DataFrame `request_metrics` gives)."""
+
+    def get(name: str) -> np.ndarray:
+        return np.asarray(metrics[name])
+
+    e2e = get("request_e2e_time")
+    completed = get("completed_at")
+    makespan = float(np.nanmax(completed))
     summary = {
         "num_requests": len(metrics),
-        "num_completed": int(metrics.completed_at.notna().sum()),
+        "num_completed": int(np.count_nonzero(~np.isnan(completed))),
         "mean_e2e": float(e2e.mean()),
         "p50_e2e": float(np.percentile(e2e, 50)),
         "p90_e2e": float(np.percentile(e2e, 90)),
         "p99_e2e": float(np.percentile(e2e, 99)),
-        "frac_restarted": float((metrics.request_num_restarts > 0).mean()),
-        "mean_scheduling_delay": float(metrics.request_scheduling_delay.mean()),
-        "mean_ttft": float(metrics.ttft.mean()),
+        "frac_restarted": _mean(get("request_num_restarts") > 0),
+        "mean_scheduling_delay": _mean(get("request_scheduling_delay")),
+        "mean_ttft": _mean(get("ttft")),
         "throughput_rps": len(metrics) / makespan if makespan > 0 else float("nan"),
     }
-    ttft = metrics.ttft.to_numpy()
+    ttft = get("ttft")
     summary.update(p90_ttft=float(np.percentile(ttft, 90)), p99_ttft=float(np.percentile(ttft, 99)))
     if "slowdown" in metrics:
-        slowdown = metrics.slowdown.to_numpy()
+        slowdown = get("slowdown")
         summary.update(
             mean_slowdown=float(slowdown.mean()),
             p50_slowdown=float(np.percentile(slowdown, 50)),
@@ -96,18 +119,20 @@ def summarize(metrics: pd.DataFrame) -> dict:
     return summary
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
+def write_csv(frame: Columns | pd.DataFrame, path: Path) -> None:
     """`frame` as CSV, the bytes pandas' `to_csv(index=False)` writes (shortest round-trip floats, empty
     cells for missing values), with the csv module: a quarter of a benchmark run's wall time went there."""
+    names = list(frame.keys())
     columns = []
-    for name in frame.columns:
-        values = frame[name].tolist()
-        if frame[name].isna().any():
+    for name in names:
+        array = np.asarray(frame[name])
+        values = array.tolist()
+        if array.dtype.kind == "f" and np.isnan(array).any() or array.dtype == object:
             values = ["" if value is None or value != value else value for value in values]
         columns.append(values)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(list(frame.columns))
+        writer.writerow(names)
         writer.writerows(zip(*columns, strict=True))
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from llmsim.cpu_limits import RemoteCpu
+from llmsim.design_calls import hidden_message
 from llmsim.errors import HiddenInformationError, SafetyLimitError, SchedulerError
-from llmsim.router_slot import hidden_message
 
 if TYPE_CHECKING:
     from llmsim.replica import Replica

@@ -142,7 +142,11 @@ class Replica:
     # ---- operations replica schedulers use ----------------------------------------------------
 
     def can_admit(self, request: Request) -> bool:
-        return self.allocator.can_admit(request.num_prefill_tokens)
+        """`BlockAllocator.can_admit`, inlined (the hot path asks ~30,000 times a run): free blocks minus
+        the blocks of the whole prefill (``n // -size`` is minus ceil(n / size)) stay above the watermark."""
+        allocator = self.allocator
+        free = allocator.num_blocks - allocator.num_allocated
+        return free + request.num_prefill_tokens // -self.block_size >= allocator.watermark_blocks
 
     def admit(self, request: Request, now: float) -> None:
         """Move a waiting request (usually the head of the queue) to running, allocating blocks for its

@@ -8,7 +8,7 @@ the run is invalid, even if the router catches the exception. That covers the pu
 reached (``request.x``, ``getattr`` with a name built at run time), and the decode pool's
 completion schedule (``DecodePool``), the only other place a decode length is stored.
 
-How it is enforced (see ``_build_guard``):
+How it is enforced (the guard itself is ``llmsim/router_guard.py``):
 * The decode length is stored in no attribute a router can name: it sits in a ``__slots__`` slot
   whose descriptor is removed from the class, and the only way to it is a reader function that
   checks the guard first.
@@ -29,88 +29,15 @@ had processed becomes its new prefill, and it keeps only what remains to be gene
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from llmsim.errors import HiddenInformationError, RouterError
-
-if TYPE_CHECKING:
-    from llmsim.replica import Replica
-
-HIDDEN_ADVICE = (
-    "decode lengths are unknown at routing time in a real system "
-    "(use prompt tokens, processed tokens, restarts, queues, blocks)"
-)
+from llmsim.router_guard import hide_slot
 
 
-class _Guard:
-    """Read-only facade over the guard's closure state (no attributes, none can be set)."""
+class TokenCounter(Protocol):
+    """Where a decoding request's processed tokens are counted (its replica's decode pool)."""
 
-    __slots__ = ()
-
-    def __setattr__(self, name, value):
-        raise AttributeError("the router guard cannot be modified")
-
-    __delattr__ = __setattr__
-
-
-def _build_guard():
-    tokens: list[object] = []  # one per nested guarded call in progress; non-empty = router code runs
-    violations: list[str] = []
-
-    def enter() -> object:
-        """Start a guarded (router) call; returns the token ``leave`` needs."""
-        if not tokens:
-            violations.clear()
-        token = object()
-        tokens.append(token)
-        return token
-
-    def leave(token: object) -> list[str]:
-        """End the guarded call started with ``token``; returns the violations recorded in it.
-        Raises RouterError if router code entered the guard itself and did not leave it."""
-        if not tokens or tokens[-1] is not token:
-            foreign = token in tokens
-            if foreign:
-                del tokens[tokens.index(token) :]
-            else:
-                tokens.clear()
-            raise RouterError("router code tampered with the simulator's router guard")
-        tokens.pop()
-        return list(violations)
-
-    def hidden(what: str, request_id: int | None) -> HiddenInformationError:
-        whose = "" if request_id is None else f" of request {request_id}"
-        message = f"router read {what}{whose}: {HIDDEN_ADVICE}"
-        violations.append(message)
-        return HiddenInformationError(message)
-
-    def hide_slot(cls: type, slot: str, what: str):
-        """Remove ``slot``'s descriptor from ``cls`` (so no attribute name reaches it) and return
-        guarded ``(read, write)`` functions for it."""
-        descriptor = cls.__dict__[slot]
-        delattr(cls, slot)
-        get, put = descriptor.__get__, descriptor.__set__
-
-        def read(obj, owner_id, name=what):
-            if tokens:
-                raise hidden(name, owner_id)
-            return get(obj)
-
-        def write(obj, value, owner_id):
-            if tokens:
-                raise hidden(what, owner_id)
-            put(obj, value)
-
-        return read, write
-
-    guard = _Guard()
-    _Guard.active = property(lambda self: bool(tokens), doc="True while router code runs")
-    _Guard.enter = staticmethod(enter)
-    _Guard.leave = staticmethod(leave)
-    return guard, hide_slot
-
-
-ROUTER_GUARD, _hide_slot = _build_guard()
+    def processed_tokens_of(self, request: Request) -> int: ...
 
 
 class Request:
@@ -162,7 +89,7 @@ class Request:
         _write_total(self, num_prompt_tokens + num_decode_tokens, request_id)
         self._processed = 0
         self._blocks = 0  # KV blocks held while in prefill (decode-phase blocks live in DecodePool)
-        self._replica: Replica | None = None
+        self._replica: TokenCounter | None = None  # the replica it was routed to
         self._in_pool = False
         self._pool_key = 0
         self._pool_time_key = 0.0
@@ -212,4 +139,4 @@ class Request:
         )
 
 
-_read_total, _write_total = _hide_slot(Request, "_hidden_total", "_total_tokens")
+_read_total, _write_total = hide_slot(Request, "_hidden_total", "_total_tokens")

@@ -4,7 +4,7 @@ The simulator talks to a *router slot*: it hands it each arriving request and as
 decisions, already checked against the router contract. ``LocalRouterSlot`` runs the router class
 here, behind read-only views and the decode-length guard. When the environment variable
 ``GLIA_DESIGN_ENDPOINT`` is set (Glia's trusted evaluation) and the router is the design (see
-``llmsim/design_slots.py``), the slot is a ``RemoteRouterSlot`` (``llmsim/remote_router.py``): the
+``llmsim/design_slots.py``, which makes every slot), the slot is a ``RemoteRouterSlot`` (``llmsim/remote_router.py``): the
 design runs in another process that holds no simulator state at all. With an autoscaler the replicas a
 router may use change during the run (``add_replica`` / ``remove_replica``).
 """
@@ -13,19 +13,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from llmsim.cpu_limits import DecisionClock, wall_guard_s
-from llmsim.design_slots import DESIGN_NAME, endpoint, isolated_slot
-from llmsim.errors import DesignError, HiddenInformationError, RouterError, SafetyLimitError
+from llmsim.cpu_limits import DecisionClock
+from llmsim.design_calls import guarded
+from llmsim.errors import RouterError
 from llmsim.global_schedulers.contract import accept_decisions
-from llmsim.request import ROUTER_GUARD, Request
+from llmsim.request import Request
 from llmsim.views import LocalReplicaView, view_of
 
 if TYPE_CHECKING:
-    from llmsim.config import SimulationConfig
     from llmsim.global_schedulers.base import GlobalScheduler
     from llmsim.replica import Replica
-
-DESIGN_ROUTER = DESIGN_NAME  # the router name that selects the design file
 
 
 class RouterSlot(Protocol):
@@ -41,68 +38,6 @@ class RouterSlot(Protocol):
     def add_replica(self, replica_id: int, replica: Replica) -> None: ...
 
     def remove_replica(self, replica_id: int) -> None: ...
-
-
-def make_router_slot(
-    config: SimulationConfig, replicas: dict[int, Replica], router_cls: type | None = None
-) -> RouterSlot:
-    """The slot for this run's router (remote only for the design, and only when Glia asks for it).
-    `replicas` are the replicas the router may use now; the simulator reports later changes."""
-    if router_cls is None and isolated_slot(config) == "router":
-        from llmsim.remote_router import RemoteRouterSlot
-
-        return RemoteRouterSlot(
-            endpoint(), replicas, config.router_seed, wall_guard_s(config.design_call_timeout)
-        )
-    if router_cls is None:
-        from llmsim.global_schedulers.registry import router_class
-
-        router_cls = router_class(config.router)
-    return LocalRouterSlot(router_cls, replicas, config.router_seed)
-
-
-def guarded(
-    what: str,
-    call,
-    *args,
-    _enter=ROUTER_GUARD.enter,
-    _leave=ROUTER_GUARD.leave,
-    who: str = "router",
-    error: type[DesignError] = RouterError,
-):
-    """Run design code with decode lengths hidden; turn its failures into `error` (RouterError for a
-    router). The guard functions are bound when this module loads, so rebinding module names cannot
-    bypass them. `who` names the design slot in messages ("router", "replica scheduler", ...)."""
-    token = _enter()
-    try:
-        result = call(*args)
-    except HiddenInformationError as exc:
-        _leave(token)
-        if who == "router":
-            raise
-        raise HiddenInformationError(hidden_message(str(exc), who)) from None
-    except SafetyLimitError:
-        _leave(token)
-        raise
-    except Exception as exc:  # the design's own bug: report it, do not hide it
-        violations = _leave(token)
-        if violations:
-            raise HiddenInformationError(hidden_message(violations[0], who)) from exc
-        raise error(f"{who} {what} raised {type(exc).__name__}: {exc}") from exc
-    except BaseException:
-        _leave(token)
-        raise
-    violations = _leave(token)
-    if violations:
-        raise HiddenInformationError(hidden_message(violations[0], who))
-    return result
-
-
-def hidden_message(message: str, who: str) -> str:
-    """The guard words its messages for routers; name the slot that really read the hidden field."""
-    if who != "router" and message.startswith("router read"):
-        return who + message[len("router") :]
-    return message
 
 
 class LocalRouterSlot:

@@ -7,19 +7,24 @@ import datetime as dt
 import shutil
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import numpy as np
 
+from llmsim.columns import Columns
 from llmsim.config import SimulationConfig
 from llmsim.errors import SimulationError, WorkloadError
 from llmsim.execution_model import ExecutionTimeModel
 from llmsim.glia_ledger import LedgerError, RunReport
 from llmsim.hardware import DEVICES, MODELS
 from llmsim.ideal import ideal_times
-from llmsim.metrics import request_metrics, summarize, write_csv, write_json
+from llmsim.metrics import metric_columns, summarize, write_csv, write_json
 from llmsim.simulator import SimulationResult, Simulator
-from llmsim.sources import build_source, experiment_label, open_loop_frame
-from llmsim.workload import read_trace
+from llmsim.sources import build_source, experiment_label, open_loop_columns
+from llmsim.workload import read_trace_columns
+
+if TYPE_CHECKING:  # a run needs no pandas (see llmsim/columns.py)
+    import pandas as pd
 
 SUMMARY_KEYS = (
     "num_requests",
@@ -37,12 +42,17 @@ SUMMARY_KEYS = (
 def load_workload(config: SimulationConfig) -> pd.DataFrame:
     """The requests of an open-loop run: the trace's arrivals in the first `duration` seconds, or a
     generated workload of `duration` seconds. (The shipped traces span exactly 1000 s, the default.)"""
+    return workload_columns(config).frame()
+
+
+def workload_columns(config: SimulationConfig) -> Columns:
+    """`load_workload` without pandas: what a run uses."""
     if config.trace:
-        full = read_trace(config.trace)
+        full = read_trace_columns(config.trace)
         kept = cut_trace(full, config.duration)
         kept.attrs["trace_requests_total"] = len(full)
         return kept
-    return open_loop_frame(config)
+    return open_loop_columns(config)
 
 
 def build_simulator(
@@ -53,12 +63,17 @@ def build_simulator(
 ) -> Simulator:
     """A simulator for `config` with its workload (`classes`: scheduler_policy, autoscaler_cls)."""
     closed = not config.trace and config.arrivals == "closed_loop"
-    source = build_source(config) if closed else build_source(config, load_workload(config))
+    source = build_source(config) if closed else build_source(config, workload_columns(config))
     return Simulator(config, source.requests, router_cls, reporter=reporter, source=source, **classes)
 
 
 def metrics_of(result: SimulationResult, config: SimulationConfig) -> pd.DataFrame:
     """Per-request metrics of a finished run, slowdown and closed-loop users included."""
+    return metric_columns_of(result, config).frame()
+
+
+def metric_columns_of(result: SimulationResult, config: SimulationConfig) -> Columns:
+    """`metrics_of` without pandas: what a run writes."""
     model = ExecutionTimeModel(MODELS[config.model], DEVICES[config.device])
     ideal = ideal_times(
         [r.num_prompt_tokens for r in result.requests],
@@ -66,10 +81,10 @@ def metrics_of(result: SimulationResult, config: SimulationConfig) -> pd.DataFra
         model,
         config.chunk_size,
     )
-    return request_metrics(result.requests, ideal, result.users)
+    return metric_columns(result.requests, ideal, result.users)
 
 
-def summary_of(result: SimulationResult, metrics: pd.DataFrame) -> dict:
+def summary_of(result: SimulationResult, metrics: Columns | pd.DataFrame) -> dict:
     """The run's summary numbers: per-request statistics, then the cluster's."""
     summary = summarize(metrics)
     summary.update(
@@ -83,12 +98,12 @@ def summary_of(result: SimulationResult, metrics: pd.DataFrame) -> dict:
     return summary
 
 
-def cut_trace(trace: pd.DataFrame, duration: float) -> pd.DataFrame:
+def cut_trace(trace: Columns, duration: float) -> Columns:
     """The rows of `trace` that arrive at or before `duration` seconds."""
     if not duration > 0:
         raise WorkloadError(f"duration must be positive, got {duration}")
-    kept = trace[trace["arrived_at"] <= duration].reset_index(drop=True)
-    if kept.empty:
+    kept = trace.take(np.flatnonzero(trace["arrived_at"] <= duration))
+    if len(kept) == 0:
         raise WorkloadError(f"no request of the trace arrives within the first {duration:g} s")
     return kept
 
@@ -154,7 +169,7 @@ def run_and_record(
             elif config.arrivals != "bursty":
                 summary["qps"] = None  # see throughput_rps (and, for a sinusoid, qps_low / qps_high)
             result = simulator.run()
-            metrics = metrics_of(result, config)
+            metrics = metric_columns_of(result, config)
             summary.update(summary_of(result, metrics))
             summary["valid"] = True
             write_csv(metrics, out / "request_metrics.csv")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from llmsim.design_calls import guarded
 from llmsim.errors import SchedulerError
 from llmsim.replica_schedulers.contract import accept_selection
 from llmsim.replica_schedulers.policy import ReplicaPolicy, ReplicaState
-from llmsim.router_slot import guarded
 from llmsim.views import view_of
 
 if TYPE_CHECKING:

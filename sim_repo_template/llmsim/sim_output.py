@@ -9,17 +9,14 @@ autoscaler call) and replicas.csv (one row per replica: its life cycle and GPU s
 from __future__ import annotations
 
 import csv
-import signal
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from llmsim.cpu_limits import wall_guard_s
-from llmsim.errors import SafetyLimitError
 from llmsim.request import Request
+
+if TYPE_CHECKING:  # a run needs no pandas (see llmsim/columns.py)
+    import pandas as pd
 
 GS_LOG_COLUMNS = (
     "time",
@@ -49,11 +46,15 @@ class SimulationLogs:
     replicas: list[tuple] = field(default_factory=list)  # autoscaled runs, filled at the end
 
     def gs_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         frame = pd.DataFrame.from_records(self.gs, columns=list(GS_LOG_COLUMNS[:-1]))
         frame["memory_usage_percent"] = 100.0 * frame.num_allocated_blocks / frame.num_blocks
         return frame
 
     def reqs_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame.from_records(self.reqs, columns=list(REQS_LOG_COLUMNS))
 
     def write(self, directory: Path) -> None:
@@ -99,54 +100,3 @@ class SimulationResult:
     cpu_time_s: float = 0.0  # this process's CPU seconds (with an in-process design, its time too)
     decision_cpu_s: float = 0.0  # the design's CPU seconds in its decisions (see Simulator._costs)
     decision_calls: int = 0
-
-
-@contextmanager
-def cpu_and_wall_alarms(cpu_seconds: float):
-    """Backstops for code that never returns to the event loop (e.g. a router stuck in a loop): a
-    SIGPROF a little after `cpu_seconds` of this process's CPU time, and a SIGALRM at the wall-clock
-    hang guard, raise SafetyLimitError wherever Python is, and again every 0.2 s (so code that swallows
-    exceptions cannot keep it). Only possible in the main thread on POSIX; elsewhere the event loop's
-    own checks remain."""
-    usable = hasattr(signal, "SIGPROF") and threading.current_thread() is threading.main_thread()
-    if not usable or cpu_seconds <= 0:
-        yield
-        return
-
-    message = f"CPU-time limit of {cpu_seconds:g} s reached (stuck in a single call)"
-    with (
-        _repeating_alarm(signal.SIGPROF, signal.ITIMER_PROF, cpu_seconds, message),
-        wall_clock_alarm(wall_guard_s(cpu_seconds), "wall-clock hang guard"),
-    ):
-        yield
-
-
-@contextmanager
-def wall_clock_alarm(seconds: float, what: str = "wall-clock safety limit"):
-    """A SIGALRM a little after `seconds` of wall-clock time raises SafetyLimitError, and again every
-    0.2 s. Main thread on POSIX only (elsewhere: a no-op)."""
-    usable = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
-    if not usable or seconds <= 0:
-        yield
-        return
-
-    message = f"{what} of {seconds:g} s reached (stuck in a single call)"
-    with _repeating_alarm(signal.SIGALRM, signal.ITIMER_REAL, seconds, message):
-        yield
-
-
-@contextmanager
-def _repeating_alarm(signum: int, timer: int, seconds: float, message: str):
-    """The shared mechanism of both alarms: `signum` a little after `seconds` on `timer` raises
-    SafetyLimitError(message) wherever Python is, and again every 0.2 s until the block ends."""
-
-    def on_signal(signum, frame):
-        raise SafetyLimitError(message)
-
-    previous = signal.signal(signum, on_signal)
-    signal.setitimer(timer, seconds + 1.0, 0.2)
-    try:
-        yield
-    finally:
-        signal.setitimer(timer, 0)
-        signal.signal(signum, previous)

@@ -25,15 +25,15 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from llmsim.alarms import cpu_and_wall_alarms
 from llmsim.autoscalers.states import STARTING
 from llmsim.cluster import Cluster
 from llmsim.conditions import extra_conditions
 from llmsim.config import SimulationConfig
 from llmsim.cpu_limits import wall_guard_s
-from llmsim.design_slots import make_autoscaler_slot, make_scheduler_slot
+from llmsim.design_slots import make_autoscaler_slot, make_router_slot, make_scheduler_slot
 from llmsim.errors import (
     InvariantViolation,
     SafetyLimitError,
@@ -49,16 +49,17 @@ from llmsim.memory_planner import plan_kv_blocks
 from llmsim.replica import Replica
 from llmsim.replica_schedulers import REPLICA_SCHEDULERS
 from llmsim.request import Request
-from llmsim.router_slot import RouterSlot, make_router_slot
+from llmsim.router_slot import RouterSlot
 from llmsim.sim_output import (  # noqa: F401 - re-exported: scripts and tests import them from here
     GS_LOG_COLUMNS,
     REQS_LOG_COLUMNS,
     SimulationLogs,
     SimulationResult,
-    cpu_and_wall_alarms,
-    wall_clock_alarm,
 )
 from llmsim.sources import requests_from_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ARRIVAL, BATCH_END, IDLE_TICK, AUTOSCALE, REPLICA_READY = 0, 1, 2, 3, 4
 

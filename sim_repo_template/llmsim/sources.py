@@ -23,14 +23,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from llmsim.columns import Columns
 from llmsim.config import ARRIVALS, LENGTH_PROFILES, SimulationConfig
 from llmsim.errors import WorkloadError
 from llmsim.request import Request
-from llmsim.workload import TRACE_COLUMNS, WorkloadSpec, generate_trace, read_trace, sharegpt_lengths
+from llmsim.workload import (
+    TRACE_COLUMNS,
+    WorkloadSpec,
+    generate_columns,
+    read_trace_columns,
+    sharegpt_lengths,
+)
 
 if TYPE_CHECKING:  # the time-varying and closed-loop generators load only for runs that use them
+    import pandas as pd
+
     from llmsim.closed_loop import ClosedLoopSource, ClosedLoopSpec
 
 
@@ -39,21 +47,22 @@ class OpenLoopSource:
     """Every request is known before the run starts."""
 
     requests: list[Request]
-    trace: pd.DataFrame = field(repr=False)
+    trace: Columns = field(repr=False)
     closed = False
 
     def next_after(self, request: Request, now: float) -> Request | None:
         return None
 
 
-def requests_from_frame(trace: pd.DataFrame) -> list[Request]:
+def requests_from_frame(trace: Columns | pd.DataFrame) -> list[Request]:
+    """One Request per row of a trace (Columns or a DataFrame with TRACE_COLUMNS)."""
     return [
-        Request(i, float(t), int(p), int(d))
+        Request(i, t, p, d)
         for i, (t, p, d) in enumerate(
             zip(
-                trace["arrived_at"].to_numpy(),
-                trace["num_prefill_tokens"].to_numpy(),
-                trace["num_decode_tokens"].to_numpy(),
+                np.asarray(trace["arrived_at"], dtype=np.float64).tolist(),
+                np.asarray(trace["num_prefill_tokens"]).astype(np.int64).tolist(),
+                np.asarray(trace["num_decode_tokens"]).astype(np.int64).tolist(),
                 strict=True,
             )
         )
@@ -68,18 +77,23 @@ def check_choices(config: SimulationConfig) -> None:
 
 
 def open_loop_frame(config: SimulationConfig) -> pd.DataFrame:
-    """The requests of a generated open-loop workload as a trace (TRACE_COLUMNS)."""
+    """The requests of a generated open-loop workload as a trace (a DataFrame with TRACE_COLUMNS)."""
+    return open_loop_columns(config).frame()
+
+
+def open_loop_columns(config: SimulationConfig) -> Columns:
+    """The requests of a generated open-loop workload as a trace (TRACE_COLUMNS), without pandas."""
     check_choices(config)
     if config.arrivals == "bursty":
-        return generate_trace(
+        return generate_columns(
             WorkloadSpec(qps=config.qps, duration=config.duration, seed=config.seed, lengths=config.lengths)
         )
     if config.arrivals == "sinusoid":
-        return sinusoid_frame(config)
+        return sinusoid_columns(config)
     raise WorkloadError("a closed-loop workload has no trace: its requests depend on the run")
 
 
-def sinusoid_frame(config: SimulationConfig) -> pd.DataFrame:
+def sinusoid_columns(config: SimulationConfig) -> Columns:
     from llmsim.arrivals import Sinusoid, sinusoid_arrivals
     from llmsim.lengths import prefill_heavy_lengths
 
@@ -92,8 +106,8 @@ def sinusoid_frame(config: SimulationConfig) -> pd.DataFrame:
         prompts, decodes = prefill_heavy_lengths(prompt_rng, decode_rng, len(times))
     else:
         prompts, decodes = sharegpt_lengths(prompt_rng, len(times), WorkloadSpec())
-    frame = pd.DataFrame({"arrived_at": times, "num_prefill_tokens": prompts, "num_decode_tokens": decodes})
-    return frame[TRACE_COLUMNS]
+    trace = Columns({"arrived_at": times, "num_prefill_tokens": prompts, "num_decode_tokens": decodes})
+    return trace.select(TRACE_COLUMNS)
 
 
 def closed_loop_spec(config: SimulationConfig) -> ClosedLoopSpec:
@@ -109,20 +123,20 @@ def closed_loop_spec(config: SimulationConfig) -> ClosedLoopSpec:
 
 
 def build_source(
-    config: SimulationConfig, trace: pd.DataFrame | None = None
+    config: SimulationConfig, trace: Columns | pd.DataFrame | None = None
 ) -> OpenLoopSource | ClosedLoopSource:
     """The source of a run's requests (`trace`: the open-loop requests, if already loaded)."""
     check_choices(config)
     if trace is not None:
         return OpenLoopSource(requests_from_frame(trace), trace)
     if config.trace:
-        frame = read_trace(config.trace)
+        frame = read_trace_columns(config.trace)
         return OpenLoopSource(requests_from_frame(frame), frame)
     if config.arrivals == "closed_loop":
         from llmsim.closed_loop import ClosedLoopSource
 
         return ClosedLoopSource(closed_loop_spec(config))
-    frame = open_loop_frame(config)
+    frame = open_loop_columns(config)
     return OpenLoopSource(requests_from_frame(frame), frame)
 
 

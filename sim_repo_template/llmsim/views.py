@@ -25,15 +25,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from llmsim.errors import HiddenInformationError
+from llmsim.router_guard import HIDDEN_ADVICE
 
 if TYPE_CHECKING:
     from llmsim.replica import Replica
     from llmsim.request import Request
-
-HIDDEN_ADVICE = (
-    "decode lengths are unknown at routing time in a real system "
-    "(use prompt tokens, processed tokens, restarts, queues, blocks)"
-)
 
 
 class RequestView:

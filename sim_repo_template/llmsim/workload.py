@@ -39,12 +39,16 @@ import argparse
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from llmsim.columns import Columns
 from llmsim.config import LENGTH_PROFILES
 from llmsim.errors import WorkloadError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TRACE_COLUMNS = ["arrived_at", "num_prefill_tokens", "num_decode_tokens"]
 
@@ -89,6 +93,11 @@ def _arrival_times(rng: np.random.Generator, spec: WorkloadSpec, count: int) -> 
 
 def generate_trace(spec: WorkloadSpec) -> pd.DataFrame:
     """The trace for ``spec`` as a DataFrame with TRACE_COLUMNS, sorted by arrival."""
+    return generate_columns(spec).frame()
+
+
+def generate_columns(spec: WorkloadSpec) -> Columns:
+    """The trace for ``spec`` (TRACE_COLUMNS, sorted by arrival), without pandas."""
     count = round(spec.qps * spec.duration)
     if count < 1:
         raise WorkloadError("qps x duration must give at least one request")
@@ -110,7 +119,7 @@ def generate_trace(spec: WorkloadSpec) -> pd.DataFrame:
         raise WorkloadError(
             f"unknown length profile {spec.lengths!r}; choose from {', '.join(LENGTH_PROFILES)}"
         )
-    return pd.DataFrame(
+    return Columns(
         {
             "arrived_at": _arrival_times(arrivals_rng, spec, count),
             "num_prefill_tokens": prompts,
@@ -140,8 +149,13 @@ def write_trace(trace: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_trace(path: str | Path) -> pd.DataFrame:
-    """Load a trace CSV and check it is usable. Parsed with Python's float() so arrival times are
-    exactly the numbers written (the same on every pandas version)."""
+    """Load a trace CSV and check it is usable (a DataFrame with TRACE_COLUMNS)."""
+    return read_trace_columns(path).frame()
+
+
+def read_trace_columns(path: str | Path) -> Columns:
+    """Load a trace CSV and check it is usable, without pandas. Parsed with Python's float() so arrival
+    times are exactly the numbers written (the same on every numpy and pandas version)."""
     try:
         with open(path, newline="") as handle:
             rows = list(csv.DictReader(handle))
@@ -154,19 +168,20 @@ def read_trace(path: str | Path) -> pd.DataFrame:
             f"trace {path} lacks columns {missing} (or has no rows); expected {TRACE_COLUMNS}"
         )
     try:
-        trace = pd.DataFrame(
+        trace = Columns(
             {
-                "arrived_at": [float(r["arrived_at"]) for r in rows],
-                "num_prefill_tokens": [int(r["num_prefill_tokens"]) for r in rows],
-                "num_decode_tokens": [int(r["num_decode_tokens"]) for r in rows],
+                "arrived_at": np.array([float(r["arrived_at"]) for r in rows], dtype=np.float64),
+                "num_prefill_tokens": np.array([int(r["num_prefill_tokens"]) for r in rows], dtype=np.int64),
+                "num_decode_tokens": np.array([int(r["num_decode_tokens"]) for r in rows], dtype=np.int64),
             }
         )
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise WorkloadError(f"trace {path}: unreadable value ({exc})") from None
     if (trace["num_prefill_tokens"] < 1).any() or (trace["num_decode_tokens"] < 1).any():
         raise WorkloadError(f"trace {path}: token counts must be >= 1")
-    if not trace["arrived_at"].is_monotonic_increasing:
-        trace = trace.sort_values("arrived_at", kind="stable").reset_index(drop=True)
+    arrivals = trace["arrived_at"]
+    if not (arrivals[1:] >= arrivals[:-1]).all():  # NaN counts as out of order, as in pandas
+        trace = trace.take(np.argsort(arrivals, kind="stable"))
     return trace
 
 

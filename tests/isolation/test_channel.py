@@ -114,3 +114,44 @@ def test_codec_carries_arrays_and_bytes_and_refuses_unsafe_payloads() -> None:
     ):
         with pytest.raises(CodecError):
             decode(hostile)
+
+
+def test_frames_split_or_packed_any_way_arrive_whole_and_in_order() -> None:
+    """One recv may bring part of a frame, or several frames: the reader reassembles them exactly."""
+    left, right = socket.socketpair()
+    core = Channel(left)
+    frames = b"".join(
+        struct.pack(">I", len(payload)) + payload
+        for payload in (encode([0, 1, "a", [1.5, "x"]]), encode([0, 2, "b", [[1] * 3000]]))
+    )
+
+    def feed() -> None:  # the first 39 bytes three at a time, then the rest in one piece
+        for i in range(0, 39, 3):
+            right.sendall(frames[i : i + 3])
+            time.sleep(0.0001)
+        right.sendall(frames[39:])
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    first = core._receive(time.monotonic() + 5, waiting_for=None)
+    second = core._receive(time.monotonic() + 5, waiting_for=None)
+    feeder.join()
+    assert first == [0, 1, "a", [1.5, "x"]] and second == [0, 2, "b", [[1] * 3000]]
+    assert core.frames_in == 2 and not core._buffer
+    right.close()
+    with pytest.raises(ChannelError):  # a peer that hangs up between frames ends serving normally
+        core._receive(None, waiting_for="x")
+
+
+def test_the_channel_leaves_numpy_unloaded_in_a_design_host() -> None:
+    """A design host without arrays never pays for importing numpy (a large share of its CPU time)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from glia.isolation import encode, decode; "
+        "assert decode(encode([1, 2.5, b'x', 'y'])) == [1, 2.5, b'x', 'y']; "
+        "print('numpy' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

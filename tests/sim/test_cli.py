@@ -292,3 +292,24 @@ def test_benchmark_runs_inside_the_workspace_container(
     assert output.strip().splitlines()[-1].startswith("mean_e2e: ")
     runs = sorted((repo / "simulator_results").glob("*/*/summary.json"))
     assert len(runs) == 2 and all(json.loads(p.read_text())["valid"] for p in runs)
+
+
+def test_the_shipped_trace_run_equals_the_generated_seed_0_run_byte_for_byte(template_dir, tmp_path):
+    """What the brief and the README state: `./run_all.sh` on the shipped trace and `--qps 7.5 --duration
+    1000 --seed 0` simulate the same requests and write the same per-request records and numbers."""
+    env = {**os.environ, "PYTHON": sys.executable}
+    shipped = subprocess.run(
+        ["./run_all.sh", "llq", "--output-root", str(tmp_path / "shipped")],
+        cwd=template_dir, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    generated = llmsim(
+        template_dir, "run", "--router", "llq", "--qps", "7.5", "--duration", "1000", "--seed", "0",
+        "--output-root", str(tmp_path / "generated"),
+    )  # fmt: skip
+    assert shipped.returncode == 0 and generated.returncode == 0, shipped.stderr + generated.stderr
+    assert shipped.stdout.splitlines()[-1] == generated.stdout.splitlines()[-1] == "mean_e2e: 44.527"
+    a, b = only_result_dir(tmp_path / "shipped"), only_result_dir(tmp_path / "generated")
+    for name in ("request_metrics.csv", "reqs_log.csv", "gs_log.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    one, other = (json.loads((run / "summary.json").read_text()) for run in (a, b))
+    assert one["mean_e2e"] == other["mean_e2e"] == 44.527159465584425

@@ -126,3 +126,27 @@ class AIGlobalScheduler(GlobalScheduler):
     )
     assert summary["valid"]
     assert "SEED 5 ARGV ['--listen'" in design_output and "987654321" not in design_output
+
+
+def test_a_design_stuck_in_one_call_is_stopped_by_its_own_processs_cpu_alarm(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The design host's backstop (llmsim/alarms.py, shared with the simulator's): after its CPU-time
+    limit the design's endless loop is interrupted, the run ends invalid and says where."""
+    stuck = """
+from llmsim.global_schedulers.base import GlobalScheduler
+
+
+class AIGlobalScheduler(GlobalScheduler):
+    def schedule(self):
+        while True:
+            pass
+"""
+    (repo / DESIGN).write_text(stuck)
+    monkeypatch.setenv("GLIA_DESIGN_CPU_LIMIT", "0.5")
+    summary, _, output, design_output = _run(repo, True, "--duration", "30", "--time-limit", "60")
+    assert not summary["valid"], output
+    assert "SafetyLimitError: CPU-time limit of 0.5 s reached in the design's process" in summary["error"], (
+        summary["error"],
+        design_output,
+    )

@@ -237,9 +237,9 @@ class ReadsCompletionSchedule(GlobalScheduler):
 
 class FlipsTheGuardAttribute(GlobalScheduler):
     def schedule(self):
-        import llmsim.request as request_module
+        import llmsim.router_guard as guard_module
 
-        request_module.ROUTER_GUARD.active = False
+        guard_module.ROUTER_GUARD.active = False
         return self.route_all(lambda request: request.num_decode_tokens % self.num_replicas)
 
 
@@ -248,6 +248,8 @@ class ReplacesTheGuard(GlobalScheduler):
 
     def schedule(self):
         import llmsim.request as request_module
+        import llmsim.router_guard as guard_module
+        import llmsim.router_slot as router_slot_module
         import llmsim.simulator as simulator_module
 
         class Off:
@@ -260,17 +262,17 @@ class ReplacesTheGuard(GlobalScheduler):
             def leave(self, token):
                 return []
 
-        for module in (request_module, simulator_module):
+        for module in (guard_module, request_module, router_slot_module, simulator_module):
             module.ROUTER_GUARD = Off()
-        request_module._hide_slot = None
+        guard_module.hide_slot = None
         return self.route_all(lambda request: request.num_decode_tokens % self.num_replicas)
 
 
 class EntersTheGuardItself(GlobalScheduler):
     def schedule(self):
-        import llmsim.request as request_module
+        import llmsim.router_guard as guard_module
 
-        request_module.ROUTER_GUARD.enter()
+        guard_module.ROUTER_GUARD.enter()
         return self.route_all(lambda request: 0)
 
 
@@ -290,9 +292,12 @@ class EntersTheGuardItself(GlobalScheduler):
 )
 def test_decode_lengths_stay_hidden_however_a_router_reaches_for_them(router_cls, error, message):
     import llmsim.request as request_module
+    import llmsim.router_guard as guard_module
+    import llmsim.router_slot as router_slot_module
     import llmsim.simulator as simulator_module
 
-    saved = {m: dict(vars(m)) for m in (request_module, simulator_module)}
+    modules = (guard_module, request_module, router_slot_module, simulator_module)
+    saved = {m: dict(vars(m)) for m in modules}
     try:
         with pytest.raises(error, match=message):
             run_sim(workload(), router_cls, router="ai")

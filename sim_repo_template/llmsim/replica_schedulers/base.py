@@ -9,12 +9,37 @@ implement ``form_batch`` and register it in ``replica_schedulers/__init__.py``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from llmsim.replica import Replica
+    from llmsim.kv_cache import BlockAllocator
     from llmsim.request import Request
+
+
+class Replica(Protocol):
+    """What a replica offers the scheduler that forms its batches (``llmsim/replica.py`` implements it).
+    Schedulers see only this, so they sit below the replica instead of importing it."""
+
+    waiting: deque[Request]  # routed here, no KV memory yet (new or preempted), in queue order
+    prefilling: list[Request]  # admitted, prefill not finished, in arrival order
+    allocator: BlockAllocator
+    queue_epoch: int  # changes whenever the queues change
+
+    @property
+    def num_active_requests(self) -> int: ...
+
+    @property
+    def num_decoding(self) -> int: ...
+
+    def reserve_decode_blocks(self, now: float) -> None: ...
+
+    def can_admit(self, request: Request) -> bool: ...
+
+    def admit(self, request: Request, now: float) -> None: ...
+
+    def preempt(self, request: Request, now: float) -> None: ...
 
 
 @dataclass

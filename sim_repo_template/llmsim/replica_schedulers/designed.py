@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from llmsim.replica_schedulers.base import Batch, ReplicaScheduler
+from llmsim.replica_schedulers.base import Batch, Replica, ReplicaScheduler
 
 if TYPE_CHECKING:
-    from llmsim.replica import Replica
     from llmsim.request import Request
 
 

@@ -11,12 +11,7 @@ Decodes and prefill chunks share the batch, so decodes never stall behind a long
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from llmsim.replica_schedulers.base import Batch, ReplicaScheduler
-
-if TYPE_CHECKING:
-    from llmsim.replica import Replica
+from llmsim.replica_schedulers.base import Batch, Replica, ReplicaScheduler
 
 
 class SarathiScheduler(ReplicaScheduler):

@@ -8,12 +8,7 @@ decodes one token, with the same block reservation and youngest-first preemption
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from llmsim.replica_schedulers.base import Batch, ReplicaScheduler
-
-if TYPE_CHECKING:
-    from llmsim.replica import Replica
+from llmsim.replica_schedulers.base import Batch, Replica, ReplicaScheduler
 
 
 class VLLMScheduler(ReplicaScheduler):
