@@ -19,7 +19,9 @@ from glia.blackbox.store import VALID, CandidateStore
 from glia.compare.execute import run_plan
 from glia.compare.outputs import write_outputs
 from glia.compare.plan import ComparePlan, load_state, new_state, parse_methods, save_state
+from glia.orchestrator import RunConfig, execute_run, prepare_run, resume_run
 from glia.run_store import load_run
+from glia.task import BudgetLimits
 from tests.blackbox.support import MODEL, simple_problem, unique
 from tests.blackbox.test_llm4ad_methods import llm4ad_reply
 from tests.compare.support import SimpleEvaluator
@@ -33,20 +35,21 @@ CHECKPOINT = {"eoh": "population/pop_2.json", "funsearch": "prog_db/db_1.json"}
 
 
 class CtrlC:
-    """A progress callback pressing Ctrl-C once, while `method`'s run settles candidate STOP_AT[method].
+    """A progress callback pressing Ctrl-C once, while `method`'s run settles candidate `at` (STOP_AT[method]).
 
     LLM4AD settles candidates in its own threads: the callback waits until the run's signal handler has
     set the run's stop event, so the stop lands at the same point every time."""
 
-    def __init__(self, method: str | None) -> None:
+    def __init__(self, method: str | None, at: int | None = None) -> None:
         self.method = method
+        self.at = at if at is not None else STOP_AT.get(method or "")
         self.running: str | None = None
 
     def __call__(self, event: dict[str, Any]) -> None:
         if event.get("event") == "run_started":
             self.running = str(event.get("strategy")).lower()  # the label: EoH, FunSearch
         candidate = event.get("event") == "candidate" and event.get("n")
-        if self.method and self.running == self.method and candidate == STOP_AT[self.method]:
+        if self.method and self.running == self.method and candidate == self.at:
             self.method = None
             guard = signal.getsignal(signal.SIGINT)
             os.kill(os.getpid(), signal.SIGINT)
@@ -137,3 +140,35 @@ def test_eoh_and_funsearch_resume_from_llm4ad_checkpoints_within_one_budget(
         assert curves[run_dir.name] and curves[run_dir.name][-1][1] == load_run(run_dir)["best"]["score"]
     for name in (f"bars-{BUDGET}", f"curves-{BUDGET}"):
         assert written[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_search_stopped_before_its_first_checkpoint_starts_again_with_the_budget_left(
+    tmp_path: Path, workspace_image: str
+) -> None:
+    """EoH stopped inside its initial population, FunSearch while benchmarking its template: LLM4AD has no
+    checkpoint yet, so each starts a new search with what is left; FunSearch's template is not run again."""
+    problem = simple_problem(tmp_path)
+    answers = itertools.cycle(
+        [llm4ad_reply(f"def solve(n):\n    return n + {k}", f"add {k}") for k in (1, 5, 3, 8)]
+    )
+    with FakeLLMServer() as server:
+        server.handler("*", lambda request: reply(next(answers), input_tokens=1000, output_tokens=200))
+        for method in ("eoh", "funsearch"):
+            config = RunConfig(task_path=problem, strategy=method, researcher_model=MODEL, supervisor_model=MODEL,
+                               base_url=server.openai_base_url, budgets=BudgetLimits(simulations=3),
+                               workspaces_root=tmp_path / "workspaces", run_id=unique(f"restart-{method}"),
+                               blackbox={"population": 2, "prompt_programs": 2, "funsearch_islands": 2,
+                                         "samples_per_prompt": 1})  # fmt: skip
+            run_dir = prepare_run(config)
+            first = execute_run(run_dir, progress=CtrlC(method, at=1), evaluator_factory=SimpleEvaluator)
+            assert first.status == "interrupted"
+            assert load_run(run_dir)["usage"]["simulations"] == 1
+            assert resume_run(run_dir, evaluator_factory=SimpleEvaluator).status == "finished"
+            data = load_run(run_dir)
+            facts = data["blackbox"]["llm4ad"]
+            assert facts["resumed_from"] is None and facts["restarted"]
+            ran = [r for r in CandidateStore(run_dir / "ctx-1").records() if r.ran]
+            assert data["usage"]["simulations"] == 3 == len(ran)
+            assert [r.run_total for r in ran] == [1, 2, 3]
+            assert len({r.design_hash for r in ran}) == 3  # nothing benchmarked twice, the template included
+            assert data["contexts"][0]["end_reason"] == "simulation_budget" and data["best"] is not None
