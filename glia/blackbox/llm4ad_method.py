@@ -216,6 +216,8 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             search = _build(session, llm, evaluation, samples, folder, facts)
         _close_profiler_log()
+    if "resume_error" in facts:  # logged here: stdout and stderr went to settings.txt while building
+        log.warning("blackbox.llm4ad_resume_failed", method=session.method, error=facts["resume_error"])
     hook = threading.excepthook
 
     def quiet(args: Any) -> None:  # LLM4AD's initialisation threads end on SearchStopped: expected
@@ -260,7 +262,6 @@ def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, fold
             facts["resumed_from"] = checkpoint.relative_to(folder).as_posix()
             return search
         except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint: start again with the budget left
-            log.warning("blackbox.llm4ad_resume_failed", method=session.method, error=str(exc))
             facts["resume_error"] = f"{type(exc).__name__}: {exc}"
     search = _new_search(session, llm, evaluation, samples, folder)
     if earlier:
