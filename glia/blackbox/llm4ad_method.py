@@ -20,11 +20,13 @@ per prompt, over 6 islands. What LLM4AD does not offer, and what Glia does inste
   once a budget limit is reached or the run is stopping, makes every further model call raise
   `SearchStopped` (a `KeyboardInterrupt`, the one exception LLM4AD's loops end on).
 - FunSearch's constructor builds its programs database with fixed settings (2 programs per prompt, 10
-  islands) and has no cap on an island's size: Glia replaces the database by one built with Table 1's
-  k and island count before the search starts, as LLM4AD's own resume does; islands stay unbounded.
-- Its resume reads its profiler's logs, and FunSearch's resume fails in 1.11 (it reads a `_config` the
-  class does not have): a resumed Glia run starts a new LLM4AD search with what is left of the budget;
-  the candidates and simulations already spent stay recorded and counted.
+  islands) and no cap on an island's size: Glia replaces the database before the search starts, as
+  LLM4AD's own resume does, by one with Table 1's k and island count whose islands hold at most 20
+  programs each (a subclass of LLM4AD's `ProgramsDatabase`, `glia.blackbox.llm4ad_islands`); the run's
+  facts say what each island held at the end.
+- Ctrl-C stops the search like a spent budget; a resumed run continues from LLM4AD's own checkpoints
+  where there is one (`glia.blackbox.llm4ad_resume` says how, and where it restarts with the budget left);
+  the candidates and simulations already spent stay recorded and counted, never run again.
 """
 
 from __future__ import annotations
@@ -34,16 +36,28 @@ import contextlib
 import logging
 import textwrap
 import threading
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from glia.blackbox.foreign_logging import root_logging_kept
 from glia.blackbox.initial import initial_program
+from glia.blackbox.llm4ad_islands import capped_database, islands_held
+from glia.blackbox.llm4ad_resume import (
+    DATABASE_DIR,
+    POPULATION_DIR,
+    latest_checkpoint,
+    profiler_class,
+    resume_eoh,
+    resume_funsearch,
+    start_from_template_score,
+)
 from glia.blackbox.names import EOH, FUNSEARCH
 from glia.blackbox.prompts import openevolve_system_message
 from glia.blackbox.session import MethodEnded, MethodSession
 from glia.blackbox.store import VALID, best_claim
+from glia.evaluation import design_sha256
 from glia.llm.types import Message
 from glia.record.outcome import INTERRUPTED
 
@@ -199,9 +213,12 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
     facts["samples"] = samples
     llm, evaluation = GliaLLM(), GliaEvaluation()
     with root_logging_kept(), (folder / "settings.txt").open("a", encoding="utf-8") as out:
-        with contextlib.redirect_stdout(out):
-            search = _build(session, llm, evaluation, samples, folder)  # its profiler prints its settings
+        # its profiler prints its settings, its resume a progress bar
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            search = _build(session, llm, evaluation, samples, folder, facts)
         _close_profiler_log()
+    if "resume_error" in facts:  # logged here: stdout and stderr went to settings.txt while building
+        log.warning("blackbox.llm4ad_resume_failed", method=session.method, error=facts["resume_error"])
     hook = threading.excepthook
 
     def quiet(args: Any) -> None:  # LLM4AD's initialisation threads end on SearchStopped: expected
@@ -224,16 +241,46 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
         reason = session.stop_reason() or SEARCH_ENDED
     if session.host.stop.is_set():
         reason = INTERRUPTED
+    if session.method == FUNSEARCH:
+        facts["islands"] = islands_held(search._database, settings.island_capacity)  # noqa: SLF001
     best = best_claim(session.store.records(), session.metric)
     return reason, best.n if best else None, facts
 
 
-def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, folder: Any) -> Any:
+def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, folder: Path,
+           facts: dict[str, Any]) -> Any:  # fmt: skip
+    """The LLM4AD search, continued from its latest checkpoint when an earlier session left one."""
+    earlier = bool(session.store.records())
+    checkpoint = latest_checkpoint(folder, POPULATION_DIR if session.method == EOH else DATABASE_DIR)
+    facts["resumed_from"] = None
+    if earlier and checkpoint is not None:
+        search = _new_search(session, llm, evaluation, samples, folder)
+        try:
+            if session.method == EOH:
+                resume_eoh(search, folder, samples)
+            else:
+                resume_funsearch(search, checkpoint, samples, lambda: _capped(session, search))
+            facts["resumed_from"] = checkpoint.relative_to(folder).as_posix()
+            return search
+        except Exception as exc:  # noqa: BLE001 - an unreadable checkpoint: start again with the budget left
+            facts["resume_error"] = f"{type(exc).__name__}: {exc}"
+    search = _new_search(session, llm, evaluation, samples, folder)
+    if earlier:
+        facts["restarted"] = "no checkpoint of LLM4AD's to continue from: a new search with the budget left"
+        score = _template_score(session, search) if session.method == FUNSEARCH else None
+        if score is not None:
+            start_from_template_score(search, score)
+    return search
+
+
+def _new_search(session: MethodSession, llm: Any, evaluation: Any, samples: int, folder: Path) -> Any:
     settings = session.settings
     if session.method == EOH:
         from llm4ad.method.eoh import EoH, EoHProfiler
 
-        profiler = _own_logger(EoHProfiler(log_dir=str(folder), create_random_path=False, log_style="simple"))
+        profiler = _own_logger(
+            profiler_class(EoHProfiler)(log_dir=str(folder), create_random_path=False, log_style="simple")
+        )
         return EoH(
             llm,
             evaluation,
@@ -247,10 +294,14 @@ def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, fold
     if session.method == FUNSEARCH:
         from llm4ad.method.funsearch import FunSearch, ProgramsDatabaseConfig
         from llm4ad.method.funsearch.profiler import FunSearchProfiler
-        from llm4ad.method.funsearch.programs_database import ProgramsDatabase
 
         profiler = _own_logger(
-            FunSearchProfiler(log_dir=str(folder), create_random_path=False, log_style="simple")
+            profiler_class(FunSearchProfiler)(
+                log_dir=str(folder),
+                create_random_path=False,
+                log_style="simple",
+                program_db_register_interval=1,  # a checkpoint after every sample (its default: 100)
+            )
         )
         search = FunSearch(
             llm,
@@ -261,17 +312,34 @@ def _build(session: MethodSession, llm: Any, evaluation: Any, samples: int, fold
             samples_per_prompt=settings.samples_per_prompt,
             max_sample_nums=samples,
         )
-        config = ProgramsDatabaseConfig(
+        search.db_config = ProgramsDatabaseConfig(
             functions_per_prompt=settings.prompt_programs, num_islands=settings.funsearch_islands
         )
-        search.db_config = config
-        search._database = ProgramsDatabase(  # noqa: SLF001 - as LLM4AD's own resume_funsearch does
-            config,
-            search._template_program,
-            search._function_to_evolve_name,  # noqa: SLF001
-        )
+        search._database = _capped(session, search)  # noqa: SLF001 - as LLM4AD's own resume_funsearch does
         return search
     raise ValueError(f"{session.method!r} is not an LLM4AD method")
+
+
+def _capped(session: MethodSession, search: Any) -> Any:
+    """An empty FunSearch database with the run's settings, its islands capped (Table 1: 20 programs)."""
+    return capped_database(
+        search.db_config,
+        search._template_program,  # noqa: SLF001
+        search._function_to_evolve_name,  # noqa: SLF001
+        session.settings.island_capacity,
+    )
+
+
+def _template_score(session: MethodSession, search: Any) -> float | None:
+    """The score (maximised) an earlier session's benchmark gave FunSearch's template, if it ran."""
+    code = unwrap_design(str(search._template_program))  # noqa: SLF001
+    if code is None:
+        return None
+    digest = design_sha256({session.task.design_files[0]: code})
+    ran = [r for r in session.store.records() if r.design_hash == digest and r.status == VALID]
+    if not ran or ran[0].claimed_score is None:
+        return None
+    return float(session.metric.as_maximised(ran[0].claimed_score))
 
 
 def _own_logger(profiler: Any) -> Any:

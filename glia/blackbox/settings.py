@@ -37,10 +37,11 @@ class MethodSettings:
     prompt_programs: int = 3  # funsearch: programs shown in each prompt, k (Table 1)
     funsearch_islands: int = 6  # funsearch: number of islands (Table 1)
     samples_per_prompt: int = 4  # funsearch: designs asked for per prompt (LLM4AD's default)
+    island_capacity: int = 20  # funsearch: programs an island holds at most (Table 1)
 
     def __post_init__(self) -> None:
         for name in ("history", "islands", "workers", "checkpoint_interval", "population", "prompt_programs",
-                     "funsearch_islands", "samples_per_prompt"):  # fmt: skip
+                     "funsearch_islands", "samples_per_prompt", "island_capacity"):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SettingsError(f"blackbox setting {name!r} must be a whole number >= 1, got {value!r}")

@@ -151,6 +151,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="funsearch: designs per prompt (default 4, LLM4AD's)",
     )
+    group.add_argument(
+        "--island-capacity",
+        type=int,
+        metavar="N",
+        help="funsearch: programs an island holds at most (default 20, Table 1)",
+    )
     add_model_setting_options(parser)
     add_root_option(parser)
     parser.set_defaults(handler=run)
@@ -216,6 +222,7 @@ def build_plan(args: argparse.Namespace, config: UserConfig, root: Path) -> Any:
         "max_generations": args.max_generations, "islands": args.islands, "workers": args.workers,
         "history": args.history, "population": args.population, "prompt_programs": args.prompt_programs,
         "funsearch_islands": args.funsearch_islands, "samples_per_prompt": args.samples_per_prompt,
+        "island_capacity": args.island_capacity,
     }.items() if value is not None}  # fmt: skip
     from glia.blackbox.settings import MethodSettings, SettingsError
 

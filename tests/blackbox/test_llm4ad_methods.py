@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from glia.blackbox.initial import LLQ_ROUTER
+from glia.blackbox.llm4ad_islands import capped_database, islands_held
 from glia.blackbox.llm4ad_method import WRAPPER, unwrap_design, wrap_design
 from glia.blackbox.store import VALID, CandidateStore
 from glia.orchestrator import RunConfig, execute_run, prepare_run
@@ -139,3 +140,23 @@ def test_llm4ad_methods_on_a_problem_folder_rescore_the_reference_exactly(
     assert no_host_exec == []
     reference = data["baselines"]["initial_program"]["score"]
     assert data["best"]["score"] == pytest.approx(reference, abs=1e-12)
+
+
+def test_funsearch_islands_hold_at_most_their_capacity_keeping_the_best() -> None:
+    from llm4ad.base import TextFunctionProgramConverter
+    from llm4ad.method.funsearch import ProgramsDatabaseConfig
+
+    def function(k: int) -> Any:
+        return TextFunctionProgramConverter.text_to_function(f"def f():\n    return {k}\n")
+
+    template = TextFunctionProgramConverter.text_to_program("def f():\n    return 0\n")
+    config = ProgramsDatabaseConfig(functions_per_prompt=3, num_islands=2)
+    database = capped_database(config, template, "f", 5)
+    database.register_function(function(0), None, 0.0)  # the template goes to every island
+    for k in range(1, 12):  # scores 1, 2, 3, 0, 1, 2, 3, ... all on island 0
+        database.register_function(function(k), 0, float(k % 4))
+    assert islands_held(database, 5) == {"capacity": 5, "held": [5, 1], "registered": [12, 1]}
+    kept = {
+        score: [str(p).split()[-1] for p in c.programs] for score, c in database.islands[0].clusters.items()
+    }
+    assert kept == {2.0: ["6", "10"], 3.0: ["3", "7", "11"]}  # the lowest scores went, the oldest first
