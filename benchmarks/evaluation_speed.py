@@ -30,7 +30,7 @@ def measure(workers: int, secrets: Path) -> dict:
     """One evaluation with the Glia found on sys.path; its figures as a dict. `secrets`: the seed key's
     folder, shared by both checkouts so that they draw the same secret seeds."""
     from glia.evaluation import Evaluator
-    from glia.task import load_task
+    from glia.task_kinds import load_task
 
     root = Path(__import__("glia").__file__).resolve().parents[1]
     task = load_task(root / "tasks" / "llm_routing.md")
