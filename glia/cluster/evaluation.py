@@ -311,3 +311,10 @@ class SpreadSandboxes:
             write_json_atomic(self.folder / NODES_FILE, rows)
         except OSError as exc:
             log.warning("cluster.nodes_file_failed", error=str(exc))
+
+
+def runs_at_once(sandboxes_per_run: int) -> int:
+    """How many runs the cluster holds at once (a comparison): each needs its contexts' sandboxes and
+    room for one evaluation lane."""
+    slots = sum(PLACEMENT.nodes().values())
+    return max(1, slots // (max(1, sandboxes_per_run) + UNITS))
