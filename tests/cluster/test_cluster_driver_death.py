@@ -21,9 +21,9 @@ import pytest
 from glia.cli import main
 from glia.cluster import PLACEMENT
 from tests.cli.test_run_record_e2e import BENCH_THEN_LONG, REPO_ROOT, _transcript, approve
-from tests.cli.test_solve import ROUTER, SUMMARY, quick_task
+from tests.cli.test_solve import ROUTER, SUMMARY
 from tests.fake_llm import FakeLLMServer, reply, tool_call
-from tests.orchestrator.e2e_support import run_containers
+from tests.orchestrator.e2e_support import run_containers, write_quick_task
 
 pytestmark = pytest.mark.docker
 
@@ -48,7 +48,7 @@ def test_a_killed_driver_is_resumed_on_the_cluster_with_exact_counts(
     with FakeLLMServer() as server:
         server.handler("gpt-4o", researcher)
         server.handler("gpt-4.1", approve)
-        args = ["solve", str(quick_task(tmp_path)), *common, "--researcher-model", "openai:gpt-4o",
+        args = ["solve", str(write_quick_task(tmp_path)), *common, "--researcher-model", "openai:gpt-4o",
                 "--supervisor-model", "openai:gpt-4.1", "--base-url", server.openai_base_url, "--image",
                 workspace_image, "--run-id", run_id, "--max-steps", "8", "--max-minutes", "15",
                 "--max-simulations", "6", "--live-evaluations", "0"]  # fmt: skip

@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from glia.cli import main
 from glia.cluster import PLACEMENT
 from glia.cluster.evaluation import NODES_FILE
 from glia.evaluation import Evaluator
@@ -84,3 +85,18 @@ def test_an_evaluation_spreads_over_nodes_with_the_local_verdict(
     assert len(summaries) == 3  # kept on the driver, as for a local evaluation
     logs = list((folder / "outputs").glob("lane-*/core/cmd-*.log"))
     assert len(logs) >= 3  # each simulation's command log, written here
+
+
+def test_glia_bench_spreads_over_the_cluster(ray_cluster, workspace_image, tmp_path, capsys) -> None:
+    task = write_quick_task(tmp_path)
+    root = tmp_path / "workspaces"
+    args = ["bench", str(task), "--router", "llq", "--image", workspace_image, "--root", str(root)]
+    assert main([*args, "--cluster", ray_cluster.address]) == 0
+    out = capsys.readouterr().out
+    assert "backend ray" in out and "llq" in out
+    (nodes_file,) = (root / "bench-llm_routing").glob(f"runs/*/evaluations/llq-*/{NODES_FILE}")
+    (row,) = json.loads(nodes_file.read_text())  # one seed: one lane, on a node of the cluster
+    assert row["simulations"] == 1 and row["node_id"] in ray_cluster.node_ids().values()
+    assert PLACEMENT.in_use() == {}
+    assert main([*args, "--cluster", "not an address"]) == 2  # a bad address is a usage error, in one line
+    assert "is not a Ray address" in capsys.readouterr().err
