@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from glia.cluster.host import RESOURCE
+from glia.cluster.host import RESOURCE, NodeRefused
 from glia.cluster.pair import UNITS, PairHost
 from glia.cluster.placement import PLACEMENT
 from glia.cluster.workspace import (
@@ -74,7 +74,8 @@ class Lane:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         self.node, self.image, self.number = node, image, number
-        self.broken = False
+        self.broken = False  # lost (or refused): closed when given back, never reused
+        self.refused = False
         self.where: dict[str, Any] = {}
         self.actor = (
             _remote_pair()
@@ -97,7 +98,12 @@ class Lane:
 
     def acquire(self, folder: Path, hosted: bool) -> tuple[RemoteMember, RemoteMember | None]:
         """The node's sandboxes, fresh, their logs written under `folder` here."""
-        self.where = self.call("acquire", hosted)
+        try:
+            self.where = self.call("acquire", hosted)
+        except NodeRefused as refused:  # no engine or no image there: left out, never a bad design
+            self.broken, self.refused = True, True
+            PLACEMENT.refuse(self.node, str(refused), self.image if refused.image_only else "*")
+            raise
         outputs = folder / "outputs" / f"lane-{self.number}"
         core = RemoteMember(self, "core", outputs / "core")
         return core, RemoteMember(self, "design", outputs / "design") if hosted else None
@@ -116,7 +122,7 @@ class Lane:
                 log.warning("cluster.lane_close_failed", node=self.node, error=str(exc)[:300])
         kill_actor(self.actor)
         PLACEMENT.release(self.node, UNITS)
-        if self.broken:
+        if self.broken and not self.refused:
             PLACEMENT.refuse(self.node, "the node died during a trusted evaluation")
 
 
@@ -241,17 +247,28 @@ class SpreadSandboxes:
         self._lock = threading.Lock()
 
     def open(self) -> SpreadSandboxes:
+        """Open a lane per wanted simulation slot; lanes whose node refused or died are dropped (their
+        nodes left out) and the evaluation goes on with the others, or with new ones elsewhere."""
         from glia.evaluation.sandboxes import EvaluationSandboxes
 
-        self.lanes = self.pool.take(self.wanted)
-        self.members = [EvaluationSandboxes(workers=1, pool=lane, **self._options) for lane in self.lanes]
+        while True:
+            lanes = self.pool.take(self.wanted)
+            members = [EvaluationSandboxes(workers=1, pool=lane, **self._options) for lane in lanes]
+            with ThreadPoolExecutor(len(members), thread_name_prefix="glia-lane-open") as opening:
+                errors = list(opening.map(_open_quietly, members))
+            opened = [i for i, error in enumerate(errors) if error is None]
+            self.pool.give_back([lane for i, lane in enumerate(lanes) if i not in opened])
+            if opened:
+                break
+            hard = [error for error in errors if not isinstance(error, NodeRefused | SandboxLost)]
+            if hard:
+                raise hard[0]
+        self.lanes = [lanes[i] for i in opened]
+        self.members = [members[i] for i in opened]
         self.workers = len(self.members)
         self._free, self._runs = list(range(len(self.members))), [0] * len(self.members)
-        with ThreadPoolExecutor(len(self.members), thread_name_prefix="glia-lane-open") as opening:
-            list(opening.map(lambda member: member.open(), self.members))  # raises the first failure
-        log.info(
-            "cluster.evaluation_spread", lanes=len(self.lanes), nodes=len({lane.node for lane in self.lanes})
-        )
+        nodes = len({lane.node for lane in self.lanes})
+        log.info("cluster.evaluation_spread", lanes=len(self.lanes), nodes=nodes)
         return self
 
     def close(self) -> None:
@@ -311,6 +328,14 @@ class SpreadSandboxes:
             write_json_atomic(self.folder / NODES_FILE, rows)
         except OSError as exc:
             log.warning("cluster.nodes_file_failed", error=str(exc))
+
+
+def _open_quietly(member: Any) -> BaseException | None:
+    try:
+        member.open()
+    except Exception as exc:  # noqa: BLE001 - sorted by SpreadSandboxes.open
+        return exc
+    return None
 
 
 def runs_at_once(sandboxes_per_run: int) -> int:

@@ -19,11 +19,12 @@ from rich.console import Console
 from glia.cluster import PLACEMENT
 from glia.cluster.evaluation import NODES_FILE
 from glia.cluster.workspace import REPLACED_NOTE
+from glia.evaluation import Evaluator
 from glia.orchestrator import RunConfig, execute_run, prepare_run
 from glia.progress import progress_table, read_run
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
 from glia.run_store import context_dir, load_run
-from glia.task import BudgetLimits
+from glia.task import BudgetLimits, load_task
 from glia.workspace import create_workspace
 from glia.workspace.base import WorkspaceError
 from tests.fake_llm import FakeLLMServer
@@ -161,3 +162,13 @@ def test_a_node_without_the_image_is_refused_by_name(ray_cluster, tmp_path) -> N
         "glia-no-such-image:0"
     }
     assert PLACEMENT.nodes("glia-workspace:latest")  # the nodes still take sandboxes of the real image
+
+    # A trusted evaluation asks every node in turn, then says why none can run it (no design blamed twice).
+    task = load_task(write_quick_task(tmp_path))
+    with Evaluator(task, tmp_path / "eval", backend="ray", image="glia-no-such-image:0") as evaluator:
+        result = evaluator.evaluate_router("llq")
+    assert not result.valid and "no cluster node can host a sandbox" in (result.reason or "")
+    assert (result.reason or "").count("cannot host a Glia sandbox") == len(ray_cluster.nodes)
+    assert PLACEMENT.in_use() == {} and len(PLACEMENT.nodes("glia-workspace:latest")) == len(
+        ray_cluster.nodes
+    )
