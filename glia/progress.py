@@ -62,12 +62,22 @@ def best_claim_cell(ctx: ContextView, digits: int = 2) -> str:
     return ctx.metric.format(best.claimed_score if best else None, digits)
 
 
+def node_cell(ctx: ContextView) -> str:
+    """Where a context's sandbox runs on a cluster: the node's address, and how often it moved."""
+    node = (ctx.entry.node if ctx.entry else None) or {}
+    where = str(node.get("ip") or node.get("host") or str(node.get("node_id") or "")[:12])
+    moved = node.get("replaced")
+    return f"{where} (moved {moved}x)" if where and isinstance(moved, int) and moved > 0 else where
+
+
 def progress_table(state: RunView) -> Table:
-    """The live table: one row per context, budgets in the caption."""
+    """The live table: one row per context, budgets in the caption; a node column on a cluster."""
     title = console_text(f"Glia run {state.run_id} · {state.strategy_label} · {state.phase()}", 200)
     table = Table(title=title, expand=False)
+    on_cluster = any(node_cell(ctx) for ctx in state.contexts)
     for column, justify in (
         ("context", "left"),
+        *((("node", "left"),) if on_cluster else ()),
         ("status", "left"),
         ("turn", "right"),
         ("sims", "right"),
@@ -81,6 +91,7 @@ def progress_table(state: RunView) -> Table:
     for ctx in state.contexts:
         table.add_row(
             console_text(ctx.name, 40),
+            *((console_text(node_cell(ctx), 40),) if on_cluster else ()),
             console_text(ctx.status, 40),
             str(ctx.turns),
             console_text(simulations_cell(ctx), 40),
@@ -105,8 +116,9 @@ def totals_line(state: RunView) -> str:
 
 def context_line(ctx: ContextView) -> str:
     """One plain line per context change, for logs and CI where a live table would be noise."""
+    node = node_cell(ctx)
     parts = [
-        f"{ctx.name}: {ctx.status}",
+        f"{ctx.name}{f' on {node}' if node else ''}: {ctx.status}",
         f"turn {ctx.turns}",
         f"sims {simulations_cell(ctx)}",
         f"best claim {best_claim_cell(ctx)}",

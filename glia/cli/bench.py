@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from glia.cli.common import add_root_option, console, parse_seeds, seeds_argument, workspaces_root
+from glia.cli.common import (
+    add_cluster_option,
+    add_root_option,
+    console,
+    parse_seeds,
+    seeds_argument,
+    use_cluster,
+    workspaces_root,
+)
 from glia.config import UserConfig, load_config
 from glia.errors import GliaUsageError
 from glia.safe_text import console_text
@@ -83,6 +91,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--image", metavar="TAG", help="workspace image for docker (default: glia-workspace:latest)"
     )
     add_root_option(parser)
+    add_cluster_option(parser)  # the evaluation's simulations spread over the cluster's nodes
     parser.set_defaults(handler=run)
 
 
@@ -132,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
     task = narrowed_task(load_task(args.task), args.seeds, args.workloads, args.duration)
     backend = args.workspace or config.workspace or "docker"
     check_backend_allowed(backend, bool(args.unsafe_local_workspace or config.allow_unsafe_local))
+    cluster = use_cluster(args, config)
+    if cluster:
+        from glia.cluster import connect
+
+        connect(cluster)  # a ClusterError (a WorkspaceError) says in one line what to fix
+        backend = "ray"
     out = console()
     if backend == "local":
         out.print(f"[bold red]{warning_line()}[/]")

@@ -51,7 +51,7 @@ def add_cluster_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
         metavar="ADDRESS",
-        help="run the contexts' sandboxes on a Ray cluster: auto, ray://HOST:PORT or HOST:PORT "
+        help="run the sandboxes (contexts', trusted evaluations') on a Ray cluster: auto, ray://HOST:PORT or HOST:PORT "
         "(config `cluster`; needs glia[cluster]; see README 'Running on a cluster')",
     )
 

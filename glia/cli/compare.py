@@ -346,9 +346,12 @@ def execute(plan: Any, args: argparse.Namespace, config: UserConfig) -> int:
     def watch(run_dir: Path) -> Any:
         return RunWatcher(run_dir, make_display(out), PROGRESS_INTERVAL_S)
 
+    at_once = _runs_at_once(plan, args, config)
+    if at_once > 1:
+        out.print(f"  on the cluster: {at_once} runs at once")
     try:
         status = run_plan(plan, say=lambda line: out.print(console_text(line, 2000)), watch=watch,
-                          provider_factory=factory)  # fmt: skip
+                          provider_factory=factory, at_once=at_once)  # fmt: skip
     finally:
         _remove_own_containers(plan)
     written = _write_and_show(plan, quiet=True)
@@ -357,6 +360,18 @@ def execute(plan: Any, args: argparse.Namespace, config: UserConfig) -> int:
     if status != "finished":
         out.print(f"Continue with: glia compare --resume {plan.compare_id}")
     return 0 if status == "finished" else 1
+
+
+def _runs_at_once(plan: Any, args: argparse.Namespace, config: UserConfig) -> int:
+    """On a cluster, as many runs at once as its declared sandbox slots hold; otherwise one."""
+    address = use_cluster(args, config)
+    if not address:
+        return 1
+    from glia.cluster import connect
+    from glia.cluster.evaluation import runs_at_once
+
+    connect(address)
+    return runs_at_once(max(m.contexts if m.strategy == "mcg-par" else 1 for m in plan.methods))
 
 
 def _write_and_show(plan: Any, quiet: bool = False) -> Any:

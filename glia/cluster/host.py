@@ -36,20 +36,13 @@ class SandboxHost:
         self.workspace: Any = None
 
     def place(self) -> dict[str, str]:
-        """Where this actor runs: Ray's node id, the node's address and host name."""
-        import ray
-
-        return {
-            "node_id": ray.get_runtime_context().get_node_id(),
-            "ip": ray.util.get_node_ip_address(),
-            "host": socket.gethostname(),
-        }
+        return node_place()
 
     def start(self) -> dict[str, str]:
         """Check the node's engine and image, then start the container; returns `place()`."""
         from glia.workspace.docker_backend import DockerWorkspace
 
-        where = self.place()
+        where = node_place()
         self.workspace = DockerWorkspace(
             self.logs,
             self.run_id,
@@ -61,25 +54,11 @@ class SandboxHost:
         try:
             self.workspace.start()
         except WorkspaceError as err:
-            from glia.workspace.base import ImageMissing
-
-            raise NodeRefused(
-                f"node {where['ip']} ({where['host']}, {where['node_id'][:12]}) cannot host a Glia sandbox: "
-                f"{err}",
-                image_only=isinstance(err, ImageMissing),
-            ) from None
+            raise refusal(where, err) from None
         return where
 
     def exec(self, command: str, timeout_s: float | None, env: Mapping[str, str] | None) -> dict[str, Any]:
-        result = self.workspace.exec(command, timeout_s=timeout_s, env=env)
-        log = b""
-        node_path = result.output_path
-        if node_path is not None and node_path.is_file():
-            log = node_path.read_bytes()
-            node_path.unlink()
-        fields = dict(vars(result))
-        fields["output_path"] = str(node_path) if node_path is not None else None
-        return {"result": fields, "log": log}
+        return exec_as_data(self.workspace, command, timeout_s, env)
 
     def write_files(self, tree: Tree, replace: bool) -> None:
         """`tree` comes from the driver (trusted): it is written as it is."""
@@ -116,6 +95,42 @@ class SandboxHost:
     def relay_hang_up(self, number: int) -> None:
         if self.relay:
             self.relay.hang_up(number)
+
+
+def node_place() -> dict[str, str]:
+    """Where the calling actor runs: Ray's node id, the node's address and host name."""
+    import ray
+
+    return {
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "ip": ray.util.get_node_ip_address(),
+        "host": socket.gethostname(),
+    }
+
+
+def refusal(where: Mapping[str, str], err: WorkspaceError) -> NodeRefused:
+    """The one-line refusal of a node whose engine or image failed `err`."""
+    from glia.workspace.base import ImageMissing
+
+    return NodeRefused(
+        f"node {where['ip']} ({where['host']}, {where['node_id'][:12]}) cannot host a Glia sandbox: {err}",
+        image_only=isinstance(err, ImageMissing),
+    )
+
+
+def exec_as_data(
+    workspace: Any, command: str, timeout_s: float | None, env: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """Run a command in a node's sandbox; its result as fields and its log as bytes (the driver keeps it)."""
+    result = workspace.exec(command, timeout_s=timeout_s, env=env)
+    log = b""
+    node_path = result.output_path
+    if node_path is not None and node_path.is_file():
+        log = node_path.read_bytes()
+        node_path.unlink()
+    fields = dict(vars(result))
+    fields["output_path"] = str(node_path) if node_path is not None else None
+    return {"result": fields, "log": log}
 
 
 class NodeRefused(WorkspaceError):

@@ -31,6 +31,7 @@ class Placement:
         self._in_use: dict[str, int] = {}
         self._refused: dict[tuple[str, str], str] = {}  # (node id, image or "*") -> why
         self._listeners: dict[str, Listener] = {}
+        self._reclaimers: dict[object, Callable[[], bool]] = {}
 
     def nodes(self, image: str = "*") -> dict[str, int]:
         """Alive nodes that declare sandbox slots and have not refused `image`: node id -> slots."""
@@ -46,31 +47,58 @@ class Placement:
                 found[node["NodeID"]] = slots
         return found
 
-    def acquire(self, image: str = "*", wait_s: float = 6 * 3600.0) -> str:
-        """A node id with a free slot (counted as used until `release`); waits while all are full."""
+    def acquire(self, image: str = "*", wait_s: float = 6 * 3600.0, units: int = 1) -> str:
+        """A node id with `units` free slots (counted as used until `release`); waits while all are full,
+        first asking idle holders (an evaluator's kept sandboxes) to give theirs back."""
         deadline = time.monotonic() + wait_s
         warned = False
         while True:
-            nodes = self.nodes(image)
-            with self._lock:
-                if not nodes:
-                    raise WorkspaceError(self._no_nodes_message(image))
-                free = {node: slots - self._in_use.get(node, 0) for node, slots in nodes.items()}
-                best = max(free, key=lambda node: free[node])
-                if free[best] > 0:
-                    self._in_use[best] = self._in_use.get(best, 0) + 1
-                    return best
+            node = self.try_acquire(image, units)
+            if node is not None:
+                return node
+            if self._reclaim():
+                continue
             if time.monotonic() > deadline:
                 raise WorkspaceError(f"no sandbox slot came free on the cluster within {wait_s:g} s")
             if not warned:
-                log.info("cluster.waiting_for_a_slot", nodes=len(nodes))
+                log.info("cluster.waiting_for_a_slot", units=units)
                 warned = True
             time.sleep(0.5)
 
-    def release(self, node: str) -> None:
+    def try_acquire(self, image: str = "*", units: int = 1) -> str | None:
+        """A node with `units` free slots now (the one with the most), or None when every node is full."""
+        nodes = self.nodes(image)
         with self._lock:
-            if self._in_use.get(node, 0) > 0:
-                self._in_use[node] -= 1
+            if not nodes:
+                raise WorkspaceError(self._no_nodes_message(image))
+            if max(nodes.values()) < units:
+                raise WorkspaceError(
+                    f"no node of the cluster declares {units} {RESOURCE!r} slots, which a trusted "
+                    f"evaluation's core and design sandboxes need on one node: declare at least {units}"
+                )
+            free = {node: slots - self._in_use.get(node, 0) for node, slots in nodes.items()}
+            best = max(free, key=lambda node: free[node])
+            if free[best] < units:
+                return None
+            self._in_use[best] = self._in_use.get(best, 0) + units
+            return best
+
+    def reclaimable(self, reclaim: Callable[[], bool] | None, key: object) -> None:
+        """`reclaim()` gives back one idle holding (True) or has none (False); None unregisters `key`."""
+        with self._lock:
+            if reclaim is None:
+                self._reclaimers.pop(key, None)
+            else:
+                self._reclaimers[key] = reclaim
+
+    def _reclaim(self) -> bool:
+        with self._lock:
+            reclaimers = list(self._reclaimers.values())
+        return any(reclaim() for reclaim in reclaimers)
+
+    def release(self, node: str, units: int = 1) -> None:
+        with self._lock:
+            self._in_use[node] = max(0, self._in_use.get(node, 0) - units)
 
     def refuse(self, node: str, why: str, image: str = "*") -> None:
         """Leave `node` out from now on, for `image` only (it lacks it) or for all ("*": no engine, dead)."""

@@ -135,13 +135,13 @@ class RayWorkspace:
             try:
                 where = ray.get(actor.start.remote(), timeout=QUICK_CALL_S)
             except Exception as exc:  # noqa: BLE001 - refused, died or timed out: try another node
-                cause = _cause(exc)
+                cause = ray_cause(exc)
                 PLACEMENT.release(node)
-                _kill(actor)
+                kill_actor(actor)
                 if isinstance(cause, NodeRefused):
                     PLACEMENT.refuse(node, str(cause), self.image if cause.image_only else "*")
                     continue
-                if _is_lost(exc):
+                if is_lost(exc):
                     PLACEMENT.refuse(node, "the node died")
                     continue
                 raise WorkspaceError(f"could not start a sandbox on the cluster: {cause}") from None
@@ -190,7 +190,7 @@ class RayWorkspace:
                 ray.get(self._actor.close.remote(), timeout=QUICK_CALL_S)
             except Exception as exc:  # noqa: BLE001 - closing is best effort; containers self-destruct
                 log.warning("cluster.close_failed", context=self.context_id, error=str(exc)[:300])
-        _kill(self._actor)
+        kill_actor(self._actor)
         self._actor = self._node = None
 
     def close(self) -> None:
@@ -219,25 +219,9 @@ class RayWorkspace:
     # calls
 
     def _call(self, method: str, *args: Any, timeout_s: float = QUICK_CALL_S) -> Any:
-        import ray
-
         if self._closed or self._actor is None:
             raise WorkspaceDead(f"workspace {self.context_id} is closed")
-        try:
-            return ray.get(getattr(self._actor, method).remote(*args), timeout=timeout_s)
-        except Exception as exc:  # noqa: BLE001 - sorted below
-            if _is_lost(exc):
-                raise SandboxLost(
-                    f"the node {self.where.get('ip')} holding the sandbox is gone: {exc}"
-                ) from None
-            cause = _cause(exc)
-            if isinstance(cause, Exception) and cause is not exc:
-                raise cause from None
-            if isinstance(exc, ray.exceptions.GetTimeoutError):
-                raise SandboxLost(
-                    f"the node {self.where.get('ip')} did not answer within {timeout_s:g} s"
-                ) from None
-            raise
+        return call_actor(self._actor, method, *args, timeout_s=timeout_s, node=self.where.get("ip"))
 
     def _with_replacement(self, method: str, *args: Any, timeout_s: float = QUICK_CALL_S) -> Any:
         """A file call: on a lost node, replace the sandbox and call again (once per replacement)."""
@@ -259,13 +243,7 @@ class RayWorkspace:
             return ExecResult(command, None, False, time.monotonic() - started, REPLACED_NOTE, None, False, 0)
         if self._pump is not None:
             self._pump.flush()  # the runs' `end` lines reach the ledger before the command's result
-        fields = answer["result"]
-        path = self._logs.next_path()
-        path.write_bytes(answer["log"])
-        node_path = fields.pop("output_path")
-        if node_path:
-            fields["output"] = fields["output"].replace(node_path, str(path))
-        return ExecResult(**{**fields, "output_path": path})
+        return exec_result(answer, self._logs)
 
     def write_files(self, tree: Tree, *, replace: bool = False) -> None:
         self._with_replacement("write_files", tree, replace)
@@ -282,7 +260,36 @@ class RayWorkspace:
         return data
 
 
-def _is_lost(exc: BaseException) -> bool:
+def call_actor(actor: Any, method: str, *args: Any, timeout_s: float, node: Any) -> Any:
+    """`actor.method(*args)` on its node: the actor's own exception as itself, a lost or silent node as
+    SandboxLost."""
+    import ray
+
+    try:
+        return ray.get(getattr(actor, method).remote(*args), timeout=timeout_s)
+    except Exception as exc:  # noqa: BLE001 - sorted below
+        if is_lost(exc):
+            raise SandboxLost(f"the node {node} holding the sandbox is gone: {exc}") from None
+        cause = ray_cause(exc)
+        if isinstance(cause, Exception) and cause is not exc:
+            raise cause from None
+        if isinstance(exc, ray.exceptions.GetTimeoutError):
+            raise SandboxLost(f"the node {node} did not answer within {timeout_s:g} s") from None
+        raise
+
+
+def exec_result(answer: Mapping[str, Any], logs: CommandLogs) -> ExecResult:
+    """A node's `exec_as_data` answer as the driver's ExecResult, its log written into the run folder."""
+    fields = dict(answer["result"])
+    path = logs.next_path()
+    path.write_bytes(answer["log"])
+    node_path = fields.pop("output_path")
+    if node_path:
+        fields["output"] = fields["output"].replace(node_path, str(path))
+    return ExecResult(**{**fields, "output_path": path})
+
+
+def is_lost(exc: BaseException) -> bool:
     import ray.exceptions as rex
 
     return isinstance(
@@ -290,7 +297,7 @@ def _is_lost(exc: BaseException) -> bool:
     )
 
 
-def _cause(exc: BaseException) -> BaseException:
+def ray_cause(exc: BaseException) -> BaseException:
     """The exception the actor raised, when `exc` is Ray's wrapper of one."""
     import ray.exceptions as rex
 
@@ -299,7 +306,7 @@ def _cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _kill(actor: Any) -> None:
+def kill_actor(actor: Any) -> None:
     if actor is None:
         return
     import ray

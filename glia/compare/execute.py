@@ -10,7 +10,9 @@ same command (or `glia compare --resume ID`) to continue.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -33,61 +35,85 @@ def run_plan(
     *,
     say: Say = print,
     watch: Watch | None = None,
+    at_once: int = 1,
     **collaborators: Any,
 ) -> str:
     """Run every entry not finished yet; returns the comparison's status (finished / interrupted /
     incomplete). `collaborators` go to `execute_run` / `resume_run` (provider_factory, evaluator_factory,
-    context_runner, container_cleanup: the CLI passes the checked provider factory, tests their fakes)."""
+    context_runner, container_cleanup: the CLI passes the checked provider factory, tests their fakes).
+    `at_once` > 1 (a cluster: `glia.cluster.runs_at_once`) runs that many entries at the same time, in
+    plan order, without `watch`; a Ctrl-C then ends the process and the runs under way resume next time."""
     folder = plan.folder
     state = load_state(folder)
     entries = plan.entries()
-    status = "finished"
-    for number, entry in enumerate(entries, 1):
-        state["runs"].setdefault(entry.run_id, {"method": entry.method, "budget": entry.budget,
-                                                       "repeat": entry.repeat, "status": "pending", "error": None})  # fmt: skip
+    lock = threading.Lock()  # the comparison's state, shared by the runs under way
+
+    def one(number: int, entry: Entry) -> str:
+        with lock:
+            state["runs"].setdefault(entry.run_id, {"method": entry.method, "budget": entry.budget,
+                                                           "repeat": entry.repeat, "status": "pending", "error": None})  # fmt: skip
         run_dir = plan.workspaces_root / entry.run_id
         current = _run_status(run_dir)
         if completed(run_dir):
-            _mark(folder, state, entry, current or "finished", None)
-            continue
+            _mark(folder, state, entry, current or "finished", None, lock)
+            return "finished"
         head = f"[{number}/{len(entries)}] {plan.method(entry.method).label}, {entry.budget} simulations, repeat {entry.repeat}"
         say(f"{head}: {'resuming' if current else 'starting'} run {entry.run_id}")
-        _mark(folder, state, entry, "running", None)
+        _mark(folder, state, entry, "running", None, lock)
         try:
-            with watch(run_dir) if watch else contextlib.nullcontext():
-                result_status = _run_one(plan, entry, run_dir, current, **collaborators)
+            with watch(run_dir) if watch and at_once == 1 else contextlib.nullcontext():
+                result_status = _run_one(plan, entry, run_dir, current, at_once == 1, **collaborators)
         except KeyboardInterrupt:
-            _mark(folder, state, entry, "interrupted", None)
-            status = "interrupted"
-            break
+            _mark(folder, state, entry, "interrupted", None, lock)
+            return "interrupted"
         except Exception as exc:  # noqa: BLE001 - one failed run must not end the comparison
             log.exception("compare.run_failed", run_id=entry.run_id)
-            _mark(folder, state, entry, "failed", f"{type(exc).__name__}: {exc}")
+            _mark(folder, state, entry, "failed", f"{type(exc).__name__}: {exc}", lock)
             say(f"{head}: failed: {type(exc).__name__}: {exc}")
-            status = "incomplete"
-            continue
-        _mark(folder, state, entry, result_status, None)
+            return "incomplete"
+        _mark(folder, state, entry, result_status, None, lock)
         say(f"{head}: {result_status}{_best_text(run_dir)}")
         if result_status == "interrupted":
-            status = "interrupted"
-            break
-        if not completed(run_dir):
-            status = "incomplete"
+            return "interrupted"
+        return "finished" if completed(run_dir) else "incomplete"
+
+    status = "finished"
+    if at_once <= 1:
+        for number, entry in enumerate(entries, 1):
+            outcome = one(number, entry)
+            if outcome != "finished":
+                status = outcome
+            if outcome == "interrupted":
+                break
+    else:
+        from glia.logging_setup import log_to_run
+
+        log_to_run(folder)  # one log for the runs under way together (glia.log of the comparison)
+        pool = ThreadPoolExecutor(at_once, thread_name_prefix="glia-compare")
+        try:
+            outcomes = list(pool.map(lambda item: one(*item), enumerate(entries, 1)))
+        except KeyboardInterrupt:  # the runs under way have no signal handler of their own (not main)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+        status = next((o for o in ("interrupted", "incomplete") if o in outcomes), "finished")
     state["status"] = status
     save_state(folder, state)
     return status
 
 
 def _run_one(
-    plan: ComparePlan, entry: Entry, run_dir: Path, current: str | None, **collaborators: Any
+    plan: ComparePlan, entry: Entry, run_dir: Path, current: str | None, own_log: bool, **collaborators: Any
 ) -> str:
     from glia.logging_setup import log_to_run
 
     if current is None:
         run_dir = prepare_run(plan.run_config(entry))
-        log_to_run(run_dir)
+        if own_log:
+            log_to_run(run_dir)
         return execute_run(run_dir, **collaborators).status
-    log_to_run(run_dir)
+    if own_log:
+        log_to_run(run_dir)
     try:
         return resume_run(run_dir, **collaborators).status
     except RunNotResumable:
@@ -114,13 +140,16 @@ def _run_status(run_dir: Path) -> str | None:
     return doc.status if doc.status != UNKNOWN_STATUS else "running"
 
 
-def _mark(folder: Path, state: dict[str, Any], entry: Entry, status: str, error: str | None) -> None:
-    item = state["runs"][entry.run_id]
-    item.update(status=status, error=error)
-    if status == "running":
-        item["attempts"] = int(item.get("attempts") or 0) + 1
-    state["status"] = "running"
-    save_state(folder, state)
+def _mark(
+    folder: Path, state: dict[str, Any], entry: Entry, status: str, error: str | None, lock: threading.Lock
+) -> None:
+    with lock:
+        item = state["runs"][entry.run_id]
+        item.update(status=status, error=error)
+        if status == "running":
+            item["attempts"] = int(item.get("attempts") or 0) + 1
+        state["status"] = "running"
+        save_state(folder, state)
 
 
 def _best_text(run_dir: Path) -> str:

@@ -11,6 +11,7 @@ timeout) makes the whole design invalid, with a message naming what happened.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import re
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -47,6 +49,9 @@ OUTPUT_ROOT = "trusted_results"  # inside the core sandbox
 SUMMARY_FILE = "summary.json"
 MAX_SUMMARY_BYTES = 2 * 2**20
 MAX_PER_REQUEST_BYTES = 256 * 2**20
+
+
+SANDBOXED = ("docker", "ray")  # backends that run designs in sandboxes (ray: on a cluster's nodes)
 
 
 class EvaluationRefused(ValueError):
@@ -116,7 +121,7 @@ class Evaluator:
         self.evaluations_dir = self.work_dir / "evaluations"
         self.backend = backend
         self.image = image
-        self.workers = workers or default_workers()
+        self.workers = workers or (_cluster_lanes() if backend == "ray" else default_workers())
         self.cache_dir = Path(cache_dir) if cache_dir else self.evaluations_dir
         # One key per workspaces root (runs and benches live side by side there), so that every run and
         # bench on this machine uses the same secret workloads.
@@ -132,10 +137,8 @@ class Evaluator:
         # A long-lived evaluator (a run, a bench) keeps its sandboxes and restarts them between
         # evaluations; `close()` releases them.
         self._pool = (
-            SandboxPool(
-                self.work_dir.name, image, self.workers, kill_after_s(task.evaluation.time_limit_s), backend
-            )
-            if reuse_sandboxes and backend == "docker"
+            _kept_sandboxes(self.work_dir.name, image, self.workers, task, backend)
+            if reuse_sandboxes
             else None
         )
 
@@ -163,7 +166,7 @@ class Evaluator:
         if problem:
             log.info("design_rejected", label=label, reason=problem)
             return Evaluation.invalid(label, f"rejected before running: {problem}", **details)
-        if self.backend != "docker":
+        if self.backend not in SANDBOXED:
             raise EvaluationRefused(
                 "trusted evaluation runs designs only in Docker sandboxes; the local backend would run the "
                 "design on this machine with your rights"
@@ -177,7 +180,7 @@ class Evaluator:
             return self._evaluate(name, name, None, None)
         text = baseline.file.read_text(encoding="utf-8")  # type: ignore[union-attr]
         files = {self.task.design_files[0]: text}
-        if self.backend != "docker":
+        if self.backend not in SANDBOXED:
             raise EvaluationRefused(f"baseline {name} is a design file: it needs the docker backend")
         return self._evaluate(name, self.task.design.name, files, design_sha256(files))
 
@@ -216,7 +219,7 @@ class Evaluator:
             spec = self.task.evaluation
             details: dict = {"design_sha256": sha, "design": design}
             for attempt in (1, 2):
-                sandboxes = EvaluationSandboxes(
+                sandboxes = _sandboxes_class(self.backend)(
                     self.task,
                     folder,
                     run_id=self.work_dir.name,
@@ -305,7 +308,8 @@ class Evaluator:
                     self.simulations_run += 1
                     started[0] += 1
                 try:
-                    with MACHINE.core():  # the run's simulations share the cores (glia/cores.py)
+                    # The run's simulations share this machine's cores (glia/cores.py); a cluster's run on its nodes.
+                    with MACHINE.core() if self.backend != "ray" else contextlib.nullcontext():
                         return self._simulate(sandboxes, design, job, folder)
                 except (SimulationFailed, WorkspaceError) as error:
                     where = f"{job.workload.name} workload, run {job.index + 1}"
@@ -388,6 +392,31 @@ class Evaluator:
              for name, p in self.seed_plans.items()},
         )  # fmt: skip
         return folder
+
+
+def _sandboxes_class(backend: str) -> Any:
+    """The sandboxes of one evaluation: here, or spread over a cluster's nodes (`glia.cluster`)."""
+    if backend == "ray":
+        from glia.cluster.evaluation import SpreadSandboxes
+
+        return SpreadSandboxes
+    return EvaluationSandboxes
+
+
+def _kept_sandboxes(run_id: str, image: str | None, workers: int, task: Task, backend: str) -> Any:
+    """What a long-lived evaluator keeps between evaluations: a sandbox pair, or a cluster's lanes."""
+    limit = kill_after_s(task.evaluation.time_limit_s)
+    if backend == "ray":
+        from glia.cluster.evaluation import LanePool
+
+        return LanePool(run_id, image, limit)
+    return SandboxPool(run_id, image, workers, limit, backend) if backend == "docker" else None
+
+
+def _cluster_lanes() -> int:
+    from glia.cluster.evaluation import cluster_lanes
+
+    return cluster_lanes()
 
 
 def design_sha256(files: Mapping[str, str]) -> str:

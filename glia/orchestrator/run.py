@@ -866,7 +866,8 @@ class _Run:
         return {
             "task": self.task,
             "work_dir": self.run_dir,  # the evaluator's working folders go under evaluations/
-            "backend": _evaluation_backend(self.config.backend),
+            # on a cluster, the simulations of an evaluation spread over its nodes (glia.cluster.evaluation)
+            "backend": "ray" if self.config.cluster else _evaluation_backend(self.config.backend),
             "image": self.config.image,
             "cache_dir": self.config.workspaces_root / ".cache",
             "secrets_dir": self.config.workspaces_root / ".secrets",  # the machine's secret workloads

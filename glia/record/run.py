@@ -133,6 +133,7 @@ class ContextEntry:
     evaluation_problems: tuple[str, ...] = ()
     run_totals: tuple[int, ...] = ()
     outcome: Mapping[str, Any] | None = None
+    node: Mapping[str, Any] | None = None  # on a cluster: where its sandbox runs (glia.cluster)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -166,6 +167,7 @@ class ContextEntry:
             evaluation_problems=tuple(str(p) for p in _list(data.get("evaluation_problems"))),
             run_totals=tuple(t for t in _list(data.get("run_totals")) if integer(t) is not None),
             outcome=data.get("outcome") if isinstance(data.get("outcome"), Mapping) else None,
+            node=data.get("node") if isinstance(data.get("node"), Mapping) else None,
         )
 
 

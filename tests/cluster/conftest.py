@@ -43,6 +43,8 @@ def _ray_bin() -> str:
 class LocalCluster:
     address: str
     env: dict[str, str]
+    ray: str
+    common: list[str]
     nodes: dict[str, int] = field(default_factory=dict)  # name -> node manager port
 
     def node_ids(self) -> dict[str, str]:
@@ -65,6 +67,16 @@ class LocalCluster:
         """SIGKILL the node's raylet: its workers (and the actors in them) die with it."""
         os.kill(self.raylet_pid(name), signal.SIGKILL)
 
+    def add_node(self, name: str) -> None:
+        """Start worker node `name` (again, after `kill_node`): the next test finds the cluster whole."""
+        port = _free_port()
+        subprocess.run(
+            [self.ray, "start", f"--address={self.address}", f"--node-manager-port={port}", *self.common],
+            env=self.env, check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        self.nodes[name] = port
+        _wait_nodes(len(self.nodes))
+
 
 @contextlib.contextmanager
 def local_cluster(workers: int = 2, slots: int = SLOTS) -> Iterator[LocalCluster]:
@@ -79,7 +91,7 @@ def local_cluster(workers: int = 2, slots: int = SLOTS) -> Iterator[LocalCluster
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RAY_USAGE_STATS_ENABLED="0")
     common = ["--num-cpus=1", f"--resources={json.dumps({'glia_sandbox': slots})}", "--disable-usage-stats"]
     common += ["--object-store-memory=100000000", "--node-ip-address=127.0.0.1"]
-    cluster = LocalCluster(address=f"127.0.0.1:{port}", env=env)
+    cluster = LocalCluster(address=f"127.0.0.1:{port}", env=env, ray=ray, common=common)
     try:
         head_port = _free_port()
         subprocess.run(
@@ -88,17 +100,11 @@ def local_cluster(workers: int = 2, slots: int = SLOTS) -> Iterator[LocalCluster
             env=env, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         cluster.nodes["head"] = head_port
-        for number in range(1, workers + 1):
-            node_port = _free_port()
-            subprocess.run(
-                [ray, "start", f"--address={cluster.address}", f"--node-manager-port={node_port}", *common],
-                env=env, check=True, capture_output=True, timeout=120,
-            )  # fmt: skip
-            cluster.nodes[f"worker-{number}"] = node_port
         from glia.cluster import connect
 
         connect(cluster.address)
-        _wait_nodes(workers + 1)
+        for number in range(1, workers + 1):
+            cluster.add_node(f"worker-{number}")
         yield cluster
     finally:
         from glia.cluster import connected, disconnect

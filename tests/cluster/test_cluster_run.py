@@ -14,13 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from glia.cluster import PLACEMENT
+from glia.cluster.evaluation import NODES_FILE
 from glia.cluster.workspace import REPLACED_NOTE
+from glia.evaluation import Evaluator
 from glia.orchestrator import RunConfig, execute_run, prepare_run
+from glia.progress import progress_table, read_run
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
 from glia.run_store import context_dir, load_run
-from glia.task import BudgetLimits
+from glia.task import BudgetLimits, load_task
 from glia.workspace import create_workspace
 from glia.workspace.base import WorkspaceError
 from tests.fake_llm import FakeLLMServer
@@ -77,6 +81,7 @@ def test_mcg_par2_spreads_over_nodes_and_survives_a_dead_worker(
         server.handler("supervisor-model", approve)
         run_dir = prepare_run(RunConfig(base_url=server.openai_base_url, **config_kwargs))
         outcome: dict = {}
+        killed = None
 
         runner = threading.Thread(target=lambda: outcome.setdefault("result", execute_run(run_dir)))
         runner.start()
@@ -93,9 +98,12 @@ def test_mcg_par2_spreads_over_nodes_and_survives_a_dead_worker(
                 return any(e.get("type") == "simulation_started" for e in _events(run_dir, index))
 
             _wait_for(lambda: simulating(victim), 180, "the long simulation to start on the victim's node")
-            ray_cluster.kill_node(by_id[first[victim]["node_id"]])
+            killed = by_id[first[victim]["node_id"]]
+            ray_cluster.kill_node(killed)
         finally:
             runner.join(timeout=600)
+            if killed:
+                ray_cluster.add_node(killed)  # the cluster whole again for the tests after this one
         assert not runner.is_alive(), "the run did not end"
         assert server.problems == []
 
@@ -128,6 +136,15 @@ def test_mcg_par2_spreads_over_nodes_and_survives_a_dead_worker(
     assert logs and any(b"router written" in p.read_bytes() for p in logs)  # logs live on the driver
     assert json.loads((run_dir / "run.json").read_text())["config"]["cluster"] == ray_cluster.address
 
+    # The live table says where each context runs, and that the victim moved.
+    console = Console(record=True, width=200)
+    console.print(progress_table(read_run(run_dir)))
+    table = console.export_text()
+    assert "node" in table and "(moved 1x)" in table and moved["ip"] in table
+    # The trusted evaluations ran on the cluster too: each says on which nodes.
+    spread = list((run_dir / "evaluations").glob(f"*/{NODES_FILE}"))
+    assert spread and all(row["simulations"] >= 0 for path in spread for row in json.loads(path.read_text()))
+
 
 def test_a_node_without_the_image_is_refused_by_name(ray_cluster, tmp_path) -> None:
     workspace = create_workspace(
@@ -145,3 +162,13 @@ def test_a_node_without_the_image_is_refused_by_name(ray_cluster, tmp_path) -> N
         "glia-no-such-image:0"
     }
     assert PLACEMENT.nodes("glia-workspace:latest")  # the nodes still take sandboxes of the real image
+
+    # A trusted evaluation asks every node in turn, then says why none can run it (no design blamed twice).
+    task = load_task(write_quick_task(tmp_path))
+    with Evaluator(task, tmp_path / "eval", backend="ray", image="glia-no-such-image:0") as evaluator:
+        result = evaluator.evaluate_router("llq")
+    assert not result.valid and "no cluster node can host a sandbox" in (result.reason or "")
+    assert (result.reason or "").count("cannot host a Glia sandbox") == len(ray_cluster.nodes)
+    assert PLACEMENT.in_use() == {} and len(PLACEMENT.nodes("glia-workspace:latest")) == len(
+        ray_cluster.nodes
+    )
