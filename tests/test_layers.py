@@ -30,10 +30,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("glia.blackbox", "glia.context"),
     ("glia.agents", "glia.notes"),
     ("glia.progress",),
+    ("glia.cluster",),
     ("glia.evaluation", "glia.task_kinds"),
     ("glia.problems",),
     ("glia.record",),
-    ("glia.cluster",),
     ("glia.workspace",),
     ("glia.task",),
     ("glia.llm",),
@@ -48,6 +48,10 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     ("glia.workspace", "glia.cluster.workspace"): (
         "create_workspace picks the 'ray' backend itself; a backend registry that glia.cluster fills "
         "would remove it"
+    ),
+    ("glia.evaluation.evaluator", "glia.cluster.evaluation"): (
+        "the evaluator picks the sandboxes spread over a cluster's nodes for the 'ray' backend itself; an "
+        "evaluation-sandbox registry that glia.cluster fills would remove it"
     ),
     ("glia.workspace.task_image", "glia.problems"): (
         "a task's image needs to know the task's kind; the task-kind registry (issue 19) would remove it"
