@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glia.blackbox.names import is_blackbox
 from glia.blackbox.store import VALID, CandidateStore
 from glia.compare.plan import ComparePlan, Entry
 from glia.metric import Metric
@@ -83,7 +82,7 @@ def read_outcome(plan: ComparePlan, entry: Entry) -> RunOutcome | None:
         curve=running_best(_trusted_points(data), metric),
         wall_s=float(usage.get("wall_time_s") or 0.0),
     )
-    if is_blackbox(spec.strategy):
+    if spec.blackbox:
         _read_blackbox(run_dir, data, outcome, spec.strategy)
     else:
         _read_contexts(run_dir, outcome)

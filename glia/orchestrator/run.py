@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from glia.blackbox.names import is_blackbox
+from glia import strategies
 from glia.budget import Budget, ContextBudget
 from glia.errors import GliaUsageError
 from glia.orchestrator.best import relative_improvement, write_best
@@ -62,7 +62,6 @@ log = structlog.get_logger()
 
 Progress = Callable[[dict[str, Any]], None]
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_POLL_S = 0.2
 CONTAINER_CLEANUP_S = 20.0
 CONTAINER_LIFETIME_MARGIN_S = 600.0  # a context ends at the time limit; its container a little later
 
@@ -343,16 +342,12 @@ class _Run:
         self._measure_baselines()
         if resuming:
             self._restore_previous_session()
-        if is_blackbox(self.config.strategy):
-            self._run_blackbox()
-        else:
+        strategy = strategies.get(self.config.strategy)
+        if strategy.live_judging:
             self._start_live_judge()
-            if self.config.strategy == "mcg-seq":
-                self._run_sequential()
-            else:
-                self._run_parallel()
-            if self._live is not None and not self.stop.is_set():
-                self._live.drain()  # the last improvements join the curve before the choice is made
+        strategy.run(self)
+        if self._live is not None and not self.stop.is_set():
+            self._live.drain()  # the last improvements join the curve before the choice is made
         self.finish()
 
     def _join_cluster(self) -> None:
@@ -455,32 +450,22 @@ class _Run:
 
     # -- strategies -------------------------------------------------------------------------------
 
-    def _run_parallel(self) -> None:
-        """SCG and MCG-Par-N: every context at once (SCG has one), sharing the budget."""
-        indices = [c["context"] for c in self.record.snapshot()["contexts"]]
-        if len(indices) == 1:
-            self._advance_context(indices[0])
-            return
-        errors: list[BaseException] = []
+    def context_indices(self) -> list[int]:
+        return [c["context"] for c in self.record.snapshot()["contexts"]]
 
-        def advance(index: int) -> None:
-            try:
-                self._advance_context(index)
-            except BaseException as exc:  # handed to the main thread, which fails the run with it
-                errors.append(exc)
+    def launch_context(self) -> int:
+        index = len(self.record.snapshot()["contexts"]) + 1
+        self.record.update(lambda d: d["contexts"].append(pending_context(index)))
+        return index
 
-        threads = [
-            threading.Thread(target=advance, args=(k,), name=f"glia-ctx-{k}", daemon=True) for k in indices
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():  # short joins keep the main thread free to take Ctrl-C
-                thread.join(_POLL_S)
-        if errors:
-            raise errors[0]
+    def stop_launching(self, reason: str) -> None:
+        log.info("run.no_more_contexts", reason=reason)
+        self.record.update(lambda d: d.__setitem__("stopped_launching", reason))
 
-    def _run_blackbox(self) -> None:
+    def budget_exhausted(self) -> str | None:
+        return self.budget.exhausted()
+
+    def run_blackbox(self) -> None:
         """Sample / Loop / OpenEvolve: one search process recorded as context 1 (see glia.blackbox)."""
         from glia.blackbox import MethodHost, run_method
 
@@ -494,33 +479,7 @@ class _Run:
                           simulation_limit=self.config.budgets.simulations)  # fmt: skip
         self._outcomes[1] = run_method(host)
 
-    def _run_sequential(self) -> None:
-        """MCG-Seq: one context after another until the target is met, the budget ends or the cap."""
-        for index in [c["context"] for c in self.record.snapshot()["contexts"]]:
-            self._advance_context(index)
-        while True:
-            reason = self._reason_to_stop_launching()
-            if reason is not None:
-                log.info("run.no_more_contexts", reason=reason)
-                self.record.update(lambda d, r=reason: d.__setitem__("stopped_launching", r))
-                return
-            index = len(self.record.snapshot()["contexts"]) + 1
-            self.record.update(lambda d, k=index: d["contexts"].append(pending_context(k)))
-            self._advance_context(index)
-
-    def _reason_to_stop_launching(self) -> str | None:
-        if self.stop.is_set():
-            return "interrupted"
-        exhausted = self.budget.exhausted()
-        if exhausted is not None:
-            return exhausted
-        if self._target_met():
-            return "target_met"
-        if len(self.record.snapshot()["contexts"]) >= self.config.max_contexts_seq:
-            return "max_contexts"
-        return None
-
-    def _target_met(self) -> bool:
+    def target_met(self) -> bool:
         best = self._judge.best() if self._judge else None
         if best is None:
             return False
@@ -529,7 +488,7 @@ class _Run:
 
     # -- one context ------------------------------------------------------------------------------
 
-    def _advance_context(self, index: int) -> None:
+    def advance_context(self, index: int) -> None:
         """Bring context `index` to the end: run (or continue) it if unfinished, then judge its designs."""
         entry = self._context_entry(index)
         outcome = self._outcomes.get(index)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from glia import strategies
 from glia.metric import Metric
 from glia.record.events import integer, number, text, text_or_none
 
@@ -373,7 +374,7 @@ def initial_record(config: Any, task: Any) -> dict[str, Any]:
     """run.json of a prepared run: everything known before any work (MCG-Seq adds contexts as it goes).
 
     `config` is a RunConfig, `task` a Task (duck-typed: this module sits below the orchestrator)."""
-    count = 0 if config.strategy == "mcg-seq" else config.contexts
+    count = strategies.get(config.strategy).initial_contexts(config.contexts)
     target = config.target_improvement
     return {
         "version": RUN_VERSION,
