@@ -1,9 +1,13 @@
 """The orchestrator: strategies over contexts (SCG, MCG-Seq, MCG-Par-N), the shared budget, trusted
 re-evaluation and selection of the best design, run state on disk, interruption and resume.
 
-Modules: `config` (what a run is asked to do), `run` (doing it), `trusted` (re-evaluation and selection),
-`live` (judging improving designs while the run goes on), `best` (the `best/` folder), `outcome` (how a
-context ended), `interrupts` (Ctrl-C handling). What a run records is defined in `glia.record`.
+Modules: `config` (what a run is asked to do), `run` (the public API: prepare, execute, resume), `session`
+(one session: open, hand the contexts to the strategy of `glia.strategies`, close), `contexts` (one
+context's lifecycle), `trusted` (re-evaluation and selection), `live` and `live_curve` (judging improving
+designs while the run goes on), `baselines`, `selection` and `best` (the best design and the `best/`
+folder), `resume`, `providers`, `evaluator_setup`, `cleanup`, `run_edits` (every change to run.json),
+`state` (what a session's parts share), `outcome` (how a context ended), `interrupts` (Ctrl-C handling).
+What a run records is defined in `glia.record`.
 """
 
 from glia.orchestrator.config import (
