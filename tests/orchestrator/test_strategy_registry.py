@@ -54,6 +54,12 @@ def test_a_registered_strategy_reaches_every_reader_and_leaves_with_its_entry(
     run = load_run(result.run_dir)
     assert run["strategy"] == "mcg-pair" and run["stopped_launching"] == "two_done"
     assert [c["context"] for c in run["contexts"]] == [1, 2] and result.best["context"] == 2
+    # run.json's timeline keeps its layout: a claim has no verdict fields, a verdict has them before `sha`
+    shapes = {p["kind"]: list(p) for p in run["timeline"]}
+    assert shapes == {
+        "claimed": ["simulations", "context", "kind", "score", "sha"],
+        "trusted": ["simulations", "context", "kind", "score", "valid", "label", "sha"],
+    }
 
     strategies.unregister("mcg-pair")
     with pytest.raises(SystemExit):
