@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from glia.evaluation import Evaluator  # noqa: E402
 from glia.evaluation.secrets import SeedKey  # noqa: E402
-from glia.task import load_task  # noqa: E402
+from glia.task_kinds import load_task  # noqa: E402
 from glia.workspace import DEFAULT_IMAGE, create_workspace  # noqa: E402
 from tests.cluster.conftest import local_cluster  # noqa: E402
 from tests.cluster.test_cluster_evaluation import ROUTER  # noqa: E402

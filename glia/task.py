@@ -21,11 +21,10 @@ from typing import Any
 
 import yaml
 
+from glia import strategies
 from glia.llm.settings import AGENTS, AgentModelSettings, ModelSettingsError
 from glia.metric import DIRECTIONS, Constraint, Metric, MetricError
 
-# SCG, MCG-Seq, or MCG-Par-N (N parallel contexts; a bare "mcg-par" takes N from `contexts`).
-STRATEGY_PATTERN = re.compile(r"scg|mcg-seq|mcg-par(-[1-9][0-9]*)?")
 # Placeholders Glia fills in for each trusted simulation; workloads add their own parameters.
 GLIA_PLACEHOLDERS = frozenset({"design", "seed", "design_seed", "experiment", "output_root", "time_limit"})
 REQUIRED_PLACEHOLDERS = frozenset({"design", "seed", "output_root"})
@@ -783,8 +782,9 @@ def _build_defaults(fields: _Fields) -> RunDefaults:
 
 def _strategy(fields: _Fields) -> str:
     value = fields.raw("strategy", "scg")
-    if not isinstance(value, str) or not STRATEGY_PATTERN.fullmatch(value.strip().lower()):
-        raise fields.fail("strategy", "one of scg, mcg-seq, mcg-par or mcg-par-N", value)
+    # Glia's own strategies (a bare counted name such as "mcg-par" takes N from `contexts`)
+    if not isinstance(value, str) or not strategies.task_pattern().fullmatch(value.strip().lower()):
+        raise fields.fail("strategy", strategies.task_choices(), value)
     return value.strip().lower()
 
 

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("glia.record",),
     ("glia.workspace",),
     ("glia.task",),
+    ("glia.strategies",),
     ("glia.llm",),
     ("glia.budget", "glia.config", "glia.cores", "glia.logging_setup", "glia.metric", "glia.run_store"),
     ("glia.errors",),

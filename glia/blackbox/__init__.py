@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from glia.blackbox.names import LABELS, METHODS, is_blackbox
+from glia.strategies.method_names import LABELS, METHODS, is_blackbox
 
 __all__ = [
     "LABELS",

@@ -17,7 +17,7 @@ from glia.blackbox.host import MethodHost
 from glia.blackbox.store import CandidateRecord, CandidateStore, improvements
 from glia.evaluation import Evaluation, select_best
 from glia.evaluation.trusted import FINAL, Candidate, load_evaluation, save_evaluation
-from glia.record.run import add_timeline, context_entry, set_context
+from glia.record.run import TRUSTED, TimelinePoint, add_timeline, context_entry, set_context
 from glia.run_store import context_dir
 
 log = structlog.get_logger()
@@ -103,15 +103,8 @@ def _record(
     problems: list[str],
 ) -> None:
     best = select_best([c.evaluation for c in judged], host.task.metric)
-    point = {
-        "simulations": record.run_total,
-        "context": 1,
-        "kind": "trusted",
-        "score": candidate.evaluation.score,
-        "valid": candidate.evaluation.valid,
-        "label": candidate.label,
-        "sha": candidate.sha,
-    }
+    point = TimelinePoint(record.run_total, 1, TRUSTED, candidate.evaluation.score, sha=candidate.sha,
+                          label=candidate.label, valid=candidate.evaluation.valid)  # fmt: skip
 
     def change(data: dict[str, Any]) -> None:
         entry = context_entry(data, 1)

@@ -53,13 +53,13 @@ from glia.blackbox.llm4ad_resume import (
     resume_funsearch,
     start_from_template_score,
 )
-from glia.blackbox.names import EOH, FUNSEARCH
 from glia.blackbox.prompts import openevolve_system_message
 from glia.blackbox.session import MethodEnded, MethodSession
 from glia.blackbox.store import VALID, best_claim
 from glia.evaluation import design_sha256
 from glia.llm.types import Message
 from glia.record.outcome import INTERRUPTED
+from glia.strategies.method_names import EOH, FUNSEARCH
 
 log = structlog.get_logger()
 

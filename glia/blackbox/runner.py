@@ -10,6 +10,7 @@ A resumed run continues the search where it stopped (or only the judging, if the
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,21 @@ import structlog
 
 from glia.blackbox.host import MethodHost
 from glia.blackbox.judging import judge_method
-from glia.blackbox.names import DESCRIPTIONS, LABELS, LLM4AD_METHODS, LOOP, OPENEVOLVE, SAMPLE
 from glia.blackbox.session import MethodEnded, MethodSession
 from glia.blackbox.settings import MethodSettings
 from glia.blackbox.store import VALID, CandidateRecord, best_claim
 from glia.record.outcome import INTERRUPTED, ContextOutcome, SnapshotRef
 from glia.record.run import context_entry, now_iso, set_context
+from glia.strategies.method_names import (
+    DESCRIPTIONS,
+    EOH,
+    FUNSEARCH,
+    LABELS,
+    LLM4AD_METHODS,
+    LOOP,
+    OPENEVOLVE,
+    SAMPLE,
+)
 from glia.workspace.base import WorkspaceDead
 
 log = structlog.get_logger()
@@ -57,24 +67,7 @@ def _search(host: MethodHost, settings: MethodSettings) -> ContextOutcome:
     error: str | None = None
     try:
         session.start()
-        if host.strategy == SAMPLE:
-            from glia.blackbox.sample import run_sample
-
-            reason = run_sample(session)
-        elif host.strategy == LOOP:
-            from glia.blackbox.loop import run_loop
-
-            reason = run_loop(session)
-        elif host.strategy == OPENEVOLVE:
-            from glia.blackbox.openevolve_method import run_openevolve
-
-            reason, chosen, facts = run_openevolve(session)
-        elif host.strategy in LLM4AD_METHODS:
-            from glia.blackbox.llm4ad_method import run_llm4ad
-
-            reason, chosen, facts = run_llm4ad(session)
-        else:
-            raise ValueError(f"{host.strategy!r} is not a black-box method")
+        reason, chosen, facts = _search_of(host.strategy)(session)
     except MethodEnded as exc:
         reason, error = exc.reason, exc.detail
     except WorkspaceDead as exc:
@@ -90,6 +83,45 @@ def _search(host: MethodHost, settings: MethodSettings) -> ContextOutcome:
         return _record_end(host, session, reason, error, chosen, facts)
     finally:
         session.close_transcript()
+
+
+Search = Callable[[MethodSession], tuple[str, int | None, dict[str, Any]]]
+
+
+def _sample(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]:
+    from glia.blackbox.sample import run_sample
+
+    return run_sample(session), None, {}
+
+
+def _loop(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]:
+    from glia.blackbox.loop import run_loop
+
+    return run_loop(session), None, {}
+
+
+def _openevolve(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]:
+    from glia.blackbox.openevolve_method import run_openevolve
+
+    return run_openevolve(session)
+
+
+def _llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]:
+    from glia.blackbox.llm4ad_method import run_llm4ad
+
+    return run_llm4ad(session)
+
+
+# Each method's search: how it ended, the candidate it chose (if it chooses one) and its own facts.
+_SEARCHES: dict[str, Search] = {SAMPLE: _sample, LOOP: _loop, OPENEVOLVE: _openevolve, EOH: _llm4ad,
+                                FUNSEARCH: _llm4ad}  # fmt: skip
+
+
+def _search_of(method: str) -> Search:
+    try:
+        return _SEARCHES[method]
+    except KeyError:
+        raise ValueError(f"{method!r} is not a black-box method") from None
 
 
 def _record_end(

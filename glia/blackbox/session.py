@@ -24,7 +24,7 @@ from glia.evaluation.design_checks import task_design_problem
 from glia.llm.types import ContextLengthExceeded, LLMError, Message
 from glia.record.events import model_call_fields
 from glia.record.outcome import INTERRUPTED
-from glia.record.run import add_timeline, context_entry
+from glia.record.run import CLAIMED, TimelinePoint, add_timeline, context_entry
 from glia.record.transcript import TRANSCRIPT_FILE, Transcript
 from glia.run_store import context_dir
 from glia.task import Task
@@ -299,10 +299,9 @@ class MethodSession:
     def _record_live(self, record: CandidateRecord) -> None:
         """Keep run.json current as candidates settle: counts, and the claimed progress point."""
         counts = self.counts()
-        points = []
+        points: list[TimelinePoint] = []
         if record.status == VALID and record.run_total is not None:
-            points.append({"simulations": record.run_total, "context": 1, "kind": "claimed",
-                           "score": record.claimed_score, "sha": record.sha})  # fmt: skip
+            points.append(TimelinePoint(record.run_total, 1, CLAIMED, record.claimed_score, sha=record.sha))
 
         def change(data: dict[str, Any]) -> None:
             entry = context_entry(data, 1)

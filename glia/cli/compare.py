@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from glia import strategies
 from glia.cli.common import (
     add_cluster_option,
     add_root_option,
@@ -50,7 +51,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--methods",
         default=",".join(DEFAULT_METHODS),
-        help="comma list of scg, mcg-seq, mcg-parN, sample, loop, openevolve, eoh, funsearch (default: %(default)s)",
+        help=f"comma list of {', '.join(s.name + ('N' if s.counted else '') for s in strategies.all_strategies())} "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--repeats", type=int, default=3, metavar="R", help="runs per method and budget (default 3)"

@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.text import Text
 
+from glia import strategies
 from glia.cli.common import (
     add_cluster_option,
     add_root_option,
@@ -66,10 +67,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--strategy",
-        choices=("scg", "mcg-seq", "mcg-par", "sample", "loop", "openevolve", "eoh", "funsearch"),
-        help="scg: one context; mcg-seq: contexts one after another; mcg-par: N contexts at once; black-box "
-        "search instead of Glia: sample (independent designs from one prompt), loop (generate-and-verify), "
-        "openevolve (needs glia[baselines]), eoh and funsearch (the LLM4AD package) (default: the task's)",
+        choices=strategies.names(),
+        help=strategies.solve_help(),
     )
     parser.add_argument(
         "--contexts",
@@ -219,7 +218,8 @@ def build_run_config(args: argparse.Namespace, config: UserConfig) -> Any:
     check_budget(budgets.dollars, budgets.simulations, minutes(budgets.wall_time_s), budgets.steps)
     researcher = pick(DEFAULT_MODEL, config.researcher_model, args.researcher_model)
     strategy = pick(task.defaults.strategy, config.strategy, args.strategy)
-    extra_settings = {"max_contexts_seq": args.contexts} if strategy == "mcg-seq" and args.contexts else {}
+    setting = _contexts_setting(strategy)
+    extra_settings = {setting: args.contexts} if setting and args.contexts else {}
     live = getattr(args, "live_evaluations", None)
     if live is not None and live < 0:
         raise GliaUsageError(
@@ -403,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
     out.print(
         console_text(f"  follow the notes: glia show {name} --follow   ·   Ctrl-C stops (resume later)", 400)
     )
-    at_once = run_config.contexts if run_config.strategy == "mcg-par" else 1
+    at_once = strategies.get(run_config.strategy).at_once(run_config.contexts)
     out.print("  " + plan_line(at_once, default_workers()), markup=False)
     with (
         RunWatcher(run_dir, make_display(out), PROGRESS_INTERVAL_S),
@@ -476,3 +476,11 @@ def summarize(run_dir: Path, status: str) -> int:
     if status == "interrupted":
         out.print(console_text(f"Continue with: glia resume {state.run_id}", 300))
     return {"finished": 0, "interrupted": INTERRUPTED_EXIT}.get(status, 1)
+
+
+def _contexts_setting(name: str | None) -> str | None:
+    """The run setting that `--contexts` also sets for this strategy (MCG-Seq: its cap), if any."""
+    try:
+        return strategies.get(name or "").contexts_setting
+    except strategies.UnknownStrategy:
+        return None

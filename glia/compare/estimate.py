@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from glia.blackbox.initial import initial_program
-from glia.blackbox.names import LLM4AD_METHODS, LOOP, OPENEVOLVE, SAMPLE
 from glia.blackbox.prompts import openevolve_system_message, sample_prompt
 from glia.blackbox.settings import MethodSettings
 from glia.compare.plan import ComparePlan, Entry
 from glia.llm.factory import split_model_string
 from glia.llm.pricing import ModelPrice, PriceTable
 from glia.llm.types import Usage
+from glia.strategies.method_names import LLM4AD_METHODS, LOOP, OPENEVOLVE, SAMPLE
 from glia.task import Task
 
 CHARS_PER_TOKEN = 4

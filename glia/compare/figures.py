@@ -17,7 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from glia.compare.plan import ComparePlan
+from glia.compare.plan import ComparePlan, is_glia
 from glia.compare.results import Baselines, RunOutcome, value_at
 from glia.compare.table import MethodSummary
 from glia.evaluation.stats import bootstrap_mean_ci
@@ -66,9 +66,7 @@ def bar_chart(
     means = [s.mean for s in rows]
     low = [s.mean - s.ci[0] if s.ci else 0.0 for s in rows]
     high = [s.ci[1] - s.mean if s.ci else 0.0 for s in rows]
-    colors = [
-        GLIA_COLOR if s.key in ("scg", "mcg-seq") or s.key.startswith("mcg-par") else "C1" for s in rows
-    ]
+    colors = [GLIA_COLOR if is_glia(s.key) else "C1" for s in rows]
     axes.bar(xs, means, yerr=[low, high], capsize=5, color=colors, alpha=0.85)
     for x, s in zip(xs, rows, strict=True):
         top = max(s.mean, s.ci[1]) if s.ci else s.mean  # above the interval's cap, not across it

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from glia.blackbox.names import is_blackbox
+from glia import strategies
 from glia.errors import GliaUsageError
 from glia.orchestrator.config import RunConfig, RunConfigError, normalize_strategy, strategy_label
 from glia.run_store import write_json_atomic
@@ -46,7 +46,16 @@ class MethodSpec:
 
     @property
     def blackbox(self) -> bool:
-        return is_blackbox(self.strategy)
+        return strategies.get(self.strategy).blackbox
+
+
+def is_glia(key: str) -> bool:
+    """Whether a method key (e.g. `mcg-par4`) names one of Glia's own strategies (not a black-box one)."""
+    try:
+        strategy, _ = strategies.parse(key, 1)
+    except strategies.UnknownStrategy:
+        return False
+    return not strategy.blackbox
 
 
 def parse_methods(text: str | list[str]) -> list[MethodSpec]:

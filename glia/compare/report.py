@@ -11,18 +11,13 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from glia.compare.plan import ComparePlan
+from glia.compare.plan import ComparePlan, is_glia
 from glia.compare.results import Baselines, RunOutcome, value_at
 from glia.compare.table import MethodSummary, markdown_table
 from glia.metric import Metric
 from glia.safe_text import md_code, md_inline
 
-GLIA_KEYS = ("scg", "mcg-seq")
 CHECKPOINTS = (5, 10, 15, 25, 50, 100, 200)
-
-
-def is_glia(key: str) -> bool:
-    return key in GLIA_KEYS or key.startswith("mcg-par")
 
 
 def render(

@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glia.blackbox.names import is_blackbox
 from glia.blackbox.store import VALID, CandidateStore
 from glia.compare.plan import ComparePlan, Entry
 from glia.metric import Metric
@@ -84,7 +83,7 @@ def read_outcome(plan: ComparePlan, entry: Entry) -> RunOutcome | None:
         curve=running_best(_trusted_points(doc), doc.metric),
         wall_s=usage.wall_time_s,
     )
-    if is_blackbox(spec.strategy):
+    if spec.blackbox:
         _read_blackbox(run_dir, doc, outcome, spec.strategy)
     else:
         _read_contexts(run_dir, outcome)

@@ -7,18 +7,13 @@ and `resume_run`, so a run can always be continued from its folder alone.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from glia.blackbox.names import LABELS as BLACKBOX_LABELS
-from glia.blackbox.names import METHODS as BLACKBOX_METHODS
+from glia import strategies
 from glia.task import BudgetLimits
-
-STRATEGIES = ("scg", "mcg-seq", "mcg-par", *BLACKBOX_METHODS)
-_PAR_WITH_COUNT = re.compile(r"mcg[-_]?par[-_]?(\d+)")
 
 
 class RunConfigError(ValueError):
@@ -61,7 +56,7 @@ class RunConfig:
             raise RunConfigError(f"max_contexts_seq must be at least 1, got {self.max_contexts_seq}")
         if self.live_evaluations < 0:
             raise RunConfigError(f"live_evaluations must be 0 or more, got {self.live_evaluations}")
-        if self.strategy in BLACKBOX_METHODS:
+        if strategies.get(self.strategy).blackbox:
             _check_blackbox(self.strategy, self.blackbox)
 
     @property
@@ -85,26 +80,17 @@ class RunConfig:
 
 def normalize_strategy(strategy: str, contexts: int) -> tuple[str, int]:
     """('mcg-par-4', _) -> ('mcg-par', 4); checks that the context count fits the strategy."""
-    name = strategy.strip().lower().replace("_", "-")
-    match = _PAR_WITH_COUNT.fullmatch(name)
-    if match:
-        name, contexts = "mcg-par", int(match.group(1))
-    if name not in STRATEGIES:
-        raise RunConfigError(
-            f"unknown strategy {strategy!r}: use scg, mcg-seq, mcg-par (mcg-par-N), sample, loop, openevolve, "
-            "eoh or funsearch"
-        )
-    if contexts < 1:
-        raise RunConfigError(f"a run needs at least one context, got {contexts}")
-    if name == "scg" or name in BLACKBOX_METHODS:
-        contexts = 1  # a black-box method is one search process, recorded as context 1
-    return name, contexts
+    try:
+        found, contexts = strategies.parse(strategy, contexts)
+    except strategies.UnknownStrategy as exc:
+        raise RunConfigError(str(exc)) from None
+    return found.name, contexts
 
 
 def strategy_label(strategy: str, contexts: int) -> str:
     """The paper's names: 'SCG', 'MCG-Seq', 'MCG-Par4'."""
     name, count = normalize_strategy(strategy, contexts)
-    return {"scg": "SCG", "mcg-seq": "MCG-Seq", **BLACKBOX_LABELS}.get(name, f"MCG-Par{count}")
+    return strategies.get(name).label_for(count)
 
 
 def default_run_id(task_name: str, strategy: str, contexts: int, now: datetime | None = None) -> str:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from glia import strategies
 from glia.metric import Metric
 from glia.record.events import integer, number, text, text_or_none
 from glia.run_store import load_run
@@ -198,13 +199,17 @@ class BestEntry:
         )
 
 
+CLAIMED = "claimed"  # a context's own score for a design
+TRUSTED = "trusted"  # the trusted evaluator's verdict on it
+
+
 @dataclass(frozen=True)
 class TimelinePoint:
     """A point of the progress plot: a claim or a trusted verdict against the run's simulations used."""
 
     simulations: int | None
     context: int
-    kind: str  # claimed or trusted
+    kind: str  # CLAIMED or TRUSTED
     score: float | None
     sha: str | None = None
     label: str | None = None
@@ -223,6 +228,15 @@ class TimelinePoint:
             label=text_or_none(data.get("label")),
             valid=data.get("valid", True) is not False,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The point as run.json stores it: a claim has no verdict, so no `valid` and no `label`."""
+        point: dict[str, Any] = {"simulations": self.simulations, "context": self.context, "kind": self.kind,
+                                 "score": self.score}  # fmt: skip
+        if self.kind == TRUSTED:
+            point.update(valid=self.valid, label=self.label)
+        point["sha"] = self.sha
+        return point
 
 
 @dataclass(frozen=True)
@@ -386,7 +400,7 @@ def initial_record(config: Any, task: Any) -> dict[str, Any]:
     """run.json of a prepared run: everything known before any work (MCG-Seq adds contexts as it goes).
 
     `config` is a RunConfig, `task` a Task (duck-typed: this module sits below the orchestrator)."""
-    count = 0 if config.strategy == "mcg-seq" else config.contexts
+    count = strategies.get(config.strategy).initial_contexts(config.contexts)
     target = config.target_improvement
     return {
         "version": RUN_VERSION,
@@ -436,14 +450,14 @@ def set_context(data: dict[str, Any], index: int, **values: Any) -> None:
     context_entry(data, index).update(values)
 
 
-def add_timeline(data: dict[str, Any], points: list[dict[str, Any]]) -> None:
+def add_timeline(data: dict[str, Any], points: list[TimelinePoint]) -> None:
     """Append progress-plot points, skipping ones already there (a resumed context repeats its past)."""
     timeline = data.setdefault("timeline", [])
     seen = {(p["context"], p["kind"], p.get("sha"), p.get("label")) for p in timeline}
     for point in points:
-        key = (point["context"], point["kind"], point.get("sha"), point.get("label"))
+        key = (point.context, point.kind, point.sha, point.label)
         if key not in seen:
-            timeline.append(point)
+            timeline.append(point.to_dict())
             seen.add(key)
     timeline.sort(key=lambda p: (p["simulations"] is None, p["simulations"] or 0))
 

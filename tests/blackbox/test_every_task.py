@@ -12,13 +12,13 @@ import pytest
 
 from glia.blackbox.extract import read_design
 from glia.blackbox.initial import initial_program
-from glia.blackbox.names import METHODS
 from glia.blackbox.prompts import loop_prompt, openevolve_system_message, sample_prompt
 from glia.blackbox.session import static_problem
 from glia.blackbox.store import REJECTED, VALID, CandidateRecord
 from glia.compare.estimate import estimate_run
 from glia.compare.plan import ComparePlan, parse_methods
 from glia.llm.pricing import PriceTable
+from glia.strategies.method_names import METHODS
 from glia.task import Task
 from glia.task_kinds import load_task
 

@@ -18,7 +18,7 @@ from glia.cluster import PLACEMENT
 from glia.cluster.evaluation import NODES_FILE
 from glia.evaluation import Evaluator
 from glia.evaluation.secrets import SeedKey
-from glia.task import load_task
+from glia.task_kinds import load_task
 from tests.orchestrator.e2e_support import DESIGN, run_containers, write_quick_task
 
 pytestmark = pytest.mark.docker

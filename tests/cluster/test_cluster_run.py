@@ -24,7 +24,8 @@ from glia.orchestrator import RunConfig, execute_run, prepare_run
 from glia.progress import progress_table, read_run
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
 from glia.run_store import context_dir, load_run
-from glia.task import BudgetLimits, load_task
+from glia.task import BudgetLimits
+from glia.task_kinds import load_task
 from glia.workspace import create_workspace
 from glia.workspace.base import WorkspaceError
 from tests.fake_llm import FakeLLMServer

@@ -1,6 +1,7 @@
 """The black-box methods' names, shared by the run configuration, the CLI and the comparison.
 
-Free of imports on purpose: `glia.orchestrator.config` reads these names without loading the methods.
+Free of imports on purpose: the strategy registry, the task file and the run configuration read these
+names without loading the methods.
 """
 
 from __future__ import annotations
