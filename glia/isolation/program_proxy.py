@@ -267,7 +267,8 @@ class SessionLink(ProgramLink):
     def _connect(self) -> Channel:
         channel = super()._connect()
         try:
-            names = channel.call("open", self.session, self.module_name, timeout_s=self._left())
+            on_main = threading.current_thread() is threading.main_thread()  # the host runs it on its own
+            names = channel.call("open", self.session, self.module_name, on_main, timeout_s=self._left())
         except RemoteError as exc:  # the program's import raised (or, for a fault kind, its process)
             channel.close()
             raise self.remote_failure(exc) from None
