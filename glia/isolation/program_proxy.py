@@ -131,8 +131,7 @@ class ProgramLink:
         if exc.kind == "ModuleNotFoundError":  # the same program in process would have found it
             return self.fault(
                 f"a module it imports is missing in its sandbox ({exc.message}); a module of the problem "
-                "folder must sit beside the program or be imported by it by name, a package must be in "
-                "the folder's requirements.txt",
+                "folder must sit beside the program or be imported by it by name",
                 prefix="the program could not run in its sandbox: ",
             )
         return _local_exception(exc)

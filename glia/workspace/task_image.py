@@ -26,6 +26,7 @@ requirement that cannot be installed for the sandbox's Python and platform is on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -61,6 +62,12 @@ PROBE = (
     "'libc': platform.libc_ver(), 'platform': sysconfig.get_platform(), "
     "'site': site.getsitepackages(), "
     "'packages': sorted({(d.metadata['Name'] or '', d.version) for d in m.distributions()})}))"
+)
+
+
+# What `glia bench` prints about the sandbox's Python: "Python 3.11.2 (/usr/bin/python3.11)".
+WHICH_PYTHON = (
+    "import os, sys; print(f'Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})')"
 )
 
 
@@ -131,7 +138,8 @@ def task_requirements(task: Task) -> list[str]:
 
 def prepare_task_image(task: Task, base: str | None = None, client: docker.DockerClient | None = None) -> str:
     """The image to run `task` in: `base` itself when the task needs nothing more, else its task image
-    (built now if it is not there yet). Raises TaskImageError with a fix when it cannot be built."""
+    (built now if it is not there yet). A task whose `python` differs from `base`'s runs on the image
+    built for that Python (`python_image_tag`). Raises TaskImageError with a fix when it cannot."""
     base = base or DEFAULT_IMAGE
     requirements = task_requirements(task)
     if not requirements and task.python is None:
@@ -139,7 +147,12 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
     own_client = client is None
     client = client or docker_client(timeout_s=600)
     try:
+        python = None
+        if task.python is not None:
+            base, python = image_for_python(client, task, base)
         require_image(client, base)
+        if not requirements:
+            return base
         base_id = client.images.get(base).id
         digest = hashlib.sha256(
             json.dumps([RECIPE_VERSION, base_id, requirements], separators=(",", ":")).encode()
@@ -150,16 +163,7 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
             return tag
         except docker.errors.ImageNotFound:
             pass
-        python = probe_python(client, base)
-        if task.python is not None and task.python != python.version:
-            raise TaskImageError(
-                f"{task.path}: field 'python' asks for Python {task.python}, but image {base} runs "
-                f"{python.describe()}",
-                f"run with an image whose python3 is {task.python} (`--image TAG`), or set 'python' to "
-                f'"{python.version}"',
-            )
-        if not requirements:
-            return base
+        python = python or probe_python(client, base)
         log.info("task_image.build", task=task.name, tag=tag, requirements=requirements)
         with tempfile.TemporaryDirectory(prefix="glia-task-image-") as scratch:
             target = Path(scratch) / "packages"
@@ -168,6 +172,57 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
                 client, base, tag, target, python, {"glia.task": task.name, "glia.requirements": digest}
             )
         return tag
+    finally:
+        if own_client:
+            client.close()
+
+
+def python_image_tag(version: str) -> str:
+    """Where the workspace image for another Python lives (`glia-workspace:py3.13`)."""
+    repository, _ = docker.utils.parse_repository_tag(DEFAULT_IMAGE)
+    return f"{repository}:py{version}"
+
+
+def image_for_python(client: docker.DockerClient, task: Task, base: str) -> tuple[str, SandboxPython]:
+    """`base` when it runs the task's Python, else the image built for that Python; else a refusal
+    that says how to build one (a Debian release that ships it) or to name one."""
+    require_image(client, base)
+    python = probe_python(client, base)
+    if python.version == task.python:
+        return base, python
+    candidate = python_image_tag(str(task.python))
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        client.images.get(candidate)
+        other = probe_python(client, candidate)
+        if other.version == task.python:
+            return candidate, other
+    from glia.workspace.image import DEBIAN_SUITES
+
+    suites = [suite for suite, version in DEBIAN_SUITES.items() if version == task.python]
+    build = (
+        f"build it with `python -m glia.workspace.image build --method debian --suite {suites[0]} "
+        f"--tag {candidate}`"
+        if suites
+        else f"build an image whose python3 is {task.python} and tag it {candidate}"
+    )
+    raise TaskImageError(
+        f"{task.path}: field 'python' asks for Python {task.python}, but image {base} runs "
+        f"{python.describe()} and there is no image {candidate}",
+        f"{build}, or pass `--image TAG`; or set 'python' to \"{python.version}\"",
+    )
+
+
+def describe_sandbox_python(image: str, client: docker.DockerClient | None = None) -> str:
+    """The Python the task's commands run in `image` (`python`, as they call it): version and path."""
+    own_client = client is None
+    client = client or docker_client(timeout_s=120)
+    try:
+        output = client.containers.run(
+            image, ["python", "-c", WHICH_PYTHON], network_mode="none", remove=True, stdout=True, stderr=True
+        )
+        return output.decode("utf-8", "replace").strip().splitlines()[-1][:200]
+    except (docker.errors.DockerException, IndexError) as exc:
+        return f"unknown ({type(exc).__name__}: the image's `python` did not answer)"
     finally:
         if own_client:
             client.close()

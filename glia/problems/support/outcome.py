@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .missing import requirement_hint
 from .settings import ProblemSettings
 
 MAX_TEXT_CHARS = 2000
@@ -101,7 +102,8 @@ def evaluate(
     except BaseException as exc:  # noqa: BLE001 - SystemExit from an evaluator is a failure too
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return Outcome.failed(f"{settings.entry}() raised {type(exc).__name__}: {exc}\n{_tail(exc)}")
+        hint = requirement_hint(str(exc)) if isinstance(exc, ImportError) else ""
+        return Outcome.failed(f"{settings.entry}() raised {type(exc).__name__}: {exc}{hint}\n{_tail(exc)}")
     return unwrap(result, settings)
 
 
