@@ -388,7 +388,9 @@ def load_task(path: str | Path) -> Task:
         from glia.problems import load_problem_file
 
         return load_problem_file(path, header, body)
-    return build_task(path, header, body)
+    from glia.problems.counting import counted_task  # a simulator without a ledger client: count commands
+
+    return counted_task(build_task(path, header, body))
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
