@@ -57,15 +57,17 @@ REQUIREMENTS_FILE = "requirements.txt"
 OPENEVOLVE = "openevolve"
 PIP_TIMEOUT_S = 1800
 PROBE = (
-    "import json, platform, site, sys, sysconfig, importlib.metadata as m; "
+    "import json, os, platform, site, sys, sysconfig, importlib.metadata as m; "
     "print(json.dumps({'version': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(), "
+    "'release': sys.version.split()[0], 'executable': os.path.realpath(sys.executable), "
     "'libc': platform.libc_ver(), 'platform': sysconfig.get_platform(), "
     "'site': site.getsitepackages(), "
     "'packages': sorted({(d.metadata['Name'] or '', d.version) for d in m.distributions()})}))"
 )
 
 
-# What `glia bench` prints about the sandbox's Python: "Python 3.11.2 (/usr/bin/python3.11)".
+PYTHON_LABEL = "glia.python"  # on a task image: its Python, as `SandboxPython.line` says it
+# What `glia bench` prints about this machine's Python (the local backend): "Python 3.11.7 (/usr/...)".
 WHICH_PYTHON = (
     "import os, sys; print(f'Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})')"
 )
@@ -84,6 +86,12 @@ class SandboxPython:
     glibc: tuple[int, int] | None  # (2, 36); None for a non-glibc image
     site_packages: str
     packages: tuple[tuple[str, str], ...] = ()  # the image's own distributions: (name, version)
+    release: str = ""  # "3.11.2"
+    executable: str = ""  # "/usr/bin/python3.11"
+
+    def line(self) -> str:
+        """What `glia bench` prints: "Python 3.11.2 (/usr/bin/python3.11)"."""
+        return f"Python {self.release or self.version} ({self.executable or 'python3'})"
 
     def constraints(self) -> list[str]:
         """Pins of the image's own packages: requirements resolve together with them, so a requirement
@@ -213,23 +221,31 @@ def image_for_python(client: docker.DockerClient, task: Task, base: str) -> tupl
 
 
 def describe_sandbox_python(image: str, client: docker.DockerClient | None = None) -> str:
-    """The Python the task's commands run in `image` (`python`, as they call it): version and path."""
+    """The Python the task's commands run in `image`: version and path (a task image's label, else a probe)."""
     own_client = client is None
     client = client or docker_client(timeout_s=120)
     try:
-        output = client.containers.run(
-            image, ["python", "-c", WHICH_PYTHON], network_mode="none", remove=True, stdout=True, stderr=True
-        )
-        return output.decode("utf-8", "replace").strip().splitlines()[-1][:200]
-    except (docker.errors.DockerException, IndexError) as exc:
-        return f"unknown ({type(exc).__name__}: the image's `python` did not answer)"
+        labels = client.images.get(image).labels or {}
+        if labels.get(PYTHON_LABEL):
+            return str(labels[PYTHON_LABEL])[:200]
+        return probe_python(client, image).line()
+    except (docker.errors.DockerException, TaskImageError) as exc:
+        return f"unknown ({type(exc).__name__}: the image's python did not answer)"
     finally:
         if own_client:
             client.close()
 
 
+_PROBED: dict[str, SandboxPython] = {}  # image id -> its Python: an image never changes
+
+
 def probe_python(client: docker.DockerClient, image: str) -> SandboxPython:
-    """Ask the image's Python what it is (in a container with no network, removed afterwards)."""
+    """Ask the image's Python what it is (in a container with no network, removed afterwards; once
+    per image in a process: a container start costs seconds on a loaded machine)."""
+    with contextlib.suppress(docker.errors.DockerException):
+        known = _PROBED.get(client.images.get(image).id)
+        if known is not None:
+            return known
     try:
         output = client.containers.run(
             image, ["python3", "-c", PROBE], network_mode="none", remove=True, stdout=True, stderr=True
@@ -251,7 +267,13 @@ def probe_python(client: docker.DockerClient, image: str) -> SandboxPython:
             f"image {image} has no site-packages folder", "rebuild it with `glia image build`"
         )
     packages = tuple((str(name), str(version)) for name, version in data.get("packages") or [])
-    return SandboxPython(str(data["version"]), str(data["machine"]), glibc, site[0], packages)
+    found = SandboxPython(
+        str(data["version"]), str(data["machine"]), glibc, site[0], packages,
+        str(data.get("release") or ""), str(data.get("executable") or ""),
+    )  # fmt: skip
+    with contextlib.suppress(docker.errors.DockerException):
+        _PROBED[client.images.get(image).id] = found
+    return found
 
 
 def download(requirements: list[str], python: SandboxPython, target: Path, source: Path) -> None:
@@ -376,7 +398,14 @@ def commit_image(
             repository=repository,
             tag=version,
             message="glia: task packages",
-            conf={"Labels": {**_labels(client, base), TASK_IMAGE_LABEL: "1", **labels}},
+            conf={
+                "Labels": {
+                    **_labels(client, base),
+                    TASK_IMAGE_LABEL: "1",
+                    PYTHON_LABEL: python.line(),
+                    **labels,
+                }
+            },
         )
     except docker.errors.DockerException as exc:
         raise TaskImageError(
