@@ -74,10 +74,10 @@ def build_image(tag: str = DEFAULT_IMAGE, method: str = "auto", suite: str = DEB
         raise ValueError(f"unknown image build method {method!r}; choose one of {', '.join(METHODS)}")
     if suite not in DEBIAN_SUITES:
         raise ValueError(f"unknown Debian suite {suite!r}; choose one of {', '.join(DEBIAN_SUITES)}")
+    if suite != DEBIAN_SUITE and method == "dockerfile":
+        raise ValueError(f"the Dockerfile builds {DEBIAN_SUITE}; build {suite} with --method debian")
     client = docker_client(timeout_s=1800)
     if suite != DEBIAN_SUITE:
-        if method == "dockerfile":
-            raise ValueError(f"the Dockerfile builds {DEBIAN_SUITE}; build {suite} with --method debian")
         return _build_from_debian(client, tag, suite)
     if method == "dockerfile":
         return _build_from_dockerfile(client, tag)
