@@ -183,3 +183,18 @@ def test_a_program_that_keeps_time_with_signals_runs_on_its_sandboxs_main_thread
     assert run.summary is not None, run.harness.stderr
     assert run.summary["valid"] is True, run.summary["error"]
     assert run.summary["combined_score"] == own["combined_score"]
+
+
+def test_a_cascade_evaluator_whose_evaluate_is_a_placeholder_names_the_stage_to_use(tmp_path: Path) -> None:
+    """ADRS cant-be-late-multi's class: `evaluate` returns a placeholder without the objective."""
+    folder = FOLDERS / "cascade_stages"
+    summary = trusted(folder)
+    assert summary["valid"] is False
+    assert summary["error"].endswith(
+        "the evaluator keeps its scores in OpenEvolve's cascade stages (evaluate_stage1, evaluate_stage2): "
+        "fix: name the last one in glia.yaml, `entry: evaluate_stage2`"
+    )
+    copy = Path(shutil.copytree(folder, tmp_path / "staged"))
+    (copy / "glia.yaml").write_text("entry: evaluate_stage2\n")
+    staged = trusted(copy)
+    assert staged["valid"] and staged["combined_score"] == 7.0  # 9 - 2, what the stage itself returns
