@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from glia.problems import load_problem, load_problem_file
+from glia.problems.counting import counted_task
 from glia.task import Task, TaskError, build_task, split_front_matter
 
 
@@ -25,4 +26,4 @@ def load_task(path: str | Path) -> Task:
     header, body = split_front_matter(path, text)
     if "problem" in header:  # a task file naming an OpenEvolve-style problem folder
         return load_problem_file(path, header, body)
-    return build_task(path, header, body)
+    return counted_task(build_task(path, header, body))  # a simulator without a ledger client: count commands

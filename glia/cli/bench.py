@@ -7,6 +7,7 @@ this machine, and shows the numbers a design has to beat.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -171,6 +172,7 @@ def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfi
     image = args.image or config.image
     if backend == "docker":  # a problem folder's requirements, installed into the task's image once
         image = prepare_task_image(task, image)
+    console().print(sandbox_python_line(backend, image), highlight=False)
     root = workspaces_root(args.root, config)
     bench_dir = root / f"bench-{task.name}"
     evaluator = Evaluator(
@@ -191,6 +193,25 @@ def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfi
                 )
                 return 2
         return _score_and_print(args, task, evaluator, backend)
+
+
+def sandbox_python_line(backend: str, image: str | None) -> Text:
+    """Which Python the task's commands run (`python`, as they call it): the image's, or this machine's."""
+    from glia.workspace.task_image import WHICH_PYTHON, describe_sandbox_python
+
+    if backend == "docker":
+        from glia.workspace.engine import DEFAULT_IMAGE
+
+        image = image or DEFAULT_IMAGE
+        where, found = f" in image {image}", describe_sandbox_python(image)
+    else:
+        where = " (local backend: this machine's)"
+        try:
+            done = subprocess.run(["python", "-c", WHICH_PYTHON], capture_output=True, text=True, timeout=30)
+            found = done.stdout.strip() or f"unknown ({done.stderr.strip()[-200:]})"
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            found = f"unknown ({type(exc).__name__})"
+    return Text.assemble("Sandbox Python: ", console_text(found, 300), where)
 
 
 def _score_and_print(args: argparse.Namespace, task: Task, evaluator: Any, backend: str) -> int:

@@ -26,6 +26,7 @@ from glia.evaluation.evaluator import Evaluator
 
 RELATIVE_ROUNDING = 1e-9
 SPREAD_SIGMAS = 3.0
+EXTRA_SAMPLES = 2  # more in-process measurements when one repeat leaves a noisy evaluator undecided
 FIXES = (
     (
         "missing in its sandbox",
@@ -58,11 +59,14 @@ def judge(
     isolated_error: str | None = None,
     program: str = "the initial program",
     repeat: Sequence[float | None] | None = None,
+    samples: Sequence[float] | None = None,
 ) -> Faithfulness:
     """The verdict on paired scores (one per seed, same seeds in the same order); errors mean invalid.
 
     `repeat`: the in-process scores measured a second time, when the first pair disagreed: their own
-    difference is the evaluator's spread (an unseeded or timing-based evaluator)."""
+    difference is the evaluator's spread (an unseeded or timing-based evaluator). `samples`: more
+    in-process scores of a single seed, when one repeat is too few to tell: the isolated score must then
+    be a plausible further draw (within three standard deviations of a new measurement)."""
     if isolated_error and not in_process_error:
         shown = _mean(in_process)
         return Faithfulness(
@@ -87,6 +91,12 @@ def judge(
     mean_difference = statistics.fmean(differences) if differences else 0.0
     scale = max(1.0, *(abs(a) for a, _ in pairs)) if pairs else 1.0
     allowed = RELATIVE_ROUNDING * scale
+    if samples and len(pairs) == 1 and len(samples) >= 2:
+        draws = [pairs[0][0], *samples]
+        allowed += SPREAD_SIGMAS * statistics.stdev(draws) * math.sqrt(1 + 1 / len(draws))
+        if abs(pairs[0][1] - statistics.fmean(draws)) <= allowed:
+            return Faithfulness(True)
+        return Faithfulness(False, _disagree(program, [(statistics.fmean(draws), pairs[0][1])], allowed))
     if repeat is not None and len(repeat) == len(pairs) and all(r is not None for r in repeat):
         spread = max(abs(r - a) for r, (a, _) in zip(repeat, pairs, strict=True))  # type: ignore[operator]
         if spread > allowed:
@@ -152,7 +162,16 @@ def check_initial_program(
         if verdict.faithful or direct_error or isolated_error:
             return verdict
         again, _ = measure()  # they differ: is that the evaluator's own spread (unseeded, timings)?
-        return judge(direct_values, isolated_values, repeat=again, **arguments)
+        verdict = judge(direct_values, isolated_values, repeat=again, **arguments)
+        noisy = again != direct_values and len(again) == 1 and again[0] is not None
+        if verdict.faithful or not noisy:
+            return verdict
+        samples = [again[0]]  # one repeat is a poor estimate of a noisy evaluator's spread: measure more
+        for _ in range(EXTRA_SAMPLES):
+            more, _error = measure()
+            if more[0] is not None:
+                samples.append(more[0])
+        return judge(direct_values, isolated_values, samples=samples, **arguments)
 
 
 def _fix(error: str) -> str:

@@ -88,15 +88,25 @@ class Channel:
 
     def serve(self, idle_timeout_s: float | None = None) -> None:
         """Answer the peer's calls until it closes the connection (then return normally)."""
-        while True:
-            deadline = None if idle_timeout_s is None else time.monotonic() + idle_timeout_s
-            try:
-                message = self._receive(deadline, waiting_for=None)
-            except _PeerClosed:
-                return
-            if message[0] != CALL:
-                raise self._broken("an answer while no call was pending")
-            self._answer(message)
+        while self.serve_one(idle_timeout_s):
+            pass
+
+    def serve_one(self, idle_timeout_s: float | None = None) -> bool:
+        """Answer the peer's next call; False when the peer has closed the connection instead."""
+        deadline = None if idle_timeout_s is None else time.monotonic() + idle_timeout_s
+        try:
+            message = self._receive(deadline, waiting_for=None)
+        except _PeerClosed:
+            return False
+        if message[0] != CALL:
+            raise self._broken("an answer while no call was pending")
+        self._answer(message)
+        return True
+
+    @property
+    def buffered(self) -> bool:
+        """Bytes already read from the socket wait here (a select() on the socket would miss them)."""
+        return bool(self._buffer)
 
     def close(self) -> None:
         if self._closed:

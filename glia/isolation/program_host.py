@@ -8,11 +8,13 @@ expected answers. The problem's evaluator runs in the core sandbox and imports a
 (`program_proxy`) that forwards every use of the program to this process over the unix socket PATH.
 
 Several connections may arrive (an evaluator that uses threads, or that runs the program in
-subprocesses: each process, and each thread, connects on its own). Each connection first names its
+subprocesses: each process, and each thread, connects on its own). A connection opened from the main
+thread of a core process is served on this process's main thread, as the call would run in process:
+a program may set signal handlers (a SIGALRM time limit) only there. Each connection first names its
 session with `open`; every stand-in module the core imports is one session, and a session is one
 fresh import of the program here, as a fresh `exec_module` would be in process. Calls on a connection:
 
-    open(session, module_name)          -> names of the program's top-level callables, as refs
+    open(session, module_name[, main])  -> names of the program's top-level callables, as refs
     lookup(name)                        -> a top-level value (plain data, or a ref)
     call(ref, args, kwargs)             -> what the call returned
     getattr(ref, name) / setattr(ref, name, value)
@@ -41,6 +43,7 @@ import itertools
 import operator
 import os
 import queue
+import selectors
 import socket
 import subprocess
 import sys
@@ -134,6 +137,7 @@ class Connection:
     def __init__(self, host: ProgramHost, sock: socket.socket) -> None:
         self.host = host
         self.session: Session | None = None
+        self.on_main_thread = False  # opened from a core's main thread: served on ours
         self.channel = Channel(
             sock,
             {
@@ -151,9 +155,10 @@ class Connection:
 
     # -- handlers -----------------------------------------------------------------------------------
 
-    def open(self, session_id: Any, module_name: Any) -> list[list[Any]]:
+    def open(self, session_id: Any, module_name: Any, main: Any = False) -> list[list[Any]]:
         if self.session is not None:
             raise RuntimeError("this connection already has a session")
+        self.on_main_thread = main is True
         if (
             not isinstance(session_id, str)
             or not isinstance(module_name, str)
@@ -262,14 +267,25 @@ class Connection:
         return self.into(self.channel.call("callback", ref_id, wire_args, wire_kwargs))
 
     def serve(self) -> None:
+        """Serve on this thread, until the core opens the session from its main thread: then hand over."""
+        while self.serve_one():
+            if self.on_main_thread:
+                self.host.main_thread_connections.put(self)
+                return
+        self.finish()
+
+    def serve_one(self) -> bool:
+        """Answer one call; False when the connection is over (closed, broken, or the program exited)."""
         try:
-            self.channel.serve()
+            return self.channel.serve_one()
         except (ChannelError, BaseException) as exc:  # noqa: BLE001 - a program exit ends its connection
             if isinstance(exc, SystemExit | KeyboardInterrupt):
                 print(f"program_host: the program raised {type(exc).__name__}; closing", file=sys.stderr)
-        finally:
-            self.channel.close()
-            self.host.connection_closed()
+            return False
+
+    def finish(self) -> None:
+        self.channel.close()
+        self.host.connection_closed()
 
 
 class MainRun:
@@ -369,6 +385,7 @@ class ProgramHost:
         self.open_connections = 0
         self.last_activity = time.monotonic()
         self._lock = threading.Lock()
+        self.main_thread_connections: queue.Queue[Connection] = queue.Queue()
 
     def by_value(self, cls: type) -> bool:
         """Whether the program's plain instances of `cls` cross by value: the core's copies, and classes
@@ -441,6 +458,37 @@ class ProgramHost:
                 os.unlink(path)
         return 0
 
+    def serve_main_thread(self) -> None:
+        """On the main thread, forever: answer the calls of the connections handed over by `serve`.
+
+        A core's main thread may hold several connections (one per import of the program) and use
+        any of them next, so they are served in the order their calls arrive."""
+        selector = selectors.DefaultSelector()
+        connections: list[Connection] = []
+        while True:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    handed = self.main_thread_connections.get(timeout=0 if connections else 0.2)
+                    connections.append(handed)
+                    selector.register(handed.channel.sock, selectors.EVENT_READ, handed)
+            if not connections:
+                continue
+            ready = [c for c in connections if c.channel.buffered] or [
+                key.data for key, _ in selector.select(timeout=0.2)
+            ]
+            for connection in ready:
+                if not connection.serve_one():
+                    selector.unregister(connection.channel.sock)
+                    connections.remove(connection)
+                    connection.finish()
+
+
+def _serve_and_exit(host: ProgramHost, path: str) -> None:
+    code = host.serve(path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # threads still running program code (a hung call) must not keep the process alive
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -459,10 +507,12 @@ def main(argv: list[str] | None = None) -> int:
         [str(program.parent), str(root)]
     ):  # as in process: the folder's modules import
         sys.path.insert(0, folder)
-    code = ProgramHost(program, args.accept_timeout, root).serve(args.listen)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # threads still running program code (a hung call) must not keep the process alive
+    host = ProgramHost(program, args.accept_timeout, root)
+    threading.Thread(
+        target=_serve_and_exit, args=(host, args.listen), name="glia-accept", daemon=True
+    ).start()
+    host.serve_main_thread()
+    return 0
 
 
 if __name__ == "__main__":

@@ -131,8 +131,7 @@ class ProgramLink:
         if exc.kind == "ModuleNotFoundError":  # the same program in process would have found it
             return self.fault(
                 f"a module it imports is missing in its sandbox ({exc.message}); a module of the problem "
-                "folder must sit beside the program or be imported by it by name, a package must be in "
-                "the folder's requirements.txt",
+                "folder must sit beside the program or be imported by it by name",
                 prefix="the program could not run in its sandbox: ",
             )
         return _local_exception(exc)
@@ -267,7 +266,8 @@ class SessionLink(ProgramLink):
     def _connect(self) -> Channel:
         channel = super()._connect()
         try:
-            names = channel.call("open", self.session, self.module_name, timeout_s=self._left())
+            on_main = threading.current_thread() is threading.main_thread()  # the host runs it on its own
+            names = channel.call("open", self.session, self.module_name, on_main, timeout_s=self._left())
         except RemoteError as exc:  # the program's import raised (or, for a fault kind, its process)
             channel.close()
             raise self.remote_failure(exc) from None

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from glia.problems.support.missing import PROJECT_NAMES, project_name
 from glia.task import TaskError
 
 DEFAULT_PROGRAM = "initial_program.py"
@@ -227,7 +228,7 @@ def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
                     continue
                 raise TaskError(
                     f"{path}: imports {top}, which the sandbox does not have and the folder declares nowhere; "
-                    f"add it to {root / 'requirements.txt'} (its PyPI name, e.g. `{top}`)"
+                    f"add it to {root / 'requirements.txt'} (its PyPI name, e.g. `{project_name(top)}`)"
                 )
 
 
@@ -302,8 +303,7 @@ def suite_requirements(root: Path) -> tuple[tuple[str, ...], Path | None]:
 
 
 # Projects whose import name is not their project name (the suite's file names projects, sources imports).
-IMPORT_NAMES = {"scikit-learn": "sklearn", "pyyaml": "yaml", "pillow": "PIL", "beautifulsoup4": "bs4",
-                "opencv-python": "cv2", "python-dateutil": "dateutil", "attrs": "attr"}  # fmt: skip
+IMPORT_NAMES = {project: module for module, project in PROJECT_NAMES.items()}
 
 
 def _import_name(requirement: str) -> str:

@@ -25,7 +25,9 @@ from glia.workspace.engine import DEFAULT_IMAGE, docker_client
 log = structlog.get_logger(__name__)
 
 IMAGE_LABEL = "glia.workspace-image"
-DEBIAN_SUITE = "bookworm"
+DEBIAN_SUITE = "bookworm"  # Python 3.11, the image's default
+# Debian releases debootstrap can build the image from, with the Python each ships as python3.
+DEBIAN_SUITES = {"bookworm": "3.11", "trixie": "3.13"}
 DEBIAN_MIRROR = os.environ.get("GLIA_DEBIAN_MIRROR") or "http://deb.debian.org/debian"
 
 # Same toolset as the Dockerfile: Python 3.11 with numpy and pandas, git, the shell tools an agent expects.
@@ -61,15 +63,22 @@ def dockerfile_dir() -> Path:
     return Path(str(resources.files("glia") / "data" / "workspace_image"))
 
 
-def build_image(tag: str = DEFAULT_IMAGE, method: str = "auto") -> str:
+def build_image(tag: str = DEFAULT_IMAGE, method: str = "auto", suite: str = DEBIAN_SUITE) -> str:
     """Build the workspace image and return its id.
 
     "auto" tries the Dockerfile and falls back to Debian packages when the base image cannot be pulled
-    and debootstrap is installed.
+    and debootstrap is installed. Another Debian `suite` (trixie: Python 3.13) is built from Debian
+    packages only: the shipped Dockerfile is bookworm's.
     """
     if method not in METHODS:
         raise ValueError(f"unknown image build method {method!r}; choose one of {', '.join(METHODS)}")
+    if suite not in DEBIAN_SUITES:
+        raise ValueError(f"unknown Debian suite {suite!r}; choose one of {', '.join(DEBIAN_SUITES)}")
+    if suite != DEBIAN_SUITE and method == "dockerfile":
+        raise ValueError(f"the Dockerfile builds {DEBIAN_SUITE}; build {suite} with --method debian")
     client = docker_client(timeout_s=1800)
+    if suite != DEBIAN_SUITE:
+        return _build_from_debian(client, tag, suite)
     if method == "dockerfile":
         return _build_from_dockerfile(client, tag)
     if method == "debian":
@@ -96,12 +105,12 @@ def _build_from_dockerfile(client: docker.DockerClient, tag: str) -> str:
     return image.id
 
 
-def _build_from_debian(client: docker.DockerClient, tag: str) -> str:
-    """debootstrap a minimal bookworm with our packages, then `docker import` it (needs root)."""
+def _build_from_debian(client: docker.DockerClient, tag: str, suite: str = DEBIAN_SUITE) -> str:
+    """debootstrap a minimal Debian `suite` with our packages, then `docker import` it (needs root)."""
     if shutil.which("debootstrap") is None:
         raise WorkspaceError("debootstrap is not installed: `apt-get install debootstrap` (needs root).")
     repository, version = docker.utils.parse_repository_tag(tag)
-    log.info("image_build_start", method="debian", tag=tag, packages=list(DEBIAN_PACKAGES))
+    log.info("image_build_start", method="debian", suite=suite, tag=tag, packages=list(DEBIAN_PACKAGES))
     with tempfile.TemporaryDirectory(prefix="glia-rootfs-") as scratch:
         rootfs = Path(scratch) / "rootfs"
         _run(
@@ -109,7 +118,7 @@ def _build_from_debian(client: docker.DockerClient, tag: str) -> str:
                 "debootstrap",
                 "--variant=minbase",
                 f"--include={','.join(DEBIAN_PACKAGES)}",
-                DEBIAN_SUITE,
+                suite,
                 str(rootfs),
                 DEBIAN_MIRROR,
             ],
@@ -178,10 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build", help="build the workspace image")
     build.add_argument("--method", choices=METHODS, default="auto")
     build.add_argument("--tag", default=DEFAULT_IMAGE)
+    build.add_argument(
+        "--suite",
+        choices=sorted(DEBIAN_SUITES),
+        default=DEBIAN_SUITE,
+        help="Debian release to build from ("
+        + ", ".join(f"{s}: Python {v}" for s, v in DEBIAN_SUITES.items())
+        + ")",
+    )
     args = parser.parse_args(argv)
     try:
-        image_id = build_image(tag=args.tag, method=args.method)
-    except WorkspaceError as err:
+        image_id = build_image(tag=args.tag, method=args.method, suite=args.suite)
+    except (WorkspaceError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"built {args.tag} ({image_id})")

@@ -26,6 +26,7 @@ requirement that cannot be installed for the sandbox's Python and platform is on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -56,11 +57,19 @@ REQUIREMENTS_FILE = "requirements.txt"
 OPENEVOLVE = "openevolve"
 PIP_TIMEOUT_S = 1800
 PROBE = (
-    "import json, platform, site, sys, sysconfig, importlib.metadata as m; "
+    "import json, os, platform, site, sys, sysconfig, importlib.metadata as m; "
     "print(json.dumps({'version': '%d.%d' % sys.version_info[:2], 'machine': platform.machine(), "
+    "'release': sys.version.split()[0], 'executable': os.path.realpath(sys.executable), "
     "'libc': platform.libc_ver(), 'platform': sysconfig.get_platform(), "
     "'site': site.getsitepackages(), "
     "'packages': sorted({(d.metadata['Name'] or '', d.version) for d in m.distributions()})}))"
+)
+
+
+PYTHON_LABEL = "glia.python"  # on a task image: its Python, as `SandboxPython.line` says it
+# What `glia bench` prints about this machine's Python (the local backend): "Python 3.11.7 (/usr/...)".
+WHICH_PYTHON = (
+    "import os, sys; print(f'Python {sys.version.split()[0]} ({os.path.realpath(sys.executable)})')"
 )
 
 
@@ -77,6 +86,12 @@ class SandboxPython:
     glibc: tuple[int, int] | None  # (2, 36); None for a non-glibc image
     site_packages: str
     packages: tuple[tuple[str, str], ...] = ()  # the image's own distributions: (name, version)
+    release: str = ""  # "3.11.2"
+    executable: str = ""  # "/usr/bin/python3.11"
+
+    def line(self) -> str:
+        """What `glia bench` prints: "Python 3.11.2 (/usr/bin/python3.11)"."""
+        return f"Python {self.release or self.version} ({self.executable or 'python3'})"
 
     def constraints(self) -> list[str]:
         """Pins of the image's own packages: requirements resolve together with them, so a requirement
@@ -131,7 +146,8 @@ def task_requirements(task: Task) -> list[str]:
 
 def prepare_task_image(task: Task, base: str | None = None, client: docker.DockerClient | None = None) -> str:
     """The image to run `task` in: `base` itself when the task needs nothing more, else its task image
-    (built now if it is not there yet). Raises TaskImageError with a fix when it cannot be built."""
+    (built now if it is not there yet). A task whose `python` differs from `base`'s runs on the image
+    built for that Python (`python_image_tag`). Raises TaskImageError with a fix when it cannot."""
     base = base or DEFAULT_IMAGE
     requirements = task_requirements(task)
     if not requirements and task.python is None:
@@ -139,7 +155,12 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
     own_client = client is None
     client = client or docker_client(timeout_s=600)
     try:
+        python = None
+        if task.python is not None:
+            base, python = image_for_python(client, task, base)
         require_image(client, base)
+        if not requirements:
+            return base
         base_id = client.images.get(base).id
         digest = hashlib.sha256(
             json.dumps([RECIPE_VERSION, base_id, requirements], separators=(",", ":")).encode()
@@ -150,16 +171,7 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
             return tag
         except docker.errors.ImageNotFound:
             pass
-        python = probe_python(client, base)
-        if task.python is not None and task.python != python.version:
-            raise TaskImageError(
-                f"{task.path}: field 'python' asks for Python {task.python}, but image {base} runs "
-                f"{python.describe()}",
-                f"run with an image whose python3 is {task.python} (`--image TAG`), or set 'python' to "
-                f'"{python.version}"',
-            )
-        if not requirements:
-            return base
+        python = python or probe_python(client, base)
         log.info("task_image.build", task=task.name, tag=tag, requirements=requirements)
         with tempfile.TemporaryDirectory(prefix="glia-task-image-") as scratch:
             target = Path(scratch) / "packages"
@@ -173,8 +185,67 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
             client.close()
 
 
+def python_image_tag(version: str) -> str:
+    """Where the workspace image for another Python lives (`glia-workspace:py3.13`)."""
+    repository, _ = docker.utils.parse_repository_tag(DEFAULT_IMAGE)
+    return f"{repository}:py{version}"
+
+
+def image_for_python(client: docker.DockerClient, task: Task, base: str) -> tuple[str, SandboxPython]:
+    """`base` when it runs the task's Python, else the image built for that Python; else a refusal
+    that says how to build one (a Debian release that ships it) or to name one."""
+    require_image(client, base)
+    python = probe_python(client, base)
+    if python.version == task.python:
+        return base, python
+    candidate = python_image_tag(str(task.python))
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        client.images.get(candidate)
+        other = probe_python(client, candidate)
+        if other.version == task.python:
+            return candidate, other
+    from glia.workspace.image import DEBIAN_SUITES
+
+    suites = [suite for suite, version in DEBIAN_SUITES.items() if version == task.python]
+    build = (
+        f"build it with `python -m glia.workspace.image build --method debian --suite {suites[0]} "
+        f"--tag {candidate}`"
+        if suites
+        else f"build an image whose python3 is {task.python} and tag it {candidate}"
+    )
+    raise TaskImageError(
+        f"{task.path}: field 'python' asks for Python {task.python}, but image {base} runs "
+        f"{python.describe()} and there is no image {candidate}",
+        f"{build}, or pass `--image TAG`; or set 'python' to \"{python.version}\"",
+    )
+
+
+def describe_sandbox_python(image: str, client: docker.DockerClient | None = None) -> str:
+    """The Python the task's commands run in `image`: version and path (a task image's label, else a probe)."""
+    own_client = client is None
+    client = client or docker_client(timeout_s=120)
+    try:
+        labels = client.images.get(image).labels or {}
+        if labels.get(PYTHON_LABEL):
+            return str(labels[PYTHON_LABEL])[:200]
+        return probe_python(client, image).line()
+    except (docker.errors.DockerException, TaskImageError) as exc:
+        return f"unknown ({type(exc).__name__}: the image's python did not answer)"
+    finally:
+        if own_client:
+            client.close()
+
+
+_PROBED: dict[str, SandboxPython] = {}  # image id -> its Python: an image never changes
+
+
 def probe_python(client: docker.DockerClient, image: str) -> SandboxPython:
-    """Ask the image's Python what it is (in a container with no network, removed afterwards)."""
+    """Ask the image's Python what it is (in a container with no network, removed afterwards; once
+    per image in a process: a container start costs seconds on a loaded machine)."""
+    with contextlib.suppress(docker.errors.DockerException):
+        known = _PROBED.get(client.images.get(image).id)
+        if known is not None:
+            return known
     try:
         output = client.containers.run(
             image, ["python3", "-c", PROBE], network_mode="none", remove=True, stdout=True, stderr=True
@@ -196,7 +267,13 @@ def probe_python(client: docker.DockerClient, image: str) -> SandboxPython:
             f"image {image} has no site-packages folder", "rebuild it with `glia image build`"
         )
     packages = tuple((str(name), str(version)) for name, version in data.get("packages") or [])
-    return SandboxPython(str(data["version"]), str(data["machine"]), glibc, site[0], packages)
+    found = SandboxPython(
+        str(data["version"]), str(data["machine"]), glibc, site[0], packages,
+        str(data.get("release") or ""), str(data.get("executable") or ""),
+    )  # fmt: skip
+    with contextlib.suppress(docker.errors.DockerException):
+        _PROBED[client.images.get(image).id] = found
+    return found
 
 
 def download(requirements: list[str], python: SandboxPython, target: Path, source: Path) -> None:
@@ -321,7 +398,14 @@ def commit_image(
             repository=repository,
             tag=version,
             message="glia: task packages",
-            conf={"Labels": {**_labels(client, base), TASK_IMAGE_LABEL: "1", **labels}},
+            conf={
+                "Labels": {
+                    **_labels(client, base),
+                    TASK_IMAGE_LABEL: "1",
+                    PYTHON_LABEL: python.line(),
+                    **labels,
+                }
+            },
         )
     except docker.errors.DockerException as exc:
         raise TaskImageError(

@@ -103,5 +103,6 @@ def test_bench_refuses_designs_on_the_local_backend_and_rejects_a_cheating_desig
     out = capsys.readouterr().out
     assert code == 1
     assert "invalid" in out and "num_decode_tokens" in out
+    assert "Sandbox Python: Python 3." in out and "(local backend: this machine's)" in out
     code = main([*common, "--root", str(tmp_path), "--design", str(TEMPLATE_DESIGN)])
     assert code == 2 and "only in Docker sandboxes" in capsys.readouterr().err

@@ -14,6 +14,7 @@ real Docker sandboxes (one bench: its faithfulness check and the shipping of a s
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,3 +109,25 @@ def test_glia_bench_checks_that_isolation_is_faithful(tmp_path: Path, capsys, wo
         in out
     )
     assert "but 0 isolated" in out and "fix:" in out  # 0, not "invalid: a module ... is missing"
+
+
+def test_a_package_missing_at_run_time_names_the_requirement_to_add(glia_cache: Path, tmp_path: Path) -> None:
+    """A package imported only when the code runs (no setup check sees it) is invalid, never a 0, and
+    the one-line error says which requirement to add, and where: the program's side and the evaluator's."""
+    folder = FOLDERS / "missing_package"
+    program = (folder / "initial_program.py").read_text()
+    fix = "to the folder's requirements.txt (a task file: its `requirements` field)"
+    program_side = run_harness(load_problem(folder).simulator, program).summary
+    assert program_side is not None and program_side["valid"] is False  # the evaluator's 0 is not trusted
+    assert "No module named 'cv2'" in program_side["error"]
+    assert program_side["error"].endswith(f"fix: add `opencv-python` {fix}")
+    assert "\n" not in program_side["error"]
+    copy = Path(shutil.copytree(folder, tmp_path / "judge_side"))
+    (copy / "glia.yaml").write_text("entry: evaluate_with_report\n")
+    judge_side = run_harness(load_problem(copy).simulator, program).summary
+    assert judge_side is not None and judge_side["valid"] is False
+    first_line = judge_side["error"].splitlines()[0]
+    assert first_line.startswith(
+        "evaluate_with_report() raised ModuleNotFoundError: No module named 'sklearn'"
+    )
+    assert first_line.endswith(f"fix: add `scikit-learn` {fix}")

@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 from glia.problems import load_problem
+from glia.problems import template as template_module
+from glia.problems.siblings import design_sandbox_modules
 from glia.task import TaskError
+from glia.workspace.tree import tree_from_folder
 from tests.compat.conftest import FOLDERS
 from tests.problems.support import run_harness
 
@@ -156,3 +159,42 @@ def test_folders_that_cannot_run_here_are_refused_in_one_line(tmp_path: Path, fi
     with pytest.raises(TaskError) as caught:
         load_problem(folder)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_program_that_keeps_time_with_signals_runs_on_its_sandboxs_main_thread(tmp_path: Path) -> None:
+    """ShinkaEvolve's game_2048 class: the program's own module sets a SIGALRM time limit per move,
+    which Python allows only on a main thread; isolated, the program's calls must run on one."""
+    folder = FOLDERS / "shinka_signal_limit"
+    copy = Path(shutil.copytree(folder, tmp_path / "direct"))
+    stand_in = Path(template_module.__file__).parent / "shinka_compat"  # Glia's, as no framework is installed
+    subprocess.run(SHINKA_DIRECT, cwd=copy, check=True, env={"PYTHONPATH": str(stand_in)})
+    own = json.loads((copy / "own" / "metrics.json").read_text())
+    assert own["combined_score"] == 8.0  # rounds 4 and 5: 1+2+3+1 and 1+2+3+1+2
+    task = load_problem(folder)
+    program = (folder / "initial.py").read_text()
+    shipped = design_sandbox_modules(tree_from_folder(task.simulator), {"initial.py": program})
+    assert sorted(shipped) == ["deadline.py"]
+    run = run_harness(
+        task.simulator,
+        program,
+        program_name="initial.py",
+        design_extra={path: entry.data for path, entry in shipped.items()},
+    )
+    assert run.summary is not None, run.harness.stderr
+    assert run.summary["valid"] is True, run.summary["error"]
+    assert run.summary["combined_score"] == own["combined_score"]
+
+
+def test_a_cascade_evaluator_whose_evaluate_is_a_placeholder_names_the_stage_to_use(tmp_path: Path) -> None:
+    """ADRS cant-be-late-multi's class: `evaluate` returns a placeholder without the objective."""
+    folder = FOLDERS / "cascade_stages"
+    summary = trusted(folder)
+    assert summary["valid"] is False
+    assert summary["error"].endswith(
+        "the evaluator keeps its scores in OpenEvolve's cascade stages (evaluate_stage1, evaluate_stage2): "
+        "fix: name the last one in glia.yaml, `entry: evaluate_stage2`"
+    )
+    copy = Path(shutil.copytree(folder, tmp_path / "staged"))
+    (copy / "glia.yaml").write_text("entry: evaluate_stage2\n")
+    staged = trusted(copy)
+    assert staged["valid"] and staged["combined_score"] == 7.0  # 9 - 2, what the stage itself returns

@@ -12,6 +12,7 @@ import pytest
 from glia.evaluation.design_checks import design_problem, task_design_problem
 from glia.task import TaskError
 from glia.task_kinds import load_task
+from glia.workspace import task_image
 from glia.workspace.task_image import TaskImageError, prepare_task_image, task_requirements
 from tests.compat.conftest import FOLDERS
 
@@ -60,9 +61,10 @@ def test_bad_fields_name_the_field(tmp_path, line: str, message: str) -> None:
 
 
 @pytest.mark.docker
-def test_a_python_the_image_does_not_have_is_one_line_with_the_fix(
-    workspace_image: str, docker_client
+def test_a_python_no_image_has_is_one_line_with_the_build_command(
+    workspace_image: str, docker_client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(task_image, "python_image_tag", lambda version: f"glia-test-absent:py{version}")
     task = load_task(TASK)
     with pytest.raises(TaskImageError) as caught:
         prepare_task_image(task, workspace_image, client=docker_client)
@@ -70,4 +72,26 @@ def test_a_python_the_image_does_not_have_is_one_line_with_the_fix(
     assert message.startswith(
         f"{TASK}: field 'python' asks for Python 3.13, but image {workspace_image} runs Python 3.11 on Linux"
     )
-    assert "\n" not in message and caught.value.fix.startswith("run with an image whose python3 is 3.13")
+    assert message.endswith("and there is no image glia-test-absent:py3.13") and "\n" not in message
+    assert caught.value.fix.startswith(
+        "build it with `python -m glia.workspace.image build --method debian --suite trixie "
+        "--tag glia-test-absent:py3.13`"
+    )
+
+
+@pytest.mark.docker
+def test_a_task_asking_for_python_3_13_runs_on_the_trixie_image(
+    python313_image: str, tmp_path, capsys
+) -> None:
+    """The task says `python: "3.13"`: glia bench picks the image built from Debian trixie, installs the
+    requirement for that Python, says which Python runs, and the simulator's 3.12 syntax runs."""
+    from glia.cli import main
+
+    code = main(["bench", str(TASK), "--root", str(tmp_path), "--workloads", "main", "--seeds", "1"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 0, out
+    assert (
+        "Sandbox Python: Python 3.13." in out
+        and "(/usr/bin/python3.13) in image glia-task-faas_scheduling:" in out
+    )
+    assert "Reference baseline shortest_first:" in out

@@ -40,3 +40,8 @@ def test_one_seed_that_differs_is_measured_again_for_the_evaluators_own_spread()
     assert judge([0.50], [0.52], repeat=[0.49]).faithful  # an unseeded evaluator: 0.01 apart by itself
     assert not judge([0.50], [0.90], repeat=[0.49]).faithful
     assert not judge([5.0], [0.0], repeat=[5.0]).faithful  # deterministic: the repeat agrees exactly
+    # an unseeded evaluator whose one repeat undersells its spread (scores shaped like ADRS
+    # txn_scheduling's: 2617.8 in process, 2747.3 isolated); more in-process draws show the spread
+    assert not judge([2617.8], [2747.3], repeat=[2644.9]).faithful
+    assert judge([2617.8], [2747.3], samples=[2644.9, 2710.0, 2690.4]).faithful
+    assert not judge([2617.8], [4000.0], samples=[2644.9, 2710.0, 2690.4]).faithful

@@ -33,3 +33,10 @@ def test_unknown_methods_are_refused_before_touching_docker():
     with pytest.raises(SystemExit) as exit_info:
         main(["build", "--method", "nix"])
     assert exit_info.value.code == 2
+
+
+def test_another_debian_suite_is_built_from_debian_packages_only(capsys):
+    with pytest.raises(ValueError, match="unknown Debian suite 'sid'; choose one of bookworm, trixie"):
+        build_image(suite="sid")
+    assert main(["build", "--method", "dockerfile", "--suite", "trixie"]) == 1
+    assert "the Dockerfile builds bookworm; build trixie with --method debian" in capsys.readouterr().err

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .ledger import LedgerRefused, Report
+from .missing import requirement_hint
 from .outcome import Outcome, Watchdog, call_arguments, evaluate, load_entry, write_summary
 from .settings import ProblemSettings, parse_param
 
@@ -113,7 +114,8 @@ def _run(
     except BaseException as exc:  # noqa: BLE001 - a broken evaluator is reported like a failed run
         if isinstance(exc, KeyboardInterrupt):
             raise
-        outcome = Outcome.failed(f"cannot load {settings.evaluator}: {type(exc).__name__}: {exc}")
+        why = f"{type(exc).__name__}: {exc}"
+        outcome = Outcome.failed(f"cannot load {settings.evaluator}: {why}{requirement_hint(why)}")
     else:
         outcome = evaluate(entry, program, arguments, settings)
     if not watchdog.finish():

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .missing import requirement_hint
 from .outcome import Outcome, Watchdog, call_arguments, evaluate, load_entry, write_summary
 from .settings import ProblemSettings, parse_param
 
@@ -152,13 +153,14 @@ def _evaluate(
     except BaseException as exc:  # noqa: BLE001 - a core that cannot start is an invalid run, not a crash
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return Outcome.failed(f"the evaluation could not start: {type(exc).__name__}: {exc}")
+        why = f"{type(exc).__name__}: {exc}"
+        return Outcome.failed(f"the evaluation could not start: {why}{requirement_hint(why)}")
     outcome = evaluate(entry, str(stub), arguments, settings)
     found = read_faults(faults)
     if found:
         outcome.valid = False
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        outcome.error = found[0] + more
+        outcome.error = found[0] + more + requirement_hint(found[0])
     return outcome
 
 

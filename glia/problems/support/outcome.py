@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .missing import requirement_hint
 from .settings import ProblemSettings
 
 MAX_TEXT_CHARS = 2000
@@ -101,8 +102,25 @@ def evaluate(
     except BaseException as exc:  # noqa: BLE001 - SystemExit from an evaluator is a failure too
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return Outcome.failed(f"{settings.entry}() raised {type(exc).__name__}: {exc}\n{_tail(exc)}")
-    return unwrap(result, settings)
+        hint = requirement_hint(str(exc)) if isinstance(exc, ImportError) else ""
+        return Outcome.failed(f"{settings.entry}() raised {type(exc).__name__}: {exc}{hint}\n{_tail(exc)}")
+    outcome = unwrap(result, settings)
+    if not outcome.valid and outcome.error and "have no numeric" in outcome.error:
+        outcome.error += _cascade_hint(entry)
+    return outcome
+
+
+def _cascade_hint(entry: Callable[..., Any]) -> str:
+    """An evaluator written for OpenEvolve's cascade keeps its scores in `evaluate_stageN`, and its
+    `evaluate` may be a placeholder: say which entry to name."""
+    module = sys.modules.get(getattr(entry, "__module__", "") or "")
+    stages = sorted(name for name in vars(module) if name.startswith("evaluate_stage")) if module else []
+    if not stages:
+        return ""
+    return (
+        f"; the evaluator keeps its scores in OpenEvolve's cascade stages ({', '.join(stages)}): "
+        f"fix: name the last one in glia.yaml, `entry: {stages[-1]}`"
+    )
 
 
 def unwrap(result: Any, settings: ProblemSettings) -> Outcome:
