@@ -1,5 +1,5 @@
-"""Runs made the way a user makes them, for the browser tests: a real `glia compare` (SCG, MCG-Par2 and
-Sample, two repeats, a budget of two simulations) and a real `glia solve` in a subprocess, both driven by
+"""Runs made the way a user makes them, for the browser tests: a real `glia compare` (SCG and MCG-Par2,
+two repeats, a budget of two simulations) and a real `glia solve` in a subprocess, both driven by
 the fake model server (tests/fake_llm) on the quick routing task with the local workspace.
 
 The Researcher of every context writes a router (a different weight per conversation, so repeats
@@ -15,6 +15,7 @@ arrive without a reload.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -158,33 +159,41 @@ class LiveSolve:
         args = ["solve", str(task), "--root", str(root), "--run-id", self.run_id, "--strategy", "scg",
                 "--max-steps", "12", "--max-simulations", "4", *model_args(self.server.openai_base_url)]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-        self.process = subprocess.Popen([sys.executable, "-m", "glia.cli", *args], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        self.output = root.parent / f"{self.run_id}.out"  # a file, not a pipe nobody reads while it runs
+        with self.output.open("w") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "glia.cli", *args], env=env, stdout=out,
+                                            stderr=subprocess.STDOUT)  # fmt: skip
 
     def wait_for_gate(self, timeout: float = 240) -> None:
         """Until the run is at the gate: the Supervisor has intervened and the Researcher is asked again."""
         deadline = time.monotonic() + timeout
         while not self.models.waiting.wait(timeout=0.5):
-            assert self.process.poll() is None, f"glia solve ended early:\n{self.process.stdout.read()}"
+            assert self.process.poll() is None, f"glia solve ended early:\n{self.output.read_text()}"
             assert time.monotonic() < deadline, "glia solve never reached the gate"
 
     def release(self) -> None:
         self.gate.set()
 
     def finish(self, timeout: float = 240) -> str:
+        """Wait for the run to end; its printed output."""
         self.release()
         try:
-            out, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         finally:
             self.close()
+        out = self.output.read_text()
         assert self.process.returncode == 0, out
         return out
 
     def close(self) -> None:
         self.gate.set()
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        if self.process.poll() is None:  # a failed test: Ctrl-C, so the run removes its own sandboxes
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=30)
         problems = self.server.problems
         self.server.__exit__(None, None, None)
         assert problems == [], problems

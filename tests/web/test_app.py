@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -274,6 +275,12 @@ def test_the_comparison_page_has_tables_figures_and_links(client: TestClient) ->
     for run in ("scg-s40-r1", "scg-s40-r2", "mcg-par2-s40-r1", "mcg-par2-s40-r2"):
         assert f'href="/run/cmp.{run}"' in page
     assert page.count('<svg class="plot') == 3 and 'src="/compare/cmp/figure/fig3-trusted-s40.png"' in page
+    fig8 = page.split('class="figure fig8"', 1)[1].split("</svg>", 1)[0]  # Glia's variants, from results.json
+    assert fig8.count('class="band"') == 2 and fig8.count('<polyline class="trusted"') == 2
+    assert re.search(
+        r"<title>SCG after \d+ simulations: mean 39\.75 over 2 repeat\(s\), 90% CI \[39\.00, 40\.50\]</title>",
+        fig8,
+    )
     assert "cmp" in client.get("/").text
 
 
