@@ -4,7 +4,8 @@ Per context, the best trusted score so far (solid) and the best claimed score so
 against the run's simulations used, with the baselines as dotted lines, experiments (other conditions,
 never ranked) as crosses and rejected designs as red crosses. Every point is a link (click opens the
 design or the turn that ran it) with an SVG <title> (hover shows what it was). All markup is built with
-`glia.web.html.Markup.format`, which escapes every value.
+`glia.web.html.Markup.format`, which escapes every value. A chart may also carry shaded bands (the
+comparison page's Fig. 8: a method's 90% interval across repeats).
 """
 
 from __future__ import annotations
