@@ -17,17 +17,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from glia.compare.curves import mean_band
 from glia.compare.plan import ComparePlan, is_glia
-from glia.compare.results import Baselines, RunOutcome, value_at
+from glia.compare.results import Baselines, RunOutcome
 from glia.compare.table import MethodSummary
-from glia.evaluation.stats import bootstrap_mean_ci
 from glia.metric import Metric
 
 BAR_FILE = "fig3-trusted-s{budget}.png"
 CURVE_FILE = "fig7-progress-s{budget}.png"
 HISTOGRAM_FILE = "fig2-sample-s{budget}.png"
 GLIA_COLOR = "C0"
-CURVE_RESAMPLES = 2_000
 
 
 def _axis_label(metric: Metric) -> str:
@@ -94,21 +93,11 @@ def progress_curves(plan: ComparePlan, outcomes: list[RunOutcome], baselines: Ba
         if not runs:
             continue
         end = max(max(o.simulations for o in runs), max(x for o in runs for x, _ in o.curve))
-        xs, means, lows, highs = [], [], [], []
-        for x in range(0, end + 1):
-            values = [v for o in runs if (v := value_at(o.curve, x)) is not None]
-            if not values:
-                continue
-            mean = sum(values) / len(values)
-            low, high = (
-                bootstrap_mean_ci(values, resamples=CURVE_RESAMPLES) if len(values) >= 2 else (mean, mean)
-            )
-            xs.append(x)
-            means.append(mean)
-            lows.append(low)
-            highs.append(high)
-        if not xs:
+        band = mean_band([o.curve for o in runs], end)
+        if not band:
             continue
+        xs = [p.x for p in band]
+        means, lows, highs = [p.mean for p in band], [p.low for p in band], [p.high for p in band]
         color = f"C{i % 10}"
         axes.step(xs, means, where="post", color=color, linewidth=2, label=f"{spec.label} (n={len(runs)})")
         # markers: a method that stopped after one simulation has a curve of one point, a step of no length

@@ -154,14 +154,17 @@ class Viewer:
         )  # fmt: skip
 
     def context_fragment(self, request: Request) -> Response:
-        """The turns after `after` (complete ones only while the context works) and the context's line."""
+        """The turns from `after` on and the context's line. Turn `after` is the last one the page shows,
+        sent again because it may have been shown half done (its command still running); the page
+        replaces it by its id."""
         state, ctx, index = self.context_of(request)
         index.refresh()
         after = _int(request.path_params.get("after"), 0)
         if index.turns <= after and self.unchanged(request, self.run_stamp(state)):
             return Response(status_code=204)
-        events = index.turn_events(after + 1, index.turns) if index.turns > after else []
-        turns = [t for t in pages.build_turns(events, ctx) if t.number > after]
+        first = max(after, 1)
+        events = index.turn_events(first, index.turns) if index.turns >= first else []
+        turns = [t for t in pages.build_turns(events, ctx) if t.number >= first]
         base = f"/run/{pages_seg(state.run_dir.name)}"
         return self.render(
             "context_fragment.html", turns=turns, ctx=pages.context_row(state, ctx), base=base,

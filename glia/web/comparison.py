@@ -1,22 +1,27 @@
 """A comparison's page: the numbers `glia compare` wrote (results.json: per budget and method the trusted
 score's mean with its 90% bootstrap interval, per run its curve) and its plan (compare.json), drawn as
-the paper's Fig. 3 (trusted score per method, with intervals) and Fig. 7 (best trusted so far against
-simulations used), with the PNG figures it wrote beside them and every run linked.
+the paper's Fig. 3 (trusted score per method, with intervals), Fig. 7 (each run's best trusted so far
+against simulations used) and Fig. 8 (Glia's own variants: the mean curve across repeats with its 90%
+band), with the PNG figures it wrote beside them and every run linked.
 
-Nothing is recomputed here: a comparison is shown as its own files say.
+Nothing is re-measured here: a comparison is shown as its own files say; the Fig. 8 band is the same
+arithmetic over the same curves as the PNG's (`glia.compare.curves.mean_band`).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
+from glia.compare.curves import mean_band
 from glia.compare.outputs import RESULTS_FILE
 from glia.compare.plan import COMPARE_FILE
 from glia.metric import Metric
+from glia.strategies.method_names import is_blackbox
 from glia.web.catalog import Catalog, NotFound, read_json
 from glia.web.html import Markup, url_part
-from glia.web.plot import Chart, Line, Point, colour, short_number
+from glia.web.plot import Band, Chart, Line, Point, colour, short_number
 
 
 def _state(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -82,6 +87,7 @@ def page_values(folder: Path, catalog: Catalog) -> dict[str, Any]:
         {"budget": b, "rows": [_summary(metric, s) for s in summaries if s.get("budget") == b],
          "bars": bar_chart(metric, [s for s in summaries if s.get("budget") == b], baselines),
          "curves": curve_chart(metric, results, b, baselines).svg(),
+         "variants": variants_chart(metric, plan, results, b, baselines).svg(),
          "figures": [f.name for f in sorted(folder.glob(f"fig*-s{b}.png")) if not f.is_symlink()]}
         for b in budgets
     ]  # fmt: skip
@@ -205,3 +211,53 @@ def curve_chart(metric: Metric, results: dict[str, Any], budget: int, baselines:
             )
         )
     return Chart(lines, points, baselines, "simulations used", metric.describe(), "no trusted designs yet")
+
+
+def variants_chart(
+    metric: Metric, plan: dict[str, Any], results: dict[str, Any], budget: int, baselines: dict[str, float]
+) -> Chart:
+    """Fig. 8: Glia's own variants (SCG, MCG-Seq, MCG-Par-N; not the black-box methods), each as the mean
+    best trusted score so far across its repeats, with the 90% band where two or more have a design."""
+    lines: list[Line] = []
+    points: list[Point] = []
+    bands: list[Band] = []
+    methods = [m for m in plan.get("methods") or [] if isinstance(m, dict)]
+    variants = [m for m in methods if not is_blackbox(str(m.get("strategy")))]
+    for series, method in enumerate(variants):
+        key, label = str(method.get("key")), str(method.get("label"))
+        runs = [r for r in results.get("runs") or [] if isinstance(r, dict)
+                and r.get("budget") == budget and r.get("method") == key]  # fmt: skip
+        curves = [_curve(r) for r in runs]
+        curves = [c for c in curves if c]
+        if not curves:
+            continue
+        used = [r.get("simulations") for r in runs if isinstance(r.get("simulations"), int)]
+        end = max([*used, *(x for c in curves for x, _ in c)])
+        band = mean_band(curves, end)
+        if not band:
+            continue
+        name = f"{label} (n={len(runs)})"
+        steps: list[tuple[float, float]] = []
+        for p in band:
+            if steps:
+                steps.append((p.x, steps[-1][1]))
+            steps.append((p.x, p.mean))
+        shade = [(float(p.x), p.low, p.high) for p in band]
+        if end > band[-1].x:
+            steps.append((end, band[-1].mean))
+            shade.append((float(end), band[-1].low, band[-1].high))
+        lines.append(Line(steps, series, True, name))
+        bands.append(Band(shade, series, f"{label}: 90% interval across repeats"))
+        for p in band:
+            ci = f", 90% CI [{metric.format(p.low)}, {metric.format(p.high)}]" if p.repeats >= 2 else ""
+            title = f"{label} after {p.x} simulations: mean {metric.format(p.mean)} over {p.repeats} repeat(s){ci}"
+            points.append(Point(p.x, p.mean, "trusted", series, title, "#compare-runs"))
+    return Chart(lines, points, baselines, "simulations used", metric.describe(),
+                 "no Glia variant has a trusted design yet", bands)  # fmt: skip
+
+
+def _curve(run: dict[str, Any]) -> list[tuple[int, float]]:
+    """A run's (simulations used, best trusted so far) points, as results.json holds them."""
+    return [(int(p[0]), float(p[1])) for p in run.get("curve") or []
+            if isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and not isinstance(p[0], bool)
+            and isinstance(p[1], int | float) and not isinstance(p[1], bool) and math.isfinite(p[1])]  # fmt: skip

@@ -4,14 +4,15 @@ Per context, the best trusted score so far (solid) and the best claimed score so
 against the run's simulations used, with the baselines as dotted lines, experiments (other conditions,
 never ranked) as crosses and rejected designs as red crosses. Every point is a link (click opens the
 design or the turn that ran it) with an SVG <title> (hover shows what it was). All markup is built with
-`glia.web.html.Markup.format`, which escapes every value.
+`glia.web.html.Markup.format`, which escapes every value. A chart may also carry shaded bands (the
+comparison page's Fig. 8: a method's 90% interval across repeats).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from glia.record.view import ContextView, RunView
 from glia.web.html import Markup, clean_text, safe_href, url_part
@@ -39,6 +40,15 @@ class Line:
     label: str
 
 
+@dataclass(frozen=True)
+class Band:
+    """A shaded interval held as steps from each x to the next: (x, low, high) in order of x."""
+
+    points: Sequence[tuple[float, float, float]]
+    series: int
+    label: str
+
+
 @dataclass
 class Chart:
     """What to draw; `svg()` draws it."""
@@ -49,12 +59,14 @@ class Chart:
     x_label: str
     y_label: str
     empty_text: str = "no scores yet"
+    bands: list[Band] = field(default_factory=list)
 
     def svg(self) -> Markup:
         xs = [x for line in self.lines for x, _ in line.points] + [p.x for p in self.points]
         ys = (
             [y for line in self.lines for _, y in line.points]
             + [p.y for p in self.points]
+            + [y for band in self.bands for _, low, high in band.points for y in (low, high)]
             + list(self.baselines.values())
         )
         head = Markup(
@@ -93,6 +105,8 @@ class Chart:
                     name,
                 )  # fmt: skip
             )
+        for band in self.bands:
+            parts.append(_band(band, sx, sy))
         for line in self.lines:
             path = " ".join(f"{sx(x)},{sy(y)}" for x, y in line.points)
             parts.append(
@@ -162,6 +176,28 @@ def _axes(sx: Callable, sy: Callable, x_max: float, y_low: float, y_high: float,
     return Markup("").join(parts)
 
 
+def _band(band: Band, sx: Callable, sy: Callable) -> Markup:
+    """The band as one polygon: along the highs as steps, back along the lows (a band at one x only, as
+    a method that stopped after its first simulation has, as a narrow bar there)."""
+    if len({x for x, _, _ in band.points}) == 1:
+        x, low, high = band.points[-1]
+        return Markup('<rect class="band" fill="{}" x="{}" y="{}" width="8" height="{}"><title>{}</title></rect>').format(
+            colour(band.series), sx(x) - 4, sy(high), max(sy(low) - sy(high), 1), band.label
+        )  # fmt: skip
+    upper: list[tuple[float, float]] = []
+    lower: list[tuple[float, float]] = []
+    for i, (x, low, high) in enumerate(band.points):
+        if i:
+            upper.append((x, upper[-1][1]))
+            lower.append((x, lower[-1][1]))
+        upper.append((x, high))
+        lower.append((x, low))
+    outline = " ".join(f"{sx(x)},{sy(y)}" for x, y in upper + lower[::-1])
+    return Markup('<polygon class="band" fill="{}" points="{}"><title>{}</title></polygon>').format(
+        colour(band.series), outline, band.label
+    )
+
+
 def _marker(p: Point, x: float, y: float) -> Markup:
     shade = colour(p.series)
     if p.kind in ("experiment", "rejected"):
@@ -198,6 +234,7 @@ def run_chart(state: RunView, base: str) -> Chart:
     metric = state.metric
     lines: list[Line] = []
     points: list[Point] = []
+    drawn: dict[tuple[int, float, float], int] = {}  # (context, x, score) -> its trusted point
     for i, ctx in enumerate(state.contexts):
         end = max((ctx.run_axis(s) for s in ctx.sims), default=0)
         ctx_base = f"{base}/ctx/{ctx.index}"
@@ -234,9 +271,18 @@ def run_chart(state: RunView, base: str) -> Chart:
             x = entry.run_total if entry.run_total is not None else (ctx.run_axis(sim) if sim else end_x)
             href = f"{ctx_base}/designs?sha={url_part(entry.sha)}"
             if verdict.valid and verdict.score is not None:
+                same = drawn.get((i, x, verdict.score))
+                if (
+                    same is not None
+                ):  # the same design judged again under another label: one point, both named
+                    points[same] = replace(
+                        points[same], title=clean_text(f"{points[same].title}; also {entry.label}")
+                    )
+                    continue
                 title = (
                     f"{ctx.name} design {entry.label} ({entry.sha[:10]}): trusted {verdict.describe(metric)}"
                 )
+                drawn[(i, x, verdict.score)] = len(points)
                 points.append(Point(x, verdict.score, "trusted", i, clean_text(title), href))
             elif not entry.duplicate_of:
                 y = sim.claimed_score if sim is not None and sim.claimed_score is not None else None
@@ -300,4 +346,4 @@ def _steps(points: Sequence[tuple[float, float]], end: float) -> list[tuple[floa
     return out
 
 
-__all__ = ["Chart", "Line", "Point", "colour", "run_chart", "short_number"]
+__all__ = ["Band", "Chart", "Line", "Point", "colour", "run_chart", "short_number"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from starlette.testclient import TestClient
 
 from glia.cli.view import is_loopback
 from glia.record.index import RunIndex
+from glia.record.transcript import Transcript
 from glia.record.view import read_run
 from glia.web.app import create_app
 from glia.web.html import linkify, safe_href
@@ -193,9 +195,30 @@ def test_live_fragments_answer_only_what_changed(client: TestClient, root: Path)
     assert changed.status_code == 200 and version not in changed.text
     tail = client.get(f"/fragment/run/live/ctx/1/after/{turns_before}?v={version}")
     assert tail.status_code == 200
-    assert f'id="turn-{turns_before + 1}"' in tail.text and f'id="turn-{turns_before}"' not in tail.text
+    assert f'id="turn-{turns_before + 1}"' in tail.text and f'id="turn-{turns_before - 1}"' not in tail.text
+    assert (
+        f'id="turn-{turns_before}"' in tail.text
+    )  # the last turn shown is sent again (it may have been half done)
     assert "Live turn" in tail.text and "38.50" in tail.text
     assert f'data-after="{turns_before + 1}"' in tail.text
+    # a turn shown while its command runs gets its simulation and output when they arrive
+    now = turns_before + 2
+    with Transcript(run_dir / "ctx-1" / "transcript.jsonl") as transcript:
+        transcript.append("assistant", text="A long benchmark.", reasoning="",
+                          tool_calls=[{"id": "half", "name": "bash", "arguments": {"command": "./run_all.sh ai"}}])  # fmt: skip
+        transcript.append("command_started", id="half", command="./run_all.sh ai", timeout_s=300)
+    half = client.get(f"/fragment/run/live/ctx/1/after/{now - 1}")
+    assert f'id="turn-{now}"' in half.text and 'id="sim-' + str(now) not in half.text
+    with Transcript(run_dir / "ctx-1" / "transcript.jsonl") as transcript:
+        transcript.append("simulation_started", index=now, kind="claim", conditions={"router": "ai"}, snapshot=None,
+                          call_id="half", run_total=now)  # fmt: skip
+        transcript.append("simulation", index=now, kind="claim", outcome="ended", valid=True, claimed_score=36.25,
+                          values={"mean_e2e": 36.25}, call_id="half")  # fmt: skip
+        transcript.append("tool_result", id="half", name="bash", command="./run_all.sh ai", exit_code=0,
+                          output="mean_e2e: 36.25")  # fmt: skip
+    done = client.get(f"/fragment/run/live/ctx/1/after/{now}")
+    assert done.status_code == 200 and f'id="turn-{now}"' in done.text and f'id="sim-{now}"' in done.text
+    assert "36.25" in done.text and f'data-after="{now}"' in done.text
     finished = client.get("/run/done").text
     assert "data-live=" not in finished.split("<main>", 1)[1]  # a finished run is not polled
 
@@ -251,7 +274,13 @@ def test_the_comparison_page_has_tables_figures_and_links(client: TestClient) ->
     assert "<td>39.75</td><td>[39.00, 40.50]</td>" in page  # SCG: trusted 40.5 and 39.0 over two repeats
     for run in ("scg-s40-r1", "scg-s40-r2", "mcg-par2-s40-r1", "mcg-par2-s40-r2"):
         assert f'href="/run/cmp.{run}"' in page
-    assert page.count('<svg class="plot') == 2 and 'src="/compare/cmp/figure/fig3-trusted-s40.png"' in page
+    assert page.count('<svg class="plot') == 3 and 'src="/compare/cmp/figure/fig3-trusted-s40.png"' in page
+    fig8 = page.split('class="figure fig8"', 1)[1].split("</svg>", 1)[0]  # Glia's variants, from results.json
+    assert fig8.count('class="band"') == 2 and fig8.count('<polyline class="trusted"') == 2
+    assert re.search(
+        r"<title>SCG after \d+ simulations: mean 39\.75 over 2 repeat\(s\), 90% CI \[39\.00, 40\.50\]</title>",
+        fig8,
+    )
     assert "cmp" in client.get("/").text
 
 
