@@ -245,7 +245,7 @@ class SimulationLedger:
                 self._settle(record, ENDED, False, "unreadable end: " + "; ".join(report.problems))
             else:
                 self._settle(record, ENDED, bool(report.valid), report.error)
-                self._read_numbers(record, report.summary)
+                read_numbers(record, report.summary, self.metric)
             self._touched.append(record)
         self.events.simulation_ended(record.ended_fields())
 
@@ -292,7 +292,7 @@ class SimulationLedger:
             count, running = len(self.records), len(self._running)
         if not touched and not refused:
             return None
-        parts = [self._describe(r) for r in touched]
+        parts = [describe(r, self.metric) for r in touched]
         parts += [f"{n} simulation(s) refused before running: {why}." for why, n in refused.items()]
         in_progress = f" ({running} still running)" if running else ""
         parts.append(
@@ -351,37 +351,40 @@ class SimulationLedger:
         record.error = error
         record.ended_call_id = self._call_id
 
-    def _read_numbers(self, record: SimulationRecord, summary: Mapping[str, Any] | None) -> None:
-        """A claim's score (only a claim), or an experiment's numbers (for display)."""
-        if summary is None:
-            return
-        numbers = {
-            k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
-        }
-        record.values = numbers  # a claim's too: its constraint keys decide its feasibility
-        if not record.is_claim:
-            return
-        objective = self.metric.name
-        score = numbers.get(objective)
-        if score is not None and math.isfinite(score):
-            record.claimed_score = score
-        elif record.valid:
-            record.valid = False
-            record.error = f"the summary has no numeric {objective}"
 
-    def _describe(self, record: SimulationRecord) -> str:
-        what = "benchmark run" if record.is_claim else f"experiment: {_conditions_brief(record)}"
-        head = f"Simulation #{record.index} ({what})"
-        if not record.ended:
-            return f"{head} started, still running."
-        if record.outcome != ENDED:
-            return f"{head} {record.error}."
-        if not record.valid:
-            return f"{head} invalid: {record.error or 'no reason given'}."
-        if record.claimed_score is not None:
-            return f"{head} valid, claimed {self.metric.name} {record.claimed_score:.3f}."
-        shown = (record.values or {}).get(self.metric.name)
-        return f"{head} valid" + (f", {self.metric.name} {shown:.3f}." if shown is not None else ".")
+def read_numbers(record: Simulation, summary: Mapping[str, Any] | None, metric: Metric) -> None:
+    """Take a run's reported numbers: a claim's score (only a claim's), an experiment's (for display)."""
+    if summary is None:
+        return
+    numbers = {
+        k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    record.values = numbers  # a claim's too: its constraint keys decide its feasibility
+    if not record.is_claim:
+        return
+    objective = metric.name
+    score = numbers.get(objective)
+    if score is not None and math.isfinite(score):
+        record.claimed_score = score
+    elif record.valid:
+        record.valid = False
+        record.error = f"the summary has no numeric {objective}"
+
+
+def describe(record: Simulation, metric: Metric) -> str:
+    """One simulation as the Researcher's note after a command tells it."""
+    what = "benchmark run" if record.is_claim else f"experiment: {_conditions_brief(record)}"
+    head = f"Simulation #{record.index} ({what})"
+    if not record.ended:
+        return f"{head} started, still running."
+    if record.outcome != ENDED:
+        return f"{head} {record.error}."
+    if not record.valid:
+        return f"{head} invalid: {record.error or 'no reason given'}."
+    if record.claimed_score is not None:
+        return f"{head} valid, claimed {metric.name} {record.claimed_score:.3f}."
+    shown = (record.values or {}).get(metric.name)
+    return f"{head} valid" + (f", {metric.name} {shown:.3f}." if shown is not None else ".")
 
 
 def _conditions_brief(record: SimulationRecord) -> str:

@@ -234,7 +234,7 @@ def _render_event(event: ev.Event, turn: int, markers: UntrustedMarkers) -> str 
         if event.text:
             parts.append(f"(text)\n{untrusted(clip(event.text, 4000))}")
         for call in event.tool_calls:
-            if call.name == "bash" and call.command is not None:
+            if call.name == ev.BASH and call.command is not None:
                 parts.append(f"(command)\n{untrusted(clip(call.command, 2000))}")
             else:
                 name = markers.inline(str(call.name)[:80])

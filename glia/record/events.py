@@ -27,13 +27,17 @@ SIMULATION = "simulation"
 SIMULATION_REFUSED = "simulation_refused"
 SUPERVISOR = "supervisor"
 FORMAT_ERROR = "format_error"
-FINISH = "finish"  # the event of a call to the `finish` tool, and that tool's name (glia.agents.tools)
+FINISH = "finish"  # the event of a call to the `finish` tool, and that tool's name (see BASH below)
 BUDGET = "budget"
 ERROR = "error"
 CONTEXT_END = "context_end"
 CANDIDATE = "candidate"  # a black-box method's candidate (glia.blackbox)
 
 CLAIM, EXPERIMENT = "claim", "experiment"
+
+# The built-in Researcher tools as transcripts name them, defined here once so readers below the agents
+# can tell them apart (the tools themselves: glia/agents/tools/, which imports these).
+BASH = "bash"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,8 @@ from typing import Any
 from glia.record import events as ev
 from glia.record.transcript import Transcript
 
+UNCOUNTED_COMPUTE = "uncounted_compute"  # not a typed event yet: no reader folds it
+
 
 class EventWriter:
     """Writes one context's events to its transcript (shared between threads like the transcript)."""
@@ -210,6 +212,10 @@ class EventWriter:
 
     def simulation_refused(self, *, reason: str, call_id: str | None) -> None:
         self._write(ev.SIMULATION_REFUSED, reason=reason, call_id=call_id)
+
+    def uncounted_compute(self, fields: Mapping[str, Any]) -> None:
+        """Compute the CPU backstop charged as simulations (`glia.agents.cpu_backstop`)."""
+        self._write(UNCOUNTED_COMPUTE, **fields)
 
     # -- black-box methods ------------------------------------------------------------------------
 
