@@ -23,6 +23,7 @@ from glia.record.events import (
     UserMessage,
     parse_event,
 )
+from glia.record.simulations import ENDED, Simulation
 
 INTERRUPTED_CALL_OUTPUT = "[not run: the session was interrupted before this call ran]"
 SKIPPED_AFTER_FINISH_OUTPUT = "[not run: `finish` was called earlier in the same turn]"
@@ -34,7 +35,7 @@ RESUMED_NOTE = (
 
 
 def interrupted_call_output(
-    started: CommandStarted, simulations: Sequence[Any], remaining: Mapping[str, Any]
+    started: CommandStarted, simulations: Sequence[Simulation], remaining: Mapping[str, Any]
 ) -> str:
     """What the model is told, on resume, about a command that was running when its session stopped.
 
@@ -59,14 +60,13 @@ def interrupted_call_output(
     return "\n".join(lines)
 
 
-def _simulation_line(record: Any) -> str:
-    kind = "benchmark run" if getattr(record, "kind", "claim") == "claim" else "experiment"
-    head = f"#{record.index} ({kind})"
-    if getattr(record, "outcome", None) != "ended":
+def _simulation_line(record: Simulation) -> str:
+    head = f"#{record.index} ({'benchmark run' if record.is_claim else 'experiment'})"
+    if record.outcome != ENDED:
         return f"{head} {record.error or 'did not finish'}"
     if not record.valid:
         return f"{head} invalid: {record.error or 'no reason given'}"
-    score = getattr(record, "claimed_score", None)
+    score = record.claimed_score
     return f"{head} valid" + (f", claimed {score:.3f}" if isinstance(score, int | float) else "")
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from glia.llm.types import LLMResponse
 from glia.record.writer import EventWriter
+
+if TYPE_CHECKING:
+    from glia.record.view import ContextView
 
 
 class CostBudget(Protocol):
@@ -28,7 +31,7 @@ class Spending:
         self.cost_usd += response.cost_usd or 0.0
         self.tokens += tokens
 
-    def restore(self, earlier: Any) -> None:
+    def restore(self, earlier: ContextView) -> None:
         """Take over an earlier session's counts from the fold of its events (a `ContextView`)."""
         self.steps = earlier.turns
         self.cost_usd = earlier.cost_usd

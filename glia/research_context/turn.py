@@ -7,11 +7,13 @@ formed, and what running it did to the turn (go on, end the context, answer the 
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
+from typing import Protocol
 
 from glia.agents.researcher import SKIPPED_AFTER_FINISH_OUTPUT, assistant_event_fields
 from glia.agents.tools import NO_TOOL_CALL_REMINDER, Streak, ToolHost, tool_named, validate_call
 from glia.llm.types import LLMResponse, ToolSpec
+from glia.research_context.spending import Spending
+from glia.research_context.supervision import Supervision
 
 
 class TurnHost(ToolHost, Protocol):
@@ -20,14 +22,15 @@ class TurnHost(ToolHost, Protocol):
     stop: threading.Event
     tools: list[ToolSpec]
     format_streak: Streak
-    spending: Any  # glia.research_context.spending.Spending
-    supervision: Any  # glia.research_context.supervision.Supervision
+    spending: Spending
+    supervision: Supervision | None
 
     def say(self, text: str) -> None: ...
 
 
 def researcher_turn(host: TurnHost) -> LLMResponse:
     """The Researcher's next reply, recorded and charged."""
+    assert host.researcher is not None
     response = host.researcher.respond()
     host.spending.steps += 1
     host.events.assistant(**assistant_event_fields(response.message))
@@ -68,6 +71,6 @@ def run_tool_calls(host: TurnHost, response: LLMResponse) -> str | None:
         host.format_streak.reset()
     elif host.format_streak.hit():
         return "format_errors"
-    if not supervised:
+    if not supervised and host.supervision is not None and host.researcher is not None:
         host.supervision.maybe_check_in(host.researcher)
     return None

@@ -95,6 +95,7 @@ def run_command(host: ToolHost, call: ToolCall) -> bool:
     host.events.command_started(
         id=call.id, command=command, timeout_s=timeout_s, output_path=str(host.sandbox.next_output_log())
     )  # written first, so recovery after a kill knows the command ran
+    assert host.workspace is not None and host.researcher is not None
     host.ledger.begin_command(call.id)  # simulations starting now are attributed to this call
     try:
         result = host.workspace.exec(command, timeout_s=timeout_s, env={CALL_ENV: call.id})

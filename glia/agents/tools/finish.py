@@ -60,5 +60,6 @@ class FinishTool:
         if accepted:
             host.finish_summary = summary
             return ToolOutcome(end="finished")
+        assert review is not None
         host.answer(call, review.message)
         return ToolOutcome(ends_turn=True, supervised=True)

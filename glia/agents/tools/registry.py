@@ -9,11 +9,20 @@ and says how the turn goes on. Adding a tool is that module plus one entry in `B
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from glia.llm.tool_calls import tool_call_problem
 from glia.llm.types import ToolCall, ToolSpec
 from glia.workspace.base import Limits
+
+if TYPE_CHECKING:
+    from glia.agents.ledger import SimulationLedger
+    from glia.agents.researcher import Researcher
+    from glia.agents.supervisor import SupervisorPolicy, SupervisorReview
+    from glia.agents.tools.streak import Streak
+    from glia.record.writer import EventWriter
+    from glia.workspace.base import Workspace
 
 
 @dataclass(frozen=True)
@@ -30,24 +39,34 @@ class ToolOutcome:
 GO_ON = ToolOutcome()
 
 
+class CommandSandbox(Protocol):
+    """The part of the context's sandbox (`glia.research_context.sandbox`) the `bash` tool uses."""
+
+    def next_output_log(self) -> Path: ...
+
+    def autosave(self, command: str) -> None: ...
+
+
 class ToolHost(Protocol):
-    """What a tool may use of the context it runs in (`glia/research_context/session.py` provides it)."""
+    """What a tool may use of the context it runs in (`glia.context` provides it)."""
 
     limits: Limits
-    events: Any  # glia.record.writer.EventWriter
-    researcher: Any  # glia.agents.researcher.Researcher
-    workspace: Any  # glia.workspace.base.Workspace
-    ledger: Any  # glia.agents.ledger.SimulationLedger
-    sandbox: Any  # glia.research_context.sandbox.ContextSandbox
-    policy: Any  # glia.agents.supervisor.SupervisorPolicy
-    timeout_streak: Any  # glia.agents.tools.streak.Streak
+    events: EventWriter
+    researcher: Researcher | None
+    ledger: SimulationLedger
+    sandbox: CommandSandbox
+    policy: SupervisorPolicy
+    timeout_streak: Streak
     finish_summary: dict[str, Any] | None
+
+    @property
+    def workspace(self) -> Workspace | None: ...
 
     def answer(self, call: ToolCall, output: str, is_error: bool = False) -> None:
         """Record `output` as the call's result and give it to the Researcher."""
 
-    def consult(self, trigger: str, finish_summary: dict[str, Any] | None = None) -> Any:
-        """One Supervisor review (a `SupervisorReview`), or None when it could not be reached."""
+    def consult(self, trigger: str, finish_summary: dict[str, Any] | None = None) -> SupervisorReview | None:
+        """One Supervisor review, or None when it could not be reached."""
 
 
 class Tool(Protocol):
