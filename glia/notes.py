@@ -191,7 +191,7 @@ class _Notebook:
         if text and text != summary:
             self.lines.append(f"{md_prose(text)}\n")
         for call in event.tool_calls:
-            if call.name in ("bash", "finish") or call.command is not None:
+            if call.name in (ev.BASH, ev.FINISH) or call.command is not None:
                 continue  # shown with its result, or as the submission
             arguments = json.dumps(dict(call.arguments), indent=2, default=str)
             self.lines.append(f"Calls {md_code(call.name, 80)}:\n\n{_fence(arguments, 'json')}\n")
@@ -212,7 +212,7 @@ class _Notebook:
         self.lines.append(f"{_fence(event.command or '(unknown command)', 'bash')}\n")
 
     def _on_tool_result(self, event: ev.ToolResult) -> None:
-        if event.name == "finish" and not event.is_error:
+        if event.name == ev.FINISH and not event.is_error:
             return  # the review it carries is shown as the Supervisor's block
         command = event.command or self.commands.get(event.id) or event.name or "(unknown command)"
         if event.recovered == "interrupted":
@@ -299,7 +299,7 @@ class _Notebook:
     def _on_supervisor(self, event: ev.SupervisorSpoke) -> None:
         trigger = event.trigger or "?"
         title = md_inline(f"Supervisor ({trigger}{', ' + event.verdict if event.verdict else ''})", 80)
-        if trigger == "finish":
+        if trigger == ev.FINISH:
             self.review_at = len(self.lines)  # the submission it reviews is shown before it
         text = event.text.strip()
         self.lines.append(f"\n### 🧭 {title}: {md_inline(_first_sentence(text, 80), 120)}\n")

@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("glia.report",),
     ("glia.orchestrator",),
     ("glia.blackbox", "glia.context"),
+    ("glia.research_context",),
     ("glia.agents", "glia.notes"),
     ("glia.progress",),
     ("glia.cluster",),

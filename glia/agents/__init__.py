@@ -3,12 +3,13 @@
 - `researcher`: the Researcher's conversation and how it is rebuilt from a transcript;
 - `supervisor`: the Supervisor model call, the transcript rendering it reads, and `SupervisorPolicy`,
   the one place that decides when the Supervisor steps in;
-- `tools`: the Researcher's `bash` and `finish` tools and the checks on its calls;
+- `tools`: the Researcher's tools (one module each, `bash` and `finish`), their registry and the checks
+  on its calls;
 - `ledger`: the simulation count, charged when the simulator reports a run over the ledger socket
-  (`ledger_socket`), and which runs are claims;
+  (`ledger_socket`), and which runs are claims (its simulations are `glia.record.simulations.Simulation`);
 - `prompts`: the system prompts in `agent_prompts/`.
 
-The loop that runs them is `glia.context.run_context`.
+The loop that runs them is `glia.context.run_context` (its parts: `glia/research_context/`).
 """
 
 from glia.agents.ledger import SimulationLedger, SimulationRecord

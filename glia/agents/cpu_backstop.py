@@ -31,10 +31,11 @@ from typing import Protocol
 import structlog
 
 from glia.record.transcript import Transcript
+from glia.record.writer import UNCOUNTED_COMPUTE, EventWriter
 
 log = structlog.get_logger()
 
-UNCOUNTED_EVENT = "uncounted_compute"
+UNCOUNTED_EVENT = UNCOUNTED_COMPUTE
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,9 @@ class CpuBackstop:
         self._ticker: threading.Thread | None = None
         self._stop_ticker = threading.Event()
         if self._baseline is None:
-            transcript.append(UNCOUNTED_EVENT, unreadable=True, note="the sandbox's CPU time cannot be read")
+            EventWriter(transcript).uncounted_compute(
+                {"unreadable": True, "note": "the sandbox's CPU time cannot be read"}
+            )
             log.warning("cpu_backstop.unreadable")
 
     @property
@@ -166,7 +169,7 @@ class CpuBackstop:
                 f"simulation(s) were charged to the budget ({self.charged} in all; "
                 f"{policy.simulation_s:g} CPU-seconds each).]"
             )
-        self.transcript.append(UNCOUNTED_EVENT, **fields)
+        EventWriter(self.transcript).uncounted_compute(fields)
         log.warning("cpu_backstop.charged", **fields)
         return new
 

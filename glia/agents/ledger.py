@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,18 +29,18 @@ from glia.agents.cpu_backstop import CpuBackstop, CpuPolicy
 from glia.agents.ledger_socket import Answer, EndReport, LedgerServer, ServerLimits, StartReport, clean_text
 from glia.cores import hold_core, release_core
 from glia.metric import Metric
+from glia.record import events as ev
+from glia.record.simulations import CLAIM, ENDED, EXPERIMENT, KILLED, LOST, Simulation, fold_simulations
 from glia.record.transcript import Transcript
+from glia.record.writer import EventWriter
 
 log = structlog.get_logger()
 
-CLAIM, EXPERIMENT = "claim", "experiment"
 CALL_ENV = "GLIA_CALL"  # set for each command; the simulator reports it (see llmsim/glia_ledger.py)
 BUDGET_SPENT = "the simulation budget of this run is spent"
 CONTEXT_ENDED = "this context has ended"
 KILLED_WITH_PROCESS = "killed with the Glia process: the run was in progress when the session stopped"
 CONDITIONS_UNREADABLE = "its conditions were unreadable"
-
-ENDED, LOST, KILLED = "ended", "lost", "killed_with_process"
 
 
 class BudgetLike(Protocol):
@@ -54,75 +53,7 @@ class BudgetLike(Protocol):
     def charge_uncounted(self, n: int, cpu_s: float) -> int: ...
 
 
-@dataclass
-class SimulationRecord:
-    """One counted simulation: its start (conditions, snapshot, command) and, once known, its end.
-
-    The first six fields keep the order of the older folder-scanning record, and the defaults describe
-    a finished claim, so records built for tests read as they did."""
-
-    index: int
-    result_dir: str | None  # as the simulator reported it (a path inside the sandbox)
-    claimed_score: float | None  # claims only
-    valid: bool
-    error: str | None
-    snapshot: str | None
-    kind: str = CLAIM  # CLAIM or EXPERIMENT
-    conditions: dict[str, Any] | None = None
-    call_id: str | None = None  # the bash call in flight when it started
-    run_total: int | None = None  # the run's simulation count once this one was charged
-    problems: list[str] = field(default_factory=list)
-    ended: bool = True
-    outcome: str | None = ENDED  # ENDED, LOST or KILLED; None while running
-    values: dict[str, float] | None = None  # the reported numbers (claims: for constraints; display)
-    ended_call_id: str | None = None
-
-    @property
-    def is_claim(self) -> bool:
-        return self.kind == CLAIM
-
-    @property
-    def design_run(self) -> bool:
-        """Kept for readers of older transcripts: a claim is a run of the design."""
-        return self.is_claim
-
-    @property
-    def router(self) -> str | None:
-        router = (self.conditions or {}).get("router")
-        return router if isinstance(router, str) else None
-
-    def started_fields(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "kind": self.kind,
-            "conditions": self.conditions,
-            "snapshot": self.snapshot,
-            "call_id": self.call_id,
-            "result_dir": self.result_dir,
-            "run_total": self.run_total,
-            "problems": self.problems,
-        }
-
-    def ended_fields(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "kind": self.kind,
-            "outcome": self.outcome,
-            "valid": self.valid,
-            "error": self.error,
-            "claimed_score": self.claimed_score,
-            "values": self.values,
-            "result_dir": self.result_dir,
-            "snapshot": self.snapshot,
-            "router": self.router,
-            "design_run": self.design_run,
-            "call_id": self.call_id,
-            "ended_call_id": self.ended_call_id,
-            "problems": self.problems,
-        }
-
-    def to_event_fields(self) -> dict[str, Any]:
-        return asdict(self)
+SimulationRecord = Simulation  # the ledger's name for the one simulation type (glia.record.simulations)
 
 
 def is_claim(conditions: Mapping[str, Any] | None, benchmark_conditions: Mapping[str, Any]) -> bool:
@@ -197,6 +128,7 @@ class SimulationLedger:
     ) -> None:
         self.budget = budget
         self.transcript = transcript
+        self.events = EventWriter(transcript)
         self.snapshot = snapshot
         self.metric: Metric = metric
         self.benchmark_conditions = dict(benchmark_conditions)
@@ -277,7 +209,7 @@ class SimulationLedger:
                 else EXPERIMENT
             )
             with self._lock:
-                record = SimulationRecord(
+                record = Simulation(
                     index=len(self.records) + 1,
                     result_dir=report.result_dir,
                     claimed_score=None,
@@ -291,11 +223,12 @@ class SimulationLedger:
                     problems=problems,
                     ended=False,
                     outcome=None,
+                    start_seen=True,
                 )
                 self.records.append(record)
                 self._running[connection] = record
             record.snapshot = self._take_snapshot(record)
-            self.transcript.append("simulation_started", **record.started_fields())
+            self.events.simulation_started(record.started_fields())
             with self._lock:
                 self._touched.append(record)
             hold_core((id(self), connection))  # core scheduler hook (glia/cores.py), released at the end
@@ -312,9 +245,9 @@ class SimulationLedger:
                 self._settle(record, ENDED, False, "unreadable end: " + "; ".join(report.problems))
             else:
                 self._settle(record, ENDED, bool(report.valid), report.error)
-                self._read_numbers(record, report.summary)
+                read_numbers(record, report.summary, self.metric)
             self._touched.append(record)
-        self.transcript.append("simulation", **record.ended_fields())
+        self.events.simulation_ended(record.ended_fields())
 
     def on_lost(self, connection: int, reason: str) -> None:
         release_core((id(self), connection))
@@ -324,7 +257,7 @@ class SimulationLedger:
                 return
             self._settle(record, LOST, False, f"crashed or killed: {reason}")
             self._touched.append(record)
-        self.transcript.append("simulation", **record.ended_fields())
+        self.events.simulation_ended(record.ended_fields())
 
     # -- views --------------------------------------------------------------------------------------
 
@@ -359,7 +292,7 @@ class SimulationLedger:
             count, running = len(self.records), len(self._running)
         if not touched and not refused:
             return None
-        parts = [self._describe(r) for r in touched]
+        parts = [describe(r, self.metric) for r in touched]
         parts += [f"{n} simulation(s) refused before running: {why}." for why, n in refused.items()]
         in_progress = f" ({running} still running)" if running else ""
         parts.append(
@@ -373,24 +306,16 @@ class SimulationLedger:
     def restore(self, events: Sequence[dict[str, Any]]) -> None:
         """Rebuild the records from an earlier session's events. A start without an end was running
         when that session's process stopped: it is recorded now as killed with the process."""
-        records: dict[int, SimulationRecord] = {}
-        for event in events:
-            index = event.get("index")
-            if not isinstance(index, int):
-                continue
-            if event.get("type") == "simulation_started":
-                records[index] = _record_from_start(event)
-            elif event.get("type") == "simulation":
-                record = records.get(index) or _record_from_legacy(event)
-                _apply_end(record, event)
-                records[index] = record
+        records = fold_simulations(
+            (ev.parse_event(e) for e in events), self.metric, router_as_conditions=True
+        )
         with self._lock:
-            self.records = [records[i] for i in sorted(records)]
+            self.records = records
             orphans = [r for r in self.records if not r.ended]
             for record in orphans:
                 self._settle(record, KILLED, False, KILLED_WITH_PROCESS)
         for record in orphans:
-            self.transcript.append("simulation", **record.ended_fields())
+            self.events.simulation_ended(record.ended_fields())
 
     # -- internals ----------------------------------------------------------------------------------
 
@@ -406,7 +331,7 @@ class SimulationLedger:
             self._refused_since_note[why] = self._refused_since_note.get(why, 0) + 1
             call_id = self._call_id
         if first:  # one event per note, however many starts a flood sends
-            self.transcript.append("simulation_refused", reason=why, call_id=call_id)
+            self.events.simulation_refused(reason=why, call_id=call_id)
         return Answer(False, error=why)
 
     def _take_snapshot(self, record: SimulationRecord) -> str | None:
@@ -426,37 +351,40 @@ class SimulationLedger:
         record.error = error
         record.ended_call_id = self._call_id
 
-    def _read_numbers(self, record: SimulationRecord, summary: Mapping[str, Any] | None) -> None:
-        """A claim's score (only a claim), or an experiment's numbers (for display)."""
-        if summary is None:
-            return
-        numbers = {
-            k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
-        }
-        record.values = numbers  # a claim's too: its constraint keys decide its feasibility
-        if not record.is_claim:
-            return
-        objective = self.metric.name
-        score = numbers.get(objective)
-        if score is not None and math.isfinite(score):
-            record.claimed_score = score
-        elif record.valid:
-            record.valid = False
-            record.error = f"the summary has no numeric {objective}"
 
-    def _describe(self, record: SimulationRecord) -> str:
-        what = "benchmark run" if record.is_claim else f"experiment: {_conditions_brief(record)}"
-        head = f"Simulation #{record.index} ({what})"
-        if not record.ended:
-            return f"{head} started, still running."
-        if record.outcome != ENDED:
-            return f"{head} {record.error}."
-        if not record.valid:
-            return f"{head} invalid: {record.error or 'no reason given'}."
-        if record.claimed_score is not None:
-            return f"{head} valid, claimed {self.metric.name} {record.claimed_score:.3f}."
-        shown = (record.values or {}).get(self.metric.name)
-        return f"{head} valid" + (f", {self.metric.name} {shown:.3f}." if shown is not None else ".")
+def read_numbers(record: Simulation, summary: Mapping[str, Any] | None, metric: Metric) -> None:
+    """Take a run's reported numbers: a claim's score (only a claim's), an experiment's (for display)."""
+    if summary is None:
+        return
+    numbers = {
+        k: float(v) for k, v in summary.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    record.values = numbers  # a claim's too: its constraint keys decide its feasibility
+    if not record.is_claim:
+        return
+    objective = metric.name
+    score = numbers.get(objective)
+    if score is not None and math.isfinite(score):
+        record.claimed_score = score
+    elif record.valid:
+        record.valid = False
+        record.error = f"the summary has no numeric {objective}"
+
+
+def describe(record: Simulation, metric: Metric) -> str:
+    """One simulation as the Researcher's note after a command tells it."""
+    what = "benchmark run" if record.is_claim else f"experiment: {_conditions_brief(record)}"
+    head = f"Simulation #{record.index} ({what})"
+    if not record.ended:
+        return f"{head} started, still running."
+    if record.outcome != ENDED:
+        return f"{head} {record.error}."
+    if not record.valid:
+        return f"{head} invalid: {record.error or 'no reason given'}."
+    if record.claimed_score is not None:
+        return f"{head} valid, claimed {metric.name} {record.claimed_score:.3f}."
+    shown = (record.values or {}).get(metric.name)
+    return f"{head} valid" + (f", {metric.name} {shown:.3f}." if shown is not None else ".")
 
 
 def _conditions_brief(record: SimulationRecord) -> str:
@@ -465,58 +393,3 @@ def _conditions_brief(record: SimulationRecord) -> str:
     conditions = record.conditions
     shown = [str(conditions.get(k)) for k in ("router", "workload") if conditions.get(k) is not None]
     return clean_text(", ".join(shown), 160) if shown else "other conditions"
-
-
-def _record_from_start(event: dict[str, Any]) -> SimulationRecord:
-    conditions = event.get("conditions")
-    return SimulationRecord(
-        index=event["index"],
-        result_dir=_str_or_none(event.get("result_dir")),
-        claimed_score=None,
-        valid=False,
-        error=None,
-        snapshot=_str_or_none(event.get("snapshot")),
-        kind=CLAIM if event.get("kind") == CLAIM else EXPERIMENT,
-        conditions=conditions if isinstance(conditions, dict) else None,
-        call_id=_str_or_none(event.get("call_id")),
-        run_total=event.get("run_total") if isinstance(event.get("run_total"), int) else None,
-        problems=[str(p) for p in event.get("problems") or []],
-        ended=False,
-        outcome=None,
-    )
-
-
-def _record_from_legacy(event: dict[str, Any]) -> SimulationRecord:
-    """A `simulation` event written before starts were recorded (the folder-scanning ledger)."""
-    router = event.get("router")
-    claim = event.get("kind") == CLAIM if "kind" in event else event.get("design_run", True) is not False
-    return SimulationRecord(
-        index=event["index"],
-        result_dir=_str_or_none(event.get("result_dir")),
-        claimed_score=None,
-        valid=False,
-        error=None,
-        snapshot=_str_or_none(event.get("snapshot")),
-        kind=CLAIM if claim else EXPERIMENT,
-        conditions={"router": router} if isinstance(router, str) else None,
-        call_id=_str_or_none(event.get("call_id")),
-    )
-
-
-def _apply_end(record: SimulationRecord, event: dict[str, Any]) -> None:
-    score = event.get("claimed_score")
-    values = event.get("values")
-    record.ended = True
-    record.outcome = _str_or_none(event.get("outcome")) or ENDED
-    record.valid = event.get("valid") is True
-    record.error = _str_or_none(event.get("error"))
-    record.claimed_score = (
-        float(score) if isinstance(score, int | float) and not isinstance(score, bool) else None
-    )
-    record.values = values if isinstance(values, dict) else None
-    record.ended_call_id = _str_or_none(event.get("ended_call_id"))
-    record.snapshot = record.snapshot or _str_or_none(event.get("snapshot"))
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

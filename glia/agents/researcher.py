@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from glia.llm.types import LLMProvider, LLMResponse, Message, ToolCall, ToolSpec
-from glia.record.events import CommandStarted
+from glia.record.events import (
+    AssistantTurn,
+    BudgetNote,
+    CallRecord,
+    CommandStarted,
+    SupervisorSpoke,
+    ToolResult,
+    UserMessage,
+    parse_event,
+)
+from glia.record.simulations import ENDED, Simulation
 
 INTERRUPTED_CALL_OUTPUT = "[not run: the session was interrupted before this call ran]"
 SKIPPED_AFTER_FINISH_OUTPUT = "[not run: `finish` was called earlier in the same turn]"
@@ -25,7 +35,7 @@ RESUMED_NOTE = (
 
 
 def interrupted_call_output(
-    started: CommandStarted, simulations: Sequence[Any], remaining: Mapping[str, Any]
+    started: CommandStarted, simulations: Sequence[Simulation], remaining: Mapping[str, Any]
 ) -> str:
     """What the model is told, on resume, about a command that was running when its session stopped.
 
@@ -50,14 +60,13 @@ def interrupted_call_output(
     return "\n".join(lines)
 
 
-def _simulation_line(record: Any) -> str:
-    kind = "benchmark run" if getattr(record, "kind", "claim") == "claim" else "experiment"
-    head = f"#{record.index} ({kind})"
-    if getattr(record, "outcome", None) != "ended":
+def _simulation_line(record: Simulation) -> str:
+    head = f"#{record.index} ({'benchmark run' if record.is_claim else 'experiment'})"
+    if record.outcome != ENDED:
         return f"{head} {record.error or 'did not finish'}"
     if not record.valid:
         return f"{head} invalid: {record.error or 'no reason given'}"
-    score = getattr(record, "claimed_score", None)
+    score = record.claimed_score
     return f"{head} valid" + (f", claimed {score:.3f}" if isinstance(score, int | float) else "")
 
 
@@ -96,14 +105,13 @@ def assistant_event_fields(message: Message) -> dict[str, Any]:
     return fields
 
 
-def _call_from_fields(fields: dict[str, Any]) -> ToolCall:
-    arguments = fields.get("arguments")
+def _call_from_record(record: CallRecord) -> ToolCall:
     return ToolCall(
-        id=str(fields.get("id", "")),
-        name=str(fields.get("name", "")),
-        arguments=arguments if isinstance(arguments, dict) else {},
-        raw_arguments=str(fields.get("raw_arguments", "")),
-        error=fields.get("error"),
+        id=record.id,
+        name=record.name,
+        arguments=dict(record.arguments),
+        raw_arguments=record.raw_arguments,
+        error=record.error,
     )
 
 
@@ -126,8 +134,8 @@ class _Rebuild:
         self.open_calls = []
 
 
-def rebuild_conversation(events: Sequence[dict[str, Any]]) -> list[Message]:
-    """The Researcher's conversation as it stood after `events`.
+def rebuild_conversation(events: Sequence[Mapping[str, Any]]) -> list[Message]:
+    """The Researcher's conversation as it stood after `events` (read as typed events).
 
     `user` events and supervisor words delivered as user messages become user messages; `assistant`
     events become assistant turns with their tool calls; `tool_result` events become tool messages,
@@ -135,52 +143,54 @@ def rebuild_conversation(events: Sequence[dict[str, Any]]) -> list[Message]:
     answered with an 'interrupted' result, so providers accept the conversation.
     """
     state = _Rebuild()
-    for event in events:
-        kind = event.get("type")
-        if kind == "user" or (kind == "supervisor" and event.get("delivered") == "user"):
+    for event in map(parse_event, events):
+        if isinstance(event, UserMessage) or (
+            isinstance(event, SupervisorSpoke) and event.delivered == "user"
+        ):
             state.close_open_calls()
-            text = event.get("text") if kind == "user" else event.get("message")
-            state.messages.append(Message(role="user", content=str(text or "")))
-        elif kind == "assistant":
+            text = event.text if isinstance(event, UserMessage) else event.message
+            state.messages.append(Message(role="user", content=text))
+        elif isinstance(event, AssistantTurn):
             state.close_open_calls()
-            calls = [_call_from_fields(c) for c in event.get("tool_calls") or []]
+            calls = [_call_from_record(c) for c in event.tool_calls]
             state.messages.append(
                 Message(
                     role="assistant",
-                    content=str(event.get("text") or ""),
+                    content=event.text,
                     tool_calls=calls,
-                    reasoning=event.get("reasoning"),
-                    provider_state=dict(event.get("provider_state") or {}),
+                    reasoning=event.reasoning or None,
+                    provider_state=dict(event.provider_state),
                 )
             )
             state.open_calls = list(calls)
-        elif kind == "tool_result":
-            call_id = event.get("id")
-            state.open_calls = [c for c in state.open_calls if c.id != call_id]
+        elif isinstance(event, ToolResult):
+            state.open_calls = [c for c in state.open_calls if c.id != event.id]
             state.messages.append(
                 Message(
                     role="tool",
-                    content=str(event.get("output") or ""),
-                    tool_call_id=call_id,
-                    name=event.get("name"),
-                    is_error=bool(event.get("is_error")),
+                    content=event.output,
+                    tool_call_id=event.id,
+                    name=event.name,
+                    is_error=event.is_error,
                 )
             )
-        elif kind == "budget" and state.messages and state.messages[-1].role == "tool":
+        elif isinstance(event, BudgetNote) and state.messages and state.messages[-1].role == "tool":
             last = state.messages[-1]
-            last.content = f"{last.content}\n\n{event.get('detail', '')}"
+            last.content = f"{last.content}\n\n{event.detail}"
     state.close_open_calls()
     return state.messages
 
 
-def unanswered_calls(events: Sequence[dict[str, Any]]) -> list[ToolCall]:
+def unanswered_calls(events: Sequence[Mapping[str, Any]]) -> list[ToolCall]:
     """Tool calls of the last assistant turn that have no `tool_result` yet (a crash mid-turn)."""
-    last_assistant = max((i for i, e in enumerate(events) if e.get("type") == "assistant"), default=None)
+    typed = [parse_event(e) for e in events]
+    last_assistant = max((i for i, e in enumerate(typed) if isinstance(e, AssistantTurn)), default=None)
     if last_assistant is None:
         return []
-    answered = {e.get("id") for e in events[last_assistant + 1 :] if e.get("type") == "tool_result"}
-    calls = [_call_from_fields(c) for c in events[last_assistant].get("tool_calls") or []]
-    return [c for c in calls if c.id not in answered]
+    turn = typed[last_assistant]
+    assert isinstance(turn, AssistantTurn)
+    answered = {e.id for e in typed[last_assistant + 1 :] if isinstance(e, ToolResult)}
+    return [_call_from_record(c) for c in turn.tool_calls if c.id not in answered]
 
 
 class Researcher:

@@ -29,7 +29,8 @@ from glia.metric import Metric
 from glia.record import events as ev
 from glia.task import SupervisorSettings
 
-FINISH, PERIODIC, STALL = "finish", "periodic", "stall"
+FINISH = ev.FINISH  # the trigger of a review of a call to the `finish` tool (named once, in events.py)
+PERIODIC, STALL = "periodic", "stall"
 APPROVE, REVISE = "approve", "revise"
 
 MESSAGE_HEADERS = {
@@ -233,14 +234,14 @@ def _render_event(event: ev.Event, turn: int, markers: UntrustedMarkers) -> str 
         if event.text:
             parts.append(f"(text)\n{untrusted(clip(event.text, 4000))}")
         for call in event.tool_calls:
-            if call.name == "bash" and call.command is not None:
+            if call.name == ev.BASH and call.command is not None:
                 parts.append(f"(command)\n{untrusted(clip(call.command, 2000))}")
             else:
                 name = markers.inline(str(call.name)[:80])
                 parts.append(f"(calls {name})\n{untrusted(clip(str(dict(call.arguments)), 3000))}")
         return "\n".join(parts)
     if isinstance(event, ev.ToolResult):
-        if event.name == "finish":
+        if event.name == FINISH:
             return None  # the Supervisor's own reply, shown with its `supervisor` event
         status = "TIMED OUT" if event.timed_out else f"exit {event.exit_code}"
         return f"OUTPUT ({status}):\n{untrusted(clip(event.output, TOOL_OUTPUT_CHARS))}"

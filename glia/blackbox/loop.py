@@ -32,9 +32,7 @@ def run_loop(session: MethodSession) -> str:
             task, session.host.baselines, session.template, records, designs, best, session.settings.history
         )
         if records:
-            session.transcript.append(
-                "user", text="Context update: " + attempt_line(records[-1], task.metric.name, best)
-            )
+            session.events.user("Context update: " + attempt_line(records[-1], task.metric.name, best))
         generation = session.generate(system, [Message(role="user", content=prompt)])
         session.settle_reply(
             generation.text,

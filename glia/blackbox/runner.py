@@ -154,8 +154,7 @@ def _record_end(
         finish_summary=_account(host, final, records),
         error=error,
     )
-    session.transcript.append(
-        "context_end",
+    session.events.context_ended(
         reason=reason,
         simulations=outcome.simulations,
         cost_usd=outcome.cost_usd,

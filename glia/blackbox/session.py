@@ -22,10 +22,11 @@ from glia.blackbox.settings import MethodSettings
 from glia.blackbox.store import REJECTED, UNRUN, VALID, CandidateRecord, CandidateStore
 from glia.evaluation.design_checks import task_design_problem
 from glia.llm.types import ContextLengthExceeded, LLMError, Message
-from glia.record.events import model_call_fields
+from glia.record import events as ev
 from glia.record.outcome import INTERRUPTED
 from glia.record.run import CLAIMED, TimelinePoint, add_timeline, context_entry
 from glia.record.transcript import TRANSCRIPT_FILE, Transcript
+from glia.record.writer import EventWriter
 from glia.run_store import context_dir
 from glia.task import Task
 
@@ -94,6 +95,7 @@ class MethodSession:
         self.ctx_dir = context_dir(host.run_dir, 1)
         self.ctx_dir.mkdir(parents=True, exist_ok=True)
         self.transcript = Transcript(self.ctx_dir / TRANSCRIPT_FILE)
+        self.events = EventWriter(self.transcript)
         self.earlier_events = self.transcript.events()
         self.store = CandidateStore(self.ctx_dir)
         entry = context_entry(host.record.snapshot(), 1)
@@ -110,24 +112,24 @@ class MethodSession:
             image=host.image,
             limits=host.limits,
         )
-        calls = [e for e in self.earlier_events if e.get("type") == "model_call"]
+        earlier = [ev.parse_event(e) for e in self.earlier_events]
+        calls = [e for e in earlier if isinstance(e, ev.ModelCall)]
         self.generations = len(calls)
-        self.cost_usd = sum(float(e.get("cost_usd") or 0.0) for e in calls)
-        self.tokens = sum(int(e.get("tokens") or 0) for e in calls)
-        self.cost_known = all(e.get("cost_usd") is not None for e in calls)
+        self.cost_usd = sum(e.cost_usd or 0.0 for e in calls)
+        self.tokens = sum(e.tokens for e in calls)
+        self.cost_known = all(e.cost_usd is not None for e in calls)
         self.cap = settings.generation_cap(host.simulation_limit)
         self.timings = Timings()
         self._lock = threading.Lock()
         self._labels = len(self.store.records())
-        self._prompt_recorded = any(e.get("type") == "user" for e in self.earlier_events)
+        self._prompt_recorded = any(isinstance(e, ev.UserMessage) for e in earlier)
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> None:
         """Open the sandbox; the first session also writes the transcript's opening event."""
         if not self.earlier_events:
-            self.transcript.append(
-                "context_start",
+            self.events.context_started(
                 context="ctx-1",
                 run_id=self.host.run_id,
                 strategy=self.method,
@@ -136,7 +138,8 @@ class MethodSession:
                 task=self.task.name,
             )
         started = time.monotonic()
-        self.bench.open([e for e in self.earlier_events if e.get("type", "").startswith("simulation")])
+        simulations = (ev.SimulationStarted, ev.SimulationEnded, ev.SimulationRefused)
+        self.bench.open([e for e in self.earlier_events if isinstance(ev.parse_event(e), simulations)])
         self.timings.setup_s += time.monotonic() - started
 
     def close_sandbox(self) -> None:
@@ -170,7 +173,7 @@ class MethodSession:
         note = prompt_note if prompt_note is not None else (messages[-1].content if messages else "")
         with self._lock:
             if note and not self._prompt_recorded:
-                self.transcript.append("user", text=note)
+                self.events.user(note)
                 self._prompt_recorded = True
             self.generations += 1
         started = time.monotonic()
@@ -190,8 +193,8 @@ class MethodSession:
                 self.cost_known = False
             else:
                 self.cost_usd += response.cost_usd
-        self.transcript.append("assistant", text=text, reasoning=response.message.reasoning, tool_calls=[])
-        self.transcript.append("model_call", **model_call_fields(AGENT, response))
+        self.events.assistant(text=text, reasoning=response.message.reasoning, tool_calls=[])
+        self.events.model_call(AGENT, response)
         self.budget.charge_cost(response.cost_usd, tokens)
         return Generation(text, tokens, response.cost_usd, response.latency_s, response.message.reasoning,
                           usage.input_tokens, usage.output_tokens)  # fmt: skip
@@ -287,8 +290,8 @@ class MethodSession:
             )
         )
         if status == REJECTED:
-            self.transcript.append("format_error", detail=f"candidate {record.n} rejected: {error}")
-        self.transcript.append("candidate", **asdict(record))
+            self.events.format_error(f"candidate {record.n} rejected: {error}")
+        self.events.candidate(asdict(record))
         self._record_live(record)
         self.host.emit(event="candidate", context=1, n=record.n, status=record.status,
                        claimed=record.claimed_score)  # fmt: skip

@@ -186,7 +186,7 @@ def event_markdown(event: ev.Event, metric: Metric) -> str:
         text = md_prose(event.text.strip(), 4000)
         return f"{thinking}**Researcher:** {text}\n\n{commands}".strip()
     if isinstance(event, ev.ToolResult):
-        if event.name == "finish":
+        if event.name == ev.FINISH:
             return ""  # the Supervisor's review it carries is shown with the supervisor event
         output = "\n".join(event.output.rstrip().splitlines()[-5:])
         if event.recovered:

@@ -27,13 +27,17 @@ SIMULATION = "simulation"
 SIMULATION_REFUSED = "simulation_refused"
 SUPERVISOR = "supervisor"
 FORMAT_ERROR = "format_error"
-FINISH = "finish"
+FINISH = "finish"  # the event of a call to the `finish` tool, and that tool's name (see BASH below)
 BUDGET = "budget"
 ERROR = "error"
 CONTEXT_END = "context_end"
 CANDIDATE = "candidate"  # a black-box method's candidate (glia.blackbox)
 
 CLAIM, EXPERIMENT = "claim", "experiment"
+
+# The built-in Researcher tools as transcripts name them, defined here once so readers below the agents
+# can tell them apart (the tools themselves: glia/agents/tools/, which imports these).
+BASH = "bash"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +80,7 @@ class CallRecord:
     name: str
     arguments: Mapping[str, Any]
     error: str | None = None
+    raw_arguments: str = ""  # the model's text, kept when its arguments could not be read
 
     @property
     def command(self) -> str | None:
@@ -88,6 +93,7 @@ class AssistantTurn(Event):
     text: str = ""
     reasoning: str = ""
     tool_calls: tuple[CallRecord, ...] = ()
+    provider_state: Mapping[str, Any] = field(default_factory=dict)  # sent back to the provider on resume
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +157,8 @@ class SimulationEnded(Event):
     result_dir: str | None = None
     snapshot: str | None = None
     call_id: str | None = None
+    ended_call_id: str | None = None  # the bash call in flight when it ended
+    router: str | None = None  # as reported (the only condition older transcripts recorded)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -288,6 +296,7 @@ def _calls(value: Any) -> tuple[CallRecord, ...]:
                 name=text(item.get("name")),
                 arguments=arguments if isinstance(arguments, Mapping) else {},
                 error=text_or_none(item.get("error")),
+                raw_arguments=str(item.get("raw_arguments", "")),
             )
         )
     return tuple(calls)
@@ -327,6 +336,7 @@ _READERS: dict[str, Any] = {
         text=text(r.get("text")),
         reasoning=text(r.get("reasoning")) or (str(r["reasoning"]) if number(r.get("reasoning")) else ""),
         tool_calls=_calls(r.get("tool_calls")),
+        provider_state=dict(mapping(r.get("provider_state")) or {}),
     ),
     MODEL_CALL: lambda r, b: ModelCall(
         **b,
@@ -380,6 +390,8 @@ _READERS: dict[str, Any] = {
         result_dir=text_or_none(r.get("result_dir")),
         snapshot=text_or_none(r.get("snapshot")),
         call_id=text_or_none(r.get("call_id")),
+        ended_call_id=text_or_none(r.get("ended_call_id")),
+        router=text_or_none(r.get("router")),
     ),
     SIMULATION_REFUSED: lambda r, b: SimulationRefused(
         **b, reason=text(r.get("reason")), call_id=text_or_none(r.get("call_id"))

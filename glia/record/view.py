@@ -19,56 +19,11 @@ from glia.metric import Metric
 from glia.record import events as ev
 from glia.record.lock import LockState, probe_lock
 from glia.record.run import BaselineEntry, BestEntry, ContextEntry, RunDoc, TrustedEntry
+from glia.record.simulations import Simulation, apply_simulation_event
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
 
 TERMINAL_STATUSES = frozenset({"finished", "interrupted", "failed"})
 ENDED_FOR_GOOD = "ended"  # ContextView.phase of a context whose last session ended (not interrupted)
-
-
-# ------------------------------------------------------------------------------------ simulations
-
-
-@dataclass
-class Simulation:
-    """One counted simulation of a context, from its start and (once known) its end."""
-
-    index: int
-    kind: str = ev.EXPERIMENT
-    conditions: Mapping[str, Any] | None = None
-    snapshot: str | None = None
-    call_id: str | None = None
-    run_total: int | None = None
-    result_dir: str | None = None
-    ended: bool = False
-    outcome: str | None = None
-    valid: bool = False
-    error: str | None = None
-    claimed_score: float | None = None
-    values: Mapping[str, float] | None = None
-    start_seen: bool = False  # its `simulation_started` was read (older transcripts have only ends)
-
-    @property
-    def is_claim(self) -> bool:
-        return self.kind == ev.CLAIM
-
-    def value(self, metric: Metric) -> float | None:
-        """The objective as the run reported it: a claim's score, or an experiment's number."""
-        if self.claimed_score is not None:
-            return self.claimed_score
-        return ev.number((self.values or {}).get(metric.name))
-
-    def conditions_text(self, width: int = 90) -> str:
-        """What made it an experiment, briefly: its router and workload as reported."""
-        if self.conditions is None:
-            return "conditions unreadable"
-        shown = [
-            f"{k} {self.conditions[k]}" for k in ("router", "workload") if self.conditions.get(k) is not None
-        ]
-        text = ", ".join(shown) or "other conditions"
-        return text if len(text) <= width else text[: width - 1] + "…"
-
-    def feasible(self, metric: Metric) -> bool:
-        return metric.feasible(self.values)
 
 
 # --------------------------------------------------------------------------------------- verdicts
@@ -159,15 +114,10 @@ class ContextView:
         elif isinstance(event, ev.CommandStarted):
             self.last_command = event.command
         elif isinstance(event, ev.ToolResult):
-            if event.name != "finish":
+            if event.name != ev.FINISH:
                 self.last_command = event.command or self.last_command or event.name
-        elif isinstance(event, ev.SimulationStarted):
-            sim = self._simulation(event.index)
-            sim.start_seen = True
-            sim.kind, sim.conditions, sim.snapshot = event.kind, event.conditions, event.snapshot
-            sim.call_id, sim.run_total, sim.result_dir = event.call_id, event.run_total, event.result_dir
-        elif isinstance(event, ev.SimulationEnded):
-            self._apply_end(event)
+        elif isinstance(event, ev.SimulationStarted | ev.SimulationEnded):
+            apply_simulation_event(self.simulations, event, self.metric)
         elif isinstance(event, ev.SupervisorSpoke):
             self.last_intervention = f"{event.trigger or '?'}: {event.text}"
         elif isinstance(event, ev.FinishCalled):
@@ -179,24 +129,6 @@ class ContextView:
             self.final_snapshot = event.final_snapshot or self.final_snapshot
         elif isinstance(event, ev.UserMessage) and self.transcript_ended:
             self.transcript_ended = False  # a resumed session written before session_start existed
-
-    def _simulation(self, index: int) -> Simulation:
-        if index <= 0:
-            index = max(self.simulations, default=0) + 1
-        return self.simulations.setdefault(index, Simulation(index))
-
-    def _apply_end(self, event: ev.SimulationEnded) -> None:
-        sim = self._simulation(event.index)
-        if not sim.start_seen:
-            sim.kind = event.kind  # no start event (older transcripts): the end says what it was
-        sim.ended, sim.outcome, sim.valid, sim.error = True, event.outcome, event.valid, event.error
-        sim.claimed_score = event.claimed_score if sim.is_claim else None
-        sim.values = event.values if event.values is not None else sim.values
-        if sim.values is None and not sim.is_claim and event.claimed_score is not None:
-            sim.values = {self.metric.name: event.claimed_score}
-        sim.snapshot = sim.snapshot or event.snapshot
-        sim.result_dir = sim.result_dir or event.result_dir
-        sim.call_id = sim.call_id or event.call_id
 
     # -- what it says ------------------------------------------------------------------------------
 
