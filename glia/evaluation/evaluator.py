@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -253,6 +254,7 @@ class Evaluator:
                 retried = "; ".join(self._load_retries)
                 details["retried"] = f"{details['retried']}; {retried}" if details.get("retried") else retried
             if failure:
+                failure += missing_requirement_hint(self.task, failure)
                 log.info("evaluation_invalid", label=label, reason=failure, duration_s=round(duration, 1))
                 return Evaluation.invalid(label, failure, **details)
             metric = self.task.metric
@@ -439,3 +441,19 @@ def _last_lines(output: str, count: int = 3) -> str:
 
 
 __all__ = ["Evaluator", "EvaluationRefused", "JobOutcome", "design_sha256", "kill_after_s"]
+
+
+def missing_requirement_hint(task: Task, failure: str) -> str:
+    """A simulator task's run that failed on a missing package names the requirement to add (problem
+    folders' harness adds its own); a module of the simulator's own repository is not a package."""
+    from glia.problems import is_program_task
+    from glia.problems.support.missing import missing_module, project_name
+
+    module = missing_module(failure)
+    if module is None or is_program_task(task) or "; fix: add `" in failure or module.startswith("glia"):
+        return ""
+    if module in sys.stdlib_module_names or (task.simulator / module).exists():
+        return ""
+    if (task.simulator / f"{module}.py").exists():
+        return ""
+    return f"; fix: add `{project_name(module)}` to the task file's `requirements` field"
