@@ -11,10 +11,19 @@ simulation ledger's socket between the sandbox and the driver. Needs the optiona
 from __future__ import annotations
 
 from glia.cluster.connect import ClusterError, check_address, connect, connected, disconnect
+from glia.cluster.evaluation import LanePool, SpreadSandboxes, cluster_lanes
 from glia.cluster.host import RESOURCE, NodeRefused
 from glia.cluster.placement import PLACEMENT, Placement
+from glia.cluster.workspace import RayWorkspace
+from glia.evaluation.spread import SpreadBackend, register_spread_backend
+from glia.workspace import register_remote_backend
+
+BACKEND = "ray"  # the workspace and evaluation backend this package provides
+register_remote_backend(BACKEND, RayWorkspace)
+register_spread_backend(BACKEND, SpreadBackend(sandboxes=SpreadSandboxes, kept=LanePool, width=cluster_lanes))
 
 __all__ = [
+    "BACKEND",
     "PLACEMENT",
     "RESOURCE",
     "ClusterError",

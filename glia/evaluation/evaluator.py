@@ -33,6 +33,7 @@ from glia.evaluation.design_checks import files_problem, task_design_problem
 from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore
 from glia.evaluation.sandboxes import EvaluationSandboxes, JobOutcome, SandboxPool
 from glia.evaluation.secrets import SeedKey, SeedPlan, plan_seeds
+from glia.evaluation.spread import require_spread_backend
 from glia.evaluation.verify import (
     SimulationFailed,
     check_per_request,
@@ -52,7 +53,8 @@ MAX_SUMMARY_BYTES = 2 * 2**20
 MAX_PER_REQUEST_BYTES = 256 * 2**20
 
 
-SANDBOXED = ("docker", "ray")  # backends that run designs in sandboxes (ray: on a cluster's nodes)
+SPREAD_BACKENDS = ("ray",)  # backends spreading an evaluation over other machines (glia.evaluation.spread)
+SANDBOXED = ("docker", *SPREAD_BACKENDS)  # backends that run designs in sandboxes
 
 
 class EvaluationRefused(ValueError):
@@ -122,7 +124,9 @@ class Evaluator:
         self.evaluations_dir = self.work_dir / "evaluations"
         self.backend = backend
         self.image = image
-        self.workers = workers or (_cluster_lanes() if backend == "ray" else default_workers())
+        self.workers = workers or (
+            _spread_width(backend) if backend in SPREAD_BACKENDS else default_workers()
+        )
         self.cache_dir = Path(cache_dir) if cache_dir else self.evaluations_dir
         # One key per workspaces root (runs and benches live side by side there), so that every run and
         # bench on this machine uses the same secret workloads.
@@ -311,7 +315,7 @@ class Evaluator:
                     started[0] += 1
                 try:
                     # The run's simulations share this machine's cores (glia/cores.py); a cluster's run on its nodes.
-                    with MACHINE.core() if self.backend != "ray" else contextlib.nullcontext():
+                    with MACHINE.core() if self.backend not in SPREAD_BACKENDS else contextlib.nullcontext():
                         return self._simulate(sandboxes, design, job, folder)
                 except (SimulationFailed, WorkspaceError) as error:
                     where = f"{job.workload.name} workload, run {job.index + 1}"
@@ -397,28 +401,22 @@ class Evaluator:
 
 
 def _sandboxes_class(backend: str) -> Any:
-    """The sandboxes of one evaluation: here, or spread over a cluster's nodes (`glia.cluster`)."""
-    if backend == "ray":
-        from glia.cluster.evaluation import SpreadSandboxes
-
-        return SpreadSandboxes
+    """The sandboxes of one evaluation: here, or spread over other machines (`glia.evaluation.spread`)."""
+    if backend in SPREAD_BACKENDS:
+        return require_spread_backend(backend).sandboxes
     return EvaluationSandboxes
 
 
 def _kept_sandboxes(run_id: str, image: str | None, workers: int, task: Task, backend: str) -> Any:
     """What a long-lived evaluator keeps between evaluations: a sandbox pair, or a cluster's lanes."""
     limit = kill_after_s(task.evaluation.time_limit_s)
-    if backend == "ray":
-        from glia.cluster.evaluation import LanePool
-
-        return LanePool(run_id, image, limit)
+    if backend in SPREAD_BACKENDS:
+        return require_spread_backend(backend).kept(run_id, image, limit)
     return SandboxPool(run_id, image, workers, limit, backend) if backend == "docker" else None
 
 
-def _cluster_lanes() -> int:
-    from glia.cluster.evaluation import cluster_lanes
-
-    return cluster_lanes()
+def _spread_width(backend: str) -> int:
+    return require_spread_backend(backend).width()
 
 
 def design_sha256(files: Mapping[str, str]) -> str:

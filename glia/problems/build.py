@@ -18,6 +18,7 @@ from typing import Any
 from glia.metric import Metric
 from glia.problems.folder import MEAN_METRIC, SHINKA_ADAPTER, ProblemFolder
 from glia.problems.options import AUTO, ProblemOptions, default_name
+from glia.problems.requirements import with_image_requirements
 from glia.problems.support.settings import ProblemSettings
 from glia.problems.template import (
     BENCHMARK_COMMAND,
@@ -101,7 +102,7 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
         **options.passed_through,
     }
     body = problem_brief(problem, options, settings, _metric(metric_section), workloads, time_limit)
-    return build_task(task_path, header, body)
+    return with_image_requirements(build_task(task_path, header, body))
 
 
 def _seed_argument(problem: ProblemFolder, options: ProblemOptions) -> str | None:

@@ -10,7 +10,7 @@ written by `git fast-import` (`History`); `Snapshotter` moves trees between the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,19 @@ from glia.workspace.tree import (
 )
 
 BACKENDS = ("docker", "local")
+# Backends running sandboxes on other machines, registered by the package that provides them when it is
+# imported (glia.cluster registers "ray"), so that this layer never imports the ones above it.
+_REMOTE_BACKENDS: dict[str, Callable[..., Workspace]] = {}
+
+
+def register_remote_backend(name: str, factory: Callable[..., Workspace]) -> None:
+    """`factory(outputs_dir, run_id, context_id, image=, limits=, ledger_socket=)` -> an unstarted workspace."""
+    _REMOTE_BACKENDS[name] = factory
+
 
 __all__ = [
     "BACKENDS",
+    "register_remote_backend",
     "DEFAULT_CAPS",
     "DEFAULT_EXCLUDES",
     "DEFAULT_IMAGE",
@@ -133,13 +143,17 @@ def create_workspace(
             ledger_socket=ledger_socket,
             mounts=mounts,
         )
-    if backend == "ray":  # a sandbox on a cluster node (glia[cluster]); the driver must have joined one
+    remote = _REMOTE_BACKENDS.get(backend)
+    if remote is not None:  # a sandbox on another machine (the "ray" backend: a cluster node, glia.cluster)
         if mounts:
             raise WorkspaceError("extra mounts need the docker backend (they name this machine's volumes)")
-        from glia.cluster.workspace import RayWorkspace
-
-        return RayWorkspace(
+        return remote(
             outputs_dir, run_id, context_id, image=image, limits=limits, ledger_socket=ledger_socket
+        )
+    if backend == "ray":
+        raise WorkspaceError(
+            "the 'ray' backend runs sandboxes on a Ray cluster that this process has not joined; "
+            "pass --cluster (install glia[cluster])"
         )
     if backend == "local":
         if mounts:

@@ -98,7 +98,7 @@ class SandboxPython:
         that pulls another numpy cannot shadow the one the image's pandas was built against."""
         return sorted(
             {
-                f"{_project_name(name)}=={version}"
+                f"{requirement_name(name)}=={version}"
                 for name, version in self.packages
                 if name and _pep440(version)
             }
@@ -125,23 +125,9 @@ class SandboxPython:
 
 
 def task_requirements(task: Task) -> list[str]:
-    """What the task's image must add: the lines of its requirements.txt, plus openevolve when imported."""
-    from glia.problems import is_program_task
-    from glia.problems.folder import needs_openevolve
-
-    if not is_program_task(task):
-        return list(task.requirements)  # a simulator task's `requirements` field
-    path = task.simulator / REQUIREMENTS_FILE
-    lines = list(task.requirements)
-    if path.is_file():
-        for raw in path.read_text(encoding="utf-8").splitlines():
-            line = raw.split(" #", 1)[0].strip()
-            if line and not line.startswith("#"):
-                lines.append(line)
-    named = {_project_name(line) for line in lines}
-    if needs_openevolve(task.simulator, task.design_files) and OPENEVOLVE not in named:
-        lines.append(OPENEVOLVE)
-    return lines
+    """What the task's image must add: its `requirements` (a problem folder's loader has already put its
+    requirements.txt and, when the evaluator imports it, openevolve there: `glia.problems.requirements`)."""
+    return list(task.requirements)
 
 
 def prepare_task_image(task: Task, base: str | None = None, client: docker.DockerClient | None = None) -> str:
@@ -309,11 +295,11 @@ def download(requirements: list[str], python: SandboxPython, target: Path, sourc
 def drop_image_packages(target: Path, python: SandboxPython) -> list[str]:
     """Remove from `target` every distribution the image already has in that very version: the image's
     own copy then stays the one imported (pinned equal, so nothing changes but nothing is shadowed)."""
-    own = {(_project_name(name), version) for name, version in python.packages if name}
+    own = {(requirement_name(name), version) for name, version in python.packages if name}
     dropped = []
     for dist_info in sorted(target.glob("*.dist-info")):
         name, _, version = dist_info.name[: -len(".dist-info")].partition("-")
-        if (_project_name(name), version) not in own:
+        if (requirement_name(name), version) not in own:
             continue
         record = dist_info / "RECORD"
         lines = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
@@ -366,9 +352,9 @@ def requirement_error(
     if failing is not None:
         what = failing
         named_in_file = source.is_file() and OPENEVOLVE in {
-            _project_name(line) for line in source.read_text(encoding="utf-8").splitlines()
+            requirement_name(line) for line in source.read_text(encoding="utf-8").splitlines()
         }
-        if _project_name(failing) == OPENEVOLVE and not named_in_file:
+        if requirement_name(failing) == OPENEVOLVE and not named_in_file:
             what = f"{failing} (added because the evaluator imports it)"
         return TaskImageError(
             f"requirement {what} of {where} cannot be installed for the sandbox ({python.describe()}): {detail}",
@@ -452,7 +438,7 @@ def _labels(client: docker.DockerClient, image: str) -> dict[str, str]:
     return dict(client.images.get(image).labels or {})
 
 
-def _project_name(requirement: str) -> str:
+def requirement_name(requirement: str) -> str:
     """The normalised project name of a requirement line (`NumPy>=1.2` -> `numpy`)."""
     match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
     return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else requirement.strip().lower()
