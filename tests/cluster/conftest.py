@@ -117,6 +117,11 @@ def local_cluster(workers: int = 2, slots: int = SLOTS) -> Iterator[LocalCluster
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[LocalCluster]:
+    """One local cluster for the session; the pytest process is its driver until the session ends.
+
+    Its teardown stops every Ray process on the machine (`ray stop --force`), and a Ray driver whose
+    cluster goes away exits its process: never run tests/cluster in two checkouts at once on one machine,
+    or the other pytest process dies silently."""
     with local_cluster() as cluster:
         yield cluster
 
