@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 
+from glia.cluster.actors import actor_class
 from glia.cluster.host import RESOURCE, NodeRefused
 from glia.cluster.pair import UNITS, PairHost
 from glia.cluster.placement import PLACEMENT
@@ -48,19 +49,6 @@ log = structlog.get_logger(__name__)
 NODES_FILE = "nodes.json"  # in an evaluation's folder: which node ran how many simulations
 DEFAULT_EXEC_S = 600.0
 
-_actor_class: Any = None
-_actor_lock = threading.Lock()
-
-
-def _remote_pair() -> Any:
-    global _actor_class
-    import ray
-
-    with _actor_lock:
-        if _actor_class is None:
-            _actor_class = ray.remote(PairHost)
-        return _actor_class
-
 
 def cluster_lanes() -> int:
     """How many lanes (pairs) the cluster's nodes declare room for: its default evaluation width."""
@@ -78,7 +66,7 @@ class Lane:
         self.refused = False
         self.where: dict[str, Any] = {}
         self.actor = (
-            _remote_pair()
+            actor_class(PairHost)
             .options(
                 num_cpus=0,
                 resources={RESOURCE: UNITS},

@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from glia.cluster.actors import actor_class
 from glia.cluster.host import RESOURCE, NodeRefused, SandboxHost
 from glia.cluster.placement import PLACEMENT
 from glia.cluster.relay import DriverPump
@@ -45,20 +46,6 @@ REPLACED_NOTE = (
     "changed are gone. Simulations it had started are recorded as lost; they were charged once, at "
     "their start. Check the repository and run the command again if you need it.]"
 )
-
-_actor_class: Any = None
-_actor_lock = threading.Lock()
-
-
-def _remote_host() -> Any:
-    """`SandboxHost` as a Ray actor class (made once; importing this module needs no Ray)."""
-    global _actor_class
-    import ray
-
-    with _actor_lock:
-        if _actor_class is None:
-            _actor_class = ray.remote(SandboxHost)
-        return _actor_class
 
 
 class SandboxLost(WorkspaceDead):
@@ -122,7 +109,7 @@ class RayWorkspace:
         while True:
             node = PLACEMENT.acquire(self.image)
             actor = (
-                _remote_host()
+                actor_class(SandboxHost)
                 .options(
                     num_cpus=0,
                     resources={RESOURCE: 1},
