@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import random
 import re
-import sys
 import threading
 import time
 import uuid
@@ -445,13 +444,12 @@ def missing_requirement_hint(task: Task, failure: str) -> str:
     """A simulator task's run that failed on a missing package names the requirement to add (problem
     folders' harness adds its own); a module of the simulator's own repository is not a package."""
     from glia.problems import is_program_task
-    from glia.problems.support.missing import missing_module, project_name
+    from glia.problems.support.missing import missing_module, requirement_hint
 
     module = missing_module(failure)
-    if module is None or is_program_task(task) or "; fix: add `" in failure or module.startswith("glia"):
+    if module is None or is_program_task(task) or "; fix: add `" in failure:
         return ""
-    if module in sys.stdlib_module_names or (task.simulator / module).exists():
-        return ""
-    if (task.simulator / f"{module}.py").exists():
-        return ""
-    return f"; fix: add `{project_name(module)}` to the task file's `requirements` field"
+    own = (task.simulator / module).exists() or (task.simulator / f"{module}.py").exists()
+    return requirement_hint(
+        failure, "the task file's `requirements` field", frozenset({module} if own else ())
+    )

@@ -30,10 +30,6 @@ def register_spread_backend(name: str, backend: SpreadBackend) -> None:
     _SPREAD[name] = backend
 
 
-def spread_backend(name: str) -> SpreadBackend | None:
-    return _SPREAD.get(name)
-
-
 def require_spread_backend(name: str) -> SpreadBackend:
     found = _SPREAD.get(name)
     if found is None:

@@ -29,9 +29,10 @@ def project_name(module: str) -> str:
     return PROJECT_NAMES.get(module, module.replace("_", "-"))
 
 
-def requirement_hint(text: str) -> str:
-    """ "; add `networkx` to ..." for an error naming a missing package, else "" (nothing to suggest)."""
+def requirement_hint(text: str, declare: str = DECLARE, own: frozenset[str] = frozenset()) -> str:
+    """ "; fix: add `networkx` to ..." for an error naming a missing package, else "" (nothing to suggest):
+    not for the standard library, Glia's own modules or `own` (modules of the task's own repository)."""
     module = missing_module(text)
-    if module is None or module in sys.stdlib_module_names or module.startswith("glia"):
+    if module is None or module in sys.stdlib_module_names or module.startswith("glia") or module in own:
         return ""
-    return f"; fix: add `{project_name(module)}` to {DECLARE}"
+    return f"; fix: add `{project_name(module)}` to {declare}"
