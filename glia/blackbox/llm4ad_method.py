@@ -27,6 +27,8 @@ per prompt, over 6 islands. What LLM4AD does not offer, and what Glia does inste
 - Ctrl-C stops the search like a spent budget; a resumed run continues from LLM4AD's own checkpoints
   where there is one (`glia.blackbox.llm4ad_resume` says how, and where it restarts with the budget left);
   the candidates and simulations already spent stay recorded and counted, never run again.
+- Its sampling loops swallow every exception and retry; a pass that fails before it asks the model
+  would retry forever, unchecked, so `glia.blackbox.llm4ad_guard` ends such a search with the cause.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ import logging
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 
 from glia.blackbox.foreign_logging import root_logging_kept
 from glia.blackbox.initial import initial_program
+from glia.blackbox.llm4ad_guard import SpinGuard, guard_loops
 from glia.blackbox.llm4ad_islands import capped_database, islands_held
 from glia.blackbox.llm4ad_resume import (
     DATABASE_DIR,
@@ -153,6 +156,14 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
             stop.set()
         return why if why is not None else ("stopping" if stop.is_set() else None)
 
+    def end_spinning(detail: str) -> NoReturn:
+        log.error("blackbox.llm4ad_loop_spinning", method=session.method, detail=detail)
+        facts.setdefault("ended", {"reason": "exception", "detail": detail})
+        stop.set()
+        raise SearchStopped
+
+    guard = SpinGuard(end_spinning)
+
     class GliaLLM(LLM):
         """LLM4AD's model interface, answered by Glia's provider (priced, recorded, charged)."""
 
@@ -162,6 +173,7 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
             self.system = EOH_SYSTEM if session.method == EOH else task_description(session)
 
         def draw_sample(self, prompt: str | Any, *args: Any, **kwargs: Any) -> str:
+            guard.asked_model()
             if stopping() is not None:
                 raise SearchStopped
             try:
@@ -217,6 +229,7 @@ def run_llm4ad(session: MethodSession) -> tuple[str, int | None, dict[str, Any]]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             search = _build(session, llm, evaluation, samples, folder, facts)
         _close_profiler_log()
+    guard_loops(search, guard)
     if "resume_error" in facts:  # logged here: stdout and stderr went to settings.txt while building
         log.warning("blackbox.llm4ad_resume_failed", method=session.method, error=facts["resume_error"])
     hook = threading.excepthook
