@@ -20,6 +20,7 @@ from glia.record.transcript import read_events
 from glia.task import BudgetLimits
 from glia.task_kinds import load_task
 from glia.workspace import History
+from tests.blackbox.support import unique
 from tests.fake_llm import FakeLLMServer, reply, tool_call
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +97,7 @@ def test_a_researcher_is_sent_back_once_then_finishes(tmp_path, workspace_image)
             ],
         )
         spec = ContextSpec(
-            run_id="e2e",
+            run_id=unique("e2e"),  # container names go by run id: unique per test session
             index=0,
             ctx_dir=tmp_path / "ctx-0",
             task=task,

@@ -11,6 +11,7 @@ import pytest
 from glia.orchestrator import RunConfig, execute_run, prepare_run
 from glia.record.transcript import read_events
 from glia.task import BudgetLimits
+from tests.blackbox.support import unique
 from tests.fake_llm import FakeLLMServer
 
 from .e2e_support import DESIGN, ConversationScript, approve, write_quick_task
@@ -67,7 +68,7 @@ def test_the_checker_says_what_the_judge_says(tmp_path: Path, workspace_image: s
             budgets=BudgetLimits(steps=20, simulations=10),
             workspaces_root=tmp_path / "workspaces",
             image=workspace_image,
-            run_id="e2e-checker",
+            run_id=unique("e2e-checker"),  # container names go by run id: unique per test session
         )
         result = execute_run(prepare_run(config))
         assert server.problems == []

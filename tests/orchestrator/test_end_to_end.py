@@ -15,6 +15,7 @@ import pytest
 from glia.orchestrator import RunConfig, execute_run, prepare_run, resume_run
 from glia.run_store import load_run
 from glia.task import BudgetLimits
+from tests.blackbox.support import unique
 from tests.fake_llm import FakeLLMServer
 
 from .e2e_support import (
@@ -44,6 +45,7 @@ def workspaces(tmp_path_factory) -> Path:
 
 def test_mcg_par3_with_one_context_failing_for_good(workspaces, quick_task, workspace_image) -> None:
     script = ConversationScript({"work": work_phase}, phase="work", fail={2})
+    run_id = unique("e2e-par3")  # container names go by run id: unique per test session
     with FakeLLMServer() as server:
         server.handler("researcher-model", script)
         server.handler("supervisor-model", approve)
@@ -56,7 +58,7 @@ def test_mcg_par3_with_one_context_failing_for_good(workspaces, quick_task, work
             budgets=BudgetLimits(steps=20, simulations=10),
             workspaces_root=workspaces,
             image=workspace_image,
-            run_id="e2e-par3",
+            run_id=run_id,
         )
         result = execute_run(prepare_run(config))
         assert server.problems == []
@@ -86,7 +88,7 @@ def test_mcg_par3_with_one_context_failing_for_good(workspaces, quick_task, work
     assert evaluation["valid"] is True and evaluation["workloads"]["main"]["seeds"][0]["seed"] == 0
     assert "+" in (result.run_dir / "best" / "design.diff").read_text()
     assert "Least-loaded routing" in (result.run_dir / "best" / "explanation.md").read_text()
-    assert run_containers("e2e-par3") == []
+    assert run_containers(run_id) == []
 
 
 def _wait_for(predicate, timeout_s: float, what: str) -> None:
