@@ -6,7 +6,7 @@ limits, the budgets); the body tells the Researcher *what the problem is*. Every
 load so that a typo fails before any money is spent. `tasks/README.md` documents the format.
 
 An OpenEvolve-style problem folder (an initial program plus an `evaluator.py`) is turned into a task by
-`glia.problems`, which builds the same `Task`.
+`glia.problems`, which builds the same `Task`; `glia.task_kinds` tells the kinds of task apart.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ _AGGREGATE = re.compile(
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _PARAM = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_SECRET_SEEDS = 1000
+SIMULATOR_KIND = "simulator"  # a task file over a simulator: the kind a Task is unless its loader says
 
 
 class TaskError(ValueError):
@@ -235,6 +236,9 @@ class Task:
     python: str | None = None  # the Python version the sandbox must run ("3.13"); None: the image's
     # Per-agent model settings (reasoning effort, thinking budget, API), weaker than config and flags.
     model_settings: Mapping[str, AgentModelSettings] = field(default_factory=dict)
+    # Which kind of task this is (a name in `glia.task_kinds`): set by the loader, never by the task file,
+    # so a task re-read from its path on resume gets the same kind.
+    kind: str = SIMULATOR_KIND
 
     @property
     def design_files(self) -> tuple[str, ...]:

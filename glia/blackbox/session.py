@@ -20,7 +20,7 @@ from glia.blackbox.extract import read_design
 from glia.blackbox.host import MethodHost
 from glia.blackbox.settings import MethodSettings
 from glia.blackbox.store import REJECTED, UNRUN, VALID, CandidateRecord, CandidateStore
-from glia.evaluation.design_checks import task_design_problem
+from glia.evaluation.task_checks import task_design_problem
 from glia.llm.types import ContextLengthExceeded, LLMError, Message
 from glia.record import events as ev
 from glia.record.outcome import INTERRUPTED

@@ -29,7 +29,7 @@ from glia.config import UserConfig, load_config
 from glia.errors import GliaUsageError
 from glia.safe_text import console_text
 from glia.task import Task
-from glia.task_kinds import load_task
+from glia.task_kinds import kind_of, load_task
 
 if TYPE_CHECKING:
     from glia.evaluation import Evaluation
@@ -165,8 +165,6 @@ def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfi
 
     from glia.evaluation import Evaluator
     from glia.evaluation.faithful import check_initial_program
-    from glia.problems import is_program_task
-    from glia.problems.build import REFERENCE
     from glia.workspace.task_image import prepare_task_image
 
     image = args.image or config.image
@@ -185,8 +183,9 @@ def _bench(args: argparse.Namespace, task: Task, backend: str, config: UserConfi
         reuse_sandboxes=True,
     )
     with evaluator:
-        if not (args.router or args.design) and is_program_task(task):  # setup: is isolation faithful?
-            verdict = check_initial_program(task, evaluator.baselines().get(REFERENCE), evaluator)
+        reference = kind_of(task).faithfulness_baseline
+        if not (args.router or args.design) and reference is not None:  # setup: is isolation faithful?
+            verdict = check_initial_program(task, evaluator.baselines().get(reference), evaluator, reference)
             if not verdict.faithful:
                 console().print(
                     f"[red]glia bench stopped:[/] {escape(verdict.reason or '')}", highlight=False

@@ -1,7 +1,8 @@
 """Trusted evaluation of designs: the design in a sandbox of its own, the core pristine, results checked.
 
 See `sandboxes` for what runs where, `evaluator.Evaluator` for the procedure, `verify` for the checks on
-the host, `secrets` for the seeds and `results.Evaluation` for what it reports. `trusted` judges a run's
+the host, `secrets` for the seeds and `results.Evaluation` for what it reports; `task_checks` runs a
+task's static checks (`design_checks`' rules, as the task's kind reads them). `trusted` judges a run's
 designs with it and keeps the verdicts; `faithful` checks that a problem scores the same isolated.
 """
 

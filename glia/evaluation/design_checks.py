@@ -21,10 +21,6 @@ import sys
 import types
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from glia.task import Task
 
 # Builtins that run arbitrary code, touch files, or hand out namespaces.
 BANNED_BUILTINS = frozenset(
@@ -98,28 +94,6 @@ def design_problem(
         if problem:
             return problem
     return None
-
-
-def task_design_problem(task: Task, files: Mapping[str, str]) -> str | None:
-    """The task's own static checks (its `static_checks` field) on a design's files, or None."""
-    if task.static_checks == "basic" and is_program_task(task):
-        from glia.problems.checks import program_problem
-
-        return files_problem(files, task.design_files) or program_problem(files, task.forbidden_names)
-    return design_problem(
-        files,
-        task.design_files,
-        task.forbidden_names,
-        task.allowed_imports,
-        task.forbidden_attributes,
-        rules=task.static_checks,
-    )
-
-
-def is_program_task(task: Task) -> bool:
-    from glia.problems import is_program_task as program
-
-    return program(task)
 
 
 def files_problem(files: Mapping[str, str], design_files: Iterable[str]) -> str | None:

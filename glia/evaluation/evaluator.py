@@ -28,11 +28,12 @@ import structlog
 
 from glia.cores import MACHINE, oversubscribed
 from glia.evaluation.cache import BaselineCache, baseline_key
-from glia.evaluation.design_checks import files_problem, task_design_problem
+from glia.evaluation.design_checks import files_problem
 from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore
 from glia.evaluation.sandboxes import EvaluationSandboxes, JobOutcome, SandboxPool
 from glia.evaluation.secrets import SeedKey, SeedPlan, plan_seeds
 from glia.evaluation.spread import require_spread_backend
+from glia.evaluation.task_checks import task_design_problem
 from glia.evaluation.verify import (
     SimulationFailed,
     check_per_request,
@@ -42,6 +43,7 @@ from glia.evaluation.verify import (
 )
 from glia.run_store import write_json_atomic
 from glia.task import Task, Workload
+from glia.task_kinds import kind_of
 from glia.workspace.base import WorkspaceError, WorkspaceFileError
 
 log = structlog.get_logger(__name__)
@@ -441,15 +443,6 @@ __all__ = ["Evaluator", "EvaluationRefused", "JobOutcome", "design_sha256", "kil
 
 
 def missing_requirement_hint(task: Task, failure: str) -> str:
-    """A simulator task's run that failed on a missing package names the requirement to add (problem
-    folders' harness adds its own); a module of the simulator's own repository is not a package."""
-    from glia.problems import is_program_task
-    from glia.problems.support.missing import missing_module, requirement_hint
-
-    module = missing_module(failure)
-    if module is None or is_program_task(task) or "; fix: add `" in failure:
-        return ""
-    own = (task.simulator / module).exists() or (task.simulator / f"{module}.py").exists()
-    return requirement_hint(
-        failure, "the task file's `requirements` field", frozenset({module} if own else ())
-    )
+    """The requirement to add when a trusted run failed on a missing package, as the task's kind words it
+    (a problem folder's harness adds its own, so its kind adds nothing)."""
+    return kind_of(task).requirement_hint(task, failure)

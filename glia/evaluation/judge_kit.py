@@ -17,8 +17,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from glia.evaluation.sandboxes import LIB_DIR, PROGRAM_SLOT, isolation_tree, template_tree
+from glia.evaluation.sandboxes import LIB_DIR, isolation_tree, template_tree
 from glia.task import Task
+from glia.task_kinds import kind_of
 from glia.workspace.tree import MODE_FILE, Tree, TreeEntry
 
 CHECKS_PACKAGE = "glia_checks"
@@ -30,8 +31,8 @@ CHECK_SEED = 0  # the main workload's public seed 0 is the shipped trace (`./run
 
 def judge_kit_tree(task: Task) -> dict[str, TreeEntry]:
     """The files `python -m llmsim check` needs, as tree entries under LIB_DIR (empty for a task whose
-    design is not hosted apart: there is no isolated run to reproduce)."""
-    if task.design.host is None or task.design.slot == PROGRAM_SLOT:
+    design is not hosted apart, there is no isolated run to reproduce, or whose kind has no such checker)."""
+    if task.design.host is None or not kind_of(task).judge_kit:
         return {}
     package = f"{LIB_DIR}/{CHECKS_PACKAGE}"
     rules = json.dumps(judge_rules(task), indent=1, sort_keys=True).encode()

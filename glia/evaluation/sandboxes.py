@@ -20,7 +20,6 @@ every such evaluation says so (`isolation: none`).
 
 from __future__ import annotations
 
-import fnmatch
 import shlex
 import threading
 import time
@@ -31,9 +30,8 @@ from pathlib import Path
 
 import structlog
 
-from glia.problems.build import PROGRAM_SLOT
-from glia.problems.siblings import design_sandbox_modules
 from glia.task import Task
+from glia.task_kinds import kind_of
 from glia.workspace import create_workspace
 from glia.workspace.base import ExecResult, Limits, Workspace, WorkspaceError
 from glia.workspace.tree import MODE_FILE, Tree, TreeEntry, tree_from_folder
@@ -46,7 +44,6 @@ ENDPOINT_ENV = "GLIA_DESIGN_ENDPOINT"
 CPU_LIMIT_ENV = "GLIA_DESIGN_CPU_LIMIT"  # the design process's CPU seconds (llmsim/design_host.py)
 ISOLATION_PACKAGE = Path(__file__).resolve().parents[1] / "isolation"
 TEMPLATE_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
-DESIGN_SOURCES = ("*.py",)  # what of the template the design's sandbox gets: importable sources only
 
 
 @dataclass(frozen=True)
@@ -111,11 +108,6 @@ class EvaluationSandboxes:
         self._client = None
 
     @property
-    def program_task(self) -> bool:
-        """An OpenEvolve-style problem (`glia.problems`): its design sandbox gets the program alone."""
-        return self.task.design.slot == PROGRAM_SLOT
-
-    @property
     def isolation(self) -> str:
         if self.design_files is None:
             return "builtin"
@@ -127,7 +119,8 @@ class EvaluationSandboxes:
         template = template_tree(self.task, self.task.results_dir)
         lib = isolation_tree()
         core_files = dict(template)
-        if self.program_task:  # an OpenEvolve-style program never enters the core, not even as a template
+        kind = kind_of(self.task)
+        if not kind.core_holds_design:  # e.g. a problem's program: not even its initial version
             core_files = {p: e for p, e in core_files.items() if p not in self.task.design_files}
         if self.design_files is not None and not self.hosted:
             core_files.update(design_entries(self.design_files))  # no design host: the weak mode
@@ -143,11 +136,7 @@ class EvaluationSandboxes:
         self.core.write_files(Tree({**core_files, **lib}))
         if self.hosted:
             assert self.design_files is not None and self.design is not None
-            sources = (
-                design_sandbox_modules(template, self.design_files)  # the folder's modules it imports
-                if self.program_task
-                else {p: e for p, e in template.items() if _matches(p, DESIGN_SOURCES)}
-            )
+            sources = kind.design_sandbox_sources(template, self.design_files)
             self.design.write_files(Tree({**sources, **design_entries(self.design_files), **lib}))
         return self
 
@@ -399,8 +388,3 @@ def _remove_volume(volume, attempts: int = 20) -> None:
                 continue
             log.warning("evaluation.volume_remove_failed", error=str(exc))
             return
-
-
-def _matches(path: str, patterns: tuple[str, ...]) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(name, pattern) for pattern in patterns)

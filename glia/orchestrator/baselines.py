@@ -44,14 +44,15 @@ def measure_baselines(state: SessionState) -> None:
 
 
 def check_faithful(task: Task, evaluations: dict[str, Any], evaluator: Any) -> None:
-    """A problem folder whose initial program scores differently isolated stops the run on setup."""
+    """A task whose kind names a faithfulness baseline (a problem folder's initial program) and that
+    scores differently isolated stops the run on setup."""
     from glia.evaluation import Evaluator
     from glia.evaluation.faithful import check_initial_program
-    from glia.problems import is_program_task
-    from glia.problems.build import REFERENCE
+    from glia.task_kinds import kind_of
 
-    if not (is_program_task(task) and isinstance(evaluator, Evaluator) and evaluator.backend == "docker"):
+    reference = kind_of(task).faithfulness_baseline
+    if reference is None or not (isinstance(evaluator, Evaluator) and evaluator.backend == "docker"):
         return
-    verdict = check_initial_program(task, evaluations.get(REFERENCE), evaluator)
+    verdict = check_initial_program(task, evaluations.get(reference), evaluator, reference)
     if not verdict.faithful:
         raise GliaUsageError(f"glia solve stopped: {verdict.reason}")

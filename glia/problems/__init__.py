@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from glia.problems.build import PROGRAM_SLOT, problem_task
+from glia.problems.build import problem_task
 from glia.problems.folder import inspect_folder
 from glia.problems.options import FIELDS, parse_options, read_settings_data, read_settings_file
 from glia.task import Task, TaskError
@@ -53,8 +53,4 @@ def load_problem_file(path: Path, header: dict[str, Any], body: str) -> Task:
     return problem_task(problem, options, path)
 
 
-def is_program_task(task: Task) -> bool:
-    return task.design.slot == PROGRAM_SLOT
-
-
-__all__ = ["PROGRAM_SLOT", "is_program_task", "load_problem", "load_problem_file"]
+__all__ = ["PROBLEM_FIELD", "load_problem", "load_problem_file"]

@@ -31,6 +31,7 @@ from glia.problems.template import (
 from glia.task import Task, build_task
 
 PROGRAM_SLOT = "program"
+PROGRAM_KIND = "program"  # the task kind (`glia.task_kinds.program`) of every task built here
 DESIGN_NAME = "program"
 REFERENCE = "initial_program"
 RESULTS_DIR = "glia_results"
@@ -102,7 +103,7 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
         **options.passed_through,
     }
     body = problem_brief(problem, options, settings, _metric(metric_section), workloads, time_limit)
-    return with_image_requirements(build_task(task_path, header, body))
+    return with_image_requirements(replace(build_task(task_path, header, body), kind=PROGRAM_KIND))
 
 
 def _seed_argument(problem: ProblemFolder, options: ProblemOptions) -> str | None:
@@ -259,4 +260,4 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in text.strip().splitlines())
 
 
-__all__ = ["PROGRAM_SLOT", "problem_brief", "problem_task"]
+__all__ = ["PROGRAM_KIND", "PROGRAM_SLOT", "problem_brief", "problem_task"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from glia.evaluation.design_checks import design_problem, task_design_problem
+from glia.evaluation.design_checks import design_problem
+from glia.evaluation.task_checks import task_design_problem
 from glia.task import TaskError
 from glia.task_kinds import load_task
 from glia.workspace import task_image
