@@ -101,13 +101,21 @@ def stand_in(command: str, files: dict[str, TreeEntry], results_dir: str) -> Sta
         argv = shlex.split(command)
     except ValueError:
         argv = []
-    found = _file_stand_in(argv, files, results_dir) if argv else None
-    if found is not None:
-        return StandIn(found, command, command)
+    if argv and _names_a_file(argv):
+        found = _file_stand_in(argv, files, results_dir)
+        return StandIn(found, command, command) if found is not None else None  # absent: made at run time
     if NAMED_COMMAND in files:
         return None
     return StandIn({NAMED_COMMAND: _named_command(command, argv, results_dir)}, f"./{NAMED_COMMAND}",
                    f"./{NAMED_COMMAND}", named=True)  # fmt: skip
+
+
+def _names_a_file(argv: list[str]) -> bool:
+    """Whether the command runs a file or module by name (`python X.py`, `python -m M`, `sh X`, `./X`)."""
+    launcher = PurePosixPath(argv[0]).name
+    if PYTHON.fullmatch(launcher) and len(argv) >= 2:
+        return argv[1] == "-m" or argv[1].endswith(".py")
+    return (launcher in SHELLS and len(argv) >= 2 and not argv[1].startswith("-")) or "/" in argv[0]
 
 
 def _file_stand_in(

@@ -158,12 +158,20 @@ def test_a_command_naming_no_file_of_the_simulator_gets_a_named_command_that_cou
 
 
 def test_a_command_glia_cannot_wrap_is_left_to_the_cpu_time_bound(tmp_path: Path) -> None:
-    """A script made at run time has no file to stand in for, and `glia_bench` is taken."""
+    """A script the command names but the simulator lacks (made at run time), and a command naming no
+    file when `glia_bench` is a file of the simulator already: left as they are."""
     (tmp_path / "uncounted_sim").symlink_to(AUTHOR)
-    path = tmp_path / "task.md"
-    path.write_text(TASK.read_text().replace("command: python run.py --seed 0", "command: ./made_later.sh"))
-    sim = Path(shutil.copytree(AUTHOR, tmp_path / "taken"))
-    (sim / "glia_bench").write_text("#!/bin/sh\n")
-    path.write_text(path.read_text().replace("simulator: uncounted_sim", "simulator: taken"))
+    for command in ("./run_all.sh", "bash made_later.sh", "python -m queuesim.absent"):
+        path = tmp_path / "task.md"
+        path.write_text(TASK.read_text().replace("command: python run.py --seed 0", f"command: {command}"))
+        task = load_task(path)
+        assert task.simulator == AUTHOR.resolve() and task.benchmark.command == command
+    taken = Path(shutil.copytree(AUTHOR, tmp_path / "taken"))
+    (taken / "glia_bench").write_text("#!/bin/sh\n")
+    path.write_text(
+        TASK.read_text()
+        .replace("command: python run.py --seed 0", "command: make bench")
+        .replace("simulator: uncounted_sim", "simulator: taken")
+    )
     task = load_task(path)
-    assert task.simulator == sim.resolve() and task.benchmark.command == "./made_later.sh"
+    assert task.simulator == taken.resolve() and task.benchmark.command == "make bench"
