@@ -463,11 +463,13 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def _read_cascade(path: Path, evaluator: dict[Any, Any], found: dict[str, Any]) -> None:
     enabled = evaluator.get("cascade_evaluation", True)
-    if not isinstance(enabled, bool):
+    if not isinstance(
+        enabled, bool | dict
+    ):  # a mapping (ADRS's `stages:`): on, as ADRS's OpenEvolve takes it
         raise TaskError(
             f"{path}: field 'evaluator.cascade_evaluation' must be true or false, got {enabled!r}"
         )
-    found["cascade_evaluation"] = enabled
+    found["cascade_evaluation"] = bool(enabled)
     thresholds = evaluator.get("cascade_thresholds")
     if thresholds is None:
         return
