@@ -150,3 +150,14 @@ def test_a_malformed_cascade_setting_is_one_line_naming_the_field(
     (folder / "config.yaml").write_text(f"evaluator:\n  {value}\n")
     with pytest.raises(TaskError, match=f"config.yaml: field '{field}' must be"):
         inspect_folder(folder, None, None, None)
+
+
+def test_adrs_stages_mapping_turns_the_cascade_on_as_adrs_openevolve_reads_it(tmp_path: Path) -> None:
+    """ADRS's cant-be-late-multi writes `cascade_evaluation: {stages: [...], pass_metric: ...}`; its
+    OpenEvolve takes any truthy value as on, with the default thresholds."""
+    folder = Path(shutil.copytree(FOLDER, tmp_path / "adrs"))
+    (folder / "config.yaml").write_text(
+        "evaluator:\n  cascade_evaluation:\n    stages: [evaluate_stage1, evaluate_stage2]\n"
+        "    pass_metric: runs_successfully\n"
+    )
+    assert inspect_folder(folder, None, None, None).cascade_thresholds == (0.5, 0.75, 0.9)
