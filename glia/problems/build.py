@@ -66,6 +66,7 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
         results_dir=RESULTS_DIR,
         benchmark_seed=options.benchmark_seed,
         benchmark_params=primary_params,
+        cascade_thresholds=list(problem.cascade_thresholds) if problem.cascade_thresholds else None,
     )
     name = options.name or default_name(problem.root)
     adapter = shinka_adapter(problem.evaluator, problem.entry.name) if shinka else None
@@ -166,6 +167,17 @@ def _metric(section: dict[str, Any]) -> Metric | None:
         return None
 
 
+def _scored_by(problem: ProblemFolder, entry: str, seed_text: str) -> str:
+    if problem.cascade_thresholds is None:
+        return f"`{entry}(program_path{seed_text})` returns the metrics"
+    shown = ", ".join(f"{t:g}" for t in problem.cascade_thresholds)
+    return (
+        "OpenEvolve's cascade: `evaluate_stage1(program_path)` first, each next stage only when the metrics "
+        f"so far pass its threshold ({shown}: their combined_score, else the mean of their numbers); the "
+        "stages' metrics are merged, a later stage's winning"
+    )
+
+
 def problem_brief(
     problem: ProblemFolder,
     options: ProblemOptions,
@@ -193,7 +205,7 @@ def problem_brief(
         f"- `{program}`: **your design**. Only the text of this file counts. Comments `EVOLVE-BLOCK-START` / "
         "`EVOLVE-BLOCK-END`, if present, mark the part the author meant to be improved; you may change "
         "anything in the file, but keep every name the evaluator uses.\n"
-        f"- `{evaluator}`: how a program is scored: `{entry}(program_path{seed_text})` returns the metrics. "
+        f"- `{evaluator}`: how a program is scored: {_scored_by(problem, entry, seed_text)}. "
         "Read it: it is the specification. Changing it, or any other file of the problem, changes only your "
         "own runs (they become experiments), never how Glia judges.\n"
         f"- `python {BENCHMARK_SCRIPT}`: evaluates `{program}` with the evaluator, prints the metrics and "

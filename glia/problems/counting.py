@@ -3,42 +3,32 @@
 A simulator wrapped by following the README reports each run with the ledger client
 (`support/ledger.py`, README step 4). One that does not would run uncounted, so its budget of simulations
 would mean nothing. For such a simulator, Glia's workspace template (a copy in Glia's cache; the
-author's folder is never written) holds, in place of the benchmark script the task's `benchmark.command`
-runs (`python SCRIPT.py ...`), a stand-in that reports one simulation to the ledger, runs the author's
-script unchanged (kept beside it as `SCRIPT.uncounted.py`, so its `__file__` folder is the same), and
-reports the newest `summary.json` it wrote. So each benchmark command counts once, however many runs it
-makes inside; a command that bypasses the stand-in is still charged by the sandbox's CPU time.
+author's folder is never written) holds a stand-in for the file the task's `benchmark.command` runs
+(`python run.py`, `python -m pkg.bench`, `bash run.sh`, `./run_all.sh`; see `glia.problems.stand_ins`),
+or, for a command that names no file of the simulator (`make bench`), a named command `./glia_bench`
+that Glia's own benchmark runs use instead. Each counts one simulation through the real ledger, is
+refused once the budget is spent, runs the author's code unchanged, and reports the newest
+`summary.json` it wrote. So each benchmark command counts once, however many runs it makes inside; a
+command that bypasses the stand-in is still charged by the sandbox's CPU time.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shlex
 from dataclasses import replace
 from pathlib import Path
 
 import structlog
 
+from glia.problems.stand_ins import COUNTER_MAIN, COUNTER_PACKAGE, StandIn, stand_in
 from glia.problems.template import materialize
 from glia.task import Task
-from glia.workspace.tree import DEFAULT_EXCLUDES, MODE_EXECUTABLE, MODE_FILE, TreeEntry, tree_from_folder
+from glia.workspace.tree import DEFAULT_EXCLUDES, MODE_FILE, TreeEntry, tree_from_folder
 
 # Text any ledger client contains: the environment variable or the socket's path.
 LEDGER_MARKERS = (b"GLIA_LEDGER", b"/run/glia/ledger.sock")
 SUPPORT = Path(__file__).resolve().parent / "support"
 log = structlog.get_logger(__name__)
-COUNTER_MODULE = "glia_count_support"  # the ledger client and the stand-in's body, shipped beside it
-
-STAND_IN = '''"""Glia's stand-in for {script}: this simulator reports no runs to Glia's ledger, so each run of
-this command counts as one simulation of the budget. The simulator's own script, unchanged, is
-{original}; this file runs it with the same arguments (see the README of Glia, adding a simulator)."""
-
-import sys
-
-from {package}.count import run_counted
-
-sys.exit(run_counted({original!r}, {results_dir!r}))
-'''
 
 
 def reports_to_ledger(folder: Path) -> bool:
@@ -52,42 +42,43 @@ def reports_to_ledger(folder: Path) -> bool:
     )
 
 
-def benchmark_script(command: str) -> str | None:
-    """The script of a `python SCRIPT.py ...` benchmark command, else None."""
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        return None
-    if len(argv) >= 2 and Path(argv[0]).name in ("python", "python3") and argv[1].endswith(".py"):
-        return argv[1].removeprefix("./")
-    return None
-
-
 def counted_task(task: Task) -> Task:
     """`task` itself when its simulator reports to the ledger; else the task on a template whose
-    benchmark script counts each command. A command Glia cannot wrap (not `python SCRIPT.py ...`) is
-    left as it is: its runs are charged by the sandbox's CPU time alone."""
+    benchmark command counts each run (and a brief that says which command counts)."""
     if reports_to_ledger(task.simulator):
-        return task
-    script = benchmark_script(task.benchmark.command)
-    if script is None:  # counted by the sandbox's CPU time only (README, adding a simulator, step 4)
-        log.warning("benchmark_command_uncounted", task=task.name, command=task.benchmark.command)
         return task
     tree = tree_from_folder(task.simulator, (*DEFAULT_EXCLUDES, task.benchmark.results_dir))
     files = dict(tree.items())
-    if script not in files or files[script].is_symlink:  # a script made at run time: as above
+    found = stand_in(task.benchmark.command, files, task.benchmark.results_dir)
+    if found is None or COUNTER_PACKAGE in files:  # counted by the sandbox's CPU time only (README, step 4)
         log.warning("benchmark_command_uncounted", task=task.name, command=task.benchmark.command)
         return task
-    original = script.removesuffix(".py") + ".uncounted.py"
-    files[original] = files[script]
-    files[script] = TreeEntry(
-        MODE_EXECUTABLE,
-        STAND_IN.format(
-            script=script, original=original, package=COUNTER_MODULE, results_dir=task.benchmark.results_dir
-        ).encode(),
-    )
+    files.update(found.files)
     for module in ("ledger.py", "count.py"):
-        files[f"{COUNTER_MODULE}/{module}"] = TreeEntry(MODE_FILE, (SUPPORT / module).read_bytes())
-    files[f"{COUNTER_MODULE}/__init__.py"] = TreeEntry(MODE_FILE, b"")
+        files[f"{COUNTER_PACKAGE}/{module}"] = TreeEntry(MODE_FILE, (SUPPORT / module).read_bytes())
+    files[f"{COUNTER_PACKAGE}/__init__.py"] = TreeEntry(MODE_FILE, b"")
+    files[f"{COUNTER_PACKAGE}/__main__.py"] = TreeEntry(MODE_FILE, COUNTER_MAIN.encode())
     name = f"{task.name}-counted-{hashlib.sha256(str(task.simulator).encode()).hexdigest()[:8]}"
-    return replace(task, simulator=materialize(name, files))
+    return replace(
+        task,
+        simulator=materialize(name, files),
+        benchmark=replace(task.benchmark, command=found.command),
+        body=task.body.rstrip() + "\n\n" + counting_note(task.benchmark.command, found) + "\n",
+    )
+
+
+def counting_note(command: str, found: StandIn) -> str:
+    """What the Researcher is told: which command counts, and that each run of it is one simulation."""
+    text = (
+        "## Counting your runs (added by Glia)\n\n"
+        "This simulator reports no runs to Glia's ledger, so Glia counts each run of "
+        f"`{found.counted}` as one simulation of your budget, however many runs it makes inside; once the "
+        "budget is spent it is refused."
+    )
+    if found.named:
+        text += (
+            f" `./{found.counted.removeprefix('./')}` runs the task's benchmark command, `{command}`, "
+            "unchanged (arguments you give are appended). Run benchmarks through it: runs that bypass it are "
+            "still charged, by the CPU time they use."
+        )
+    return text

@@ -38,6 +38,7 @@ MEAN_METRIC = "mean_of_metrics"  # the objective when the evaluator names none: 
 SEED_NAMES = ("seed",)
 # Names Glia adds to the workspace; a folder that already has them would be silently shadowed.
 GLIA_NAMES = ("glia_support", "glia_benchmark.py", "glia_results", SHINKA_ADAPTER, SHINKA_COMPAT_DIR)
+OPENEVOLVE_CASCADE_THRESHOLDS = (0.5, 0.75, 0.9)  # OpenEvolve's EvaluatorConfig default
 OPENEVOLVE_DEFAULT_SYSTEM_MESSAGE = "system_message"  # OpenEvolve's placeholder: the template's name
 MAX_SOURCE_BYTES = 4 * 2**20
 # Never part of a problem: version control, caches, and OpenEvolve's own output (often large).
@@ -76,6 +77,8 @@ class ProblemFolder:
     objective: str | None = None  # the score key the evaluator's source names, when it names one
     suite_requirements: tuple[str, ...] = ()  # dependencies declared at the suite's root (ADRS)
     suite_source: Path | None = None  # the file that declared them
+    # OpenEvolve's cascade thresholds when OpenEvolve would run the evaluator's stages, else None
+    cascade_thresholds: tuple[float, ...] | None = None
 
 
 def inspect_folder(
@@ -147,7 +150,20 @@ def inspect_folder(
         objective="combined_score" if layout == "shinka" else declared_objective(root, program_path),
         suite_requirements=suite,
         suite_source=suite_source,
+        cascade_thresholds=_cascade(config, tree, layout, entry),
     )
+
+
+def _cascade(
+    config: dict[str, Any], tree: ast.Module, layout: str, entry: str | None
+) -> tuple[float, ...] | None:
+    """OpenEvolve runs the stages when the evaluator defines `evaluate_stage1` and config.yaml does not
+    turn `evaluator.cascade_evaluation` off (it is on by default); naming an `entry` in glia.yaml opts out."""
+    if layout != "openevolve" or entry is not None or not config["cascade_evaluation"]:
+        return None
+    if not any(isinstance(node, ast.FunctionDef) and node.name == "evaluate_stage1" for node in tree.body):
+        return None
+    return config["cascade_thresholds"]
 
 
 # What Glia's sandboxes cannot give: a GPU (these packages need one, or Apple's Metal) and the network.
@@ -400,7 +416,12 @@ def _signature(path: Path, tree: ast.Module, name: str) -> EntrySignature:
 
 def _read_config(path: Path) -> dict[str, Any]:
     """OpenEvolve's config.yaml: the system message, the evaluator's timeout, the program's language."""
-    found: dict[str, Any] = {"system_message": None, "timeout_s": None}
+    found: dict[str, Any] = {
+        "system_message": None,
+        "timeout_s": None,
+        "cascade_evaluation": True,
+        "cascade_thresholds": OPENEVOLVE_CASCADE_THRESHOLDS,
+    }
     if not path.is_file():
         return found
     try:
@@ -436,7 +457,31 @@ def _read_config(path: Path) -> dict[str, Any]:
                     f"{path}: field 'evaluator.timeout' must be a positive number of seconds, got {timeout!r}"
                 )
             found["timeout_s"] = float(timeout)
+        _read_cascade(path, evaluator, found)
     return found
+
+
+def _read_cascade(path: Path, evaluator: dict[Any, Any], found: dict[str, Any]) -> None:
+    enabled = evaluator.get("cascade_evaluation", True)
+    if not isinstance(
+        enabled, bool | dict
+    ):  # a mapping (ADRS's `stages:`): on, as ADRS's OpenEvolve takes it
+        raise TaskError(
+            f"{path}: field 'evaluator.cascade_evaluation' must be true or false, got {enabled!r}"
+        )
+    found["cascade_evaluation"] = bool(enabled)
+    thresholds = evaluator.get("cascade_thresholds")
+    if thresholds is None:
+        return
+    if (
+        not isinstance(thresholds, list)
+        or not thresholds
+        or any(isinstance(t, bool) or not isinstance(t, int | float) for t in thresholds)
+    ):
+        raise TaskError(
+            f"{path}: field 'evaluator.cascade_thresholds' must be a non-empty list of numbers, got {thresholds!r}"
+        )
+    found["cascade_thresholds"] = tuple(float(t) for t in thresholds)
 
 
 def needs_openevolve(root: Path, design_files: tuple[str, ...] = ()) -> bool:

@@ -186,15 +186,19 @@ def test_a_program_that_keeps_time_with_signals_runs_on_its_sandboxs_main_thread
 
 
 def test_a_cascade_evaluator_whose_evaluate_is_a_placeholder_names_the_stage_to_use(tmp_path: Path) -> None:
-    """ADRS cant-be-late-multi's class: `evaluate` returns a placeholder without the objective."""
+    """ADRS cant-be-late-multi's class: `evaluate` returns a placeholder without the objective. With the
+    cascade on (its config.yaml) Glia runs the stages as OpenEvolve does; with it off, the error says
+    which stage to name."""
     folder = FOLDERS / "cascade_stages"
-    summary = trusted(folder)
+    assert trusted(folder)["combined_score"] == 7.0  # stage 1 passes 0.5, stage 2: 9 - 2
+    off = Path(shutil.copytree(folder, tmp_path / "off"))
+    (off / "config.yaml").write_text("evaluator:\n  cascade_evaluation: false\n")
+    summary = trusted(off)
     assert summary["valid"] is False
     assert summary["error"].endswith(
         "the evaluator keeps its scores in OpenEvolve's cascade stages (evaluate_stage1, evaluate_stage2): "
         "fix: name the last one in glia.yaml, `entry: evaluate_stage2`"
     )
-    copy = Path(shutil.copytree(folder, tmp_path / "staged"))
-    (copy / "glia.yaml").write_text("entry: evaluate_stage2\n")
-    staged = trusted(copy)
+    (off / "glia.yaml").write_text("entry: evaluate_stage2\n")
+    staged = trusted(off)
     assert staged["valid"] and staged["combined_score"] == 7.0  # 9 - 2, what the stage itself returns

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cascade import StagedResult, StageFailed, cascade_entry
 from .missing import requirement_hint
 from .settings import ProblemSettings
 
@@ -80,6 +81,8 @@ def load_entry(folder: Path, settings: ProblemSettings) -> Callable[..., Any]:
     module = importlib.util.module_from_spec(spec)
     sys.modules["evaluation_module"] = module
     spec.loader.exec_module(module)
+    if settings.cascade_thresholds is not None and callable(getattr(module, "evaluate_stage1", None)):
+        return cascade_entry(module, settings.cascade_thresholds)  # as OpenEvolve, else `entry` directly
     entry = getattr(module, settings.entry, None)
     if not callable(entry):
         raise AttributeError(f"{settings.evaluator} has no function {settings.entry}()")
@@ -102,9 +105,14 @@ def evaluate(
     except BaseException as exc:  # noqa: BLE001 - SystemExit from an evaluator is a failure too
         if isinstance(exc, KeyboardInterrupt):
             raise
-        hint = requirement_hint(str(exc)) if isinstance(exc, ImportError) else ""
+        cause = exc.__cause__ if isinstance(exc, StageFailed) and exc.__cause__ else exc
+        hint = requirement_hint(str(cause)) if isinstance(cause, ImportError) else ""
+        if isinstance(exc, StageFailed):
+            return Outcome.failed(f"{exc}{hint}\n{_tail(cause)}")
         return Outcome.failed(f"{settings.entry}() raised {type(exc).__name__}: {exc}{hint}\n{_tail(exc)}")
     outcome = unwrap(result, settings)
+    if isinstance(result, StagedResult):
+        outcome.notes.extend(result.glia_notes)
     if not outcome.valid and outcome.error and "have no numeric" in outcome.error:
         outcome.error += _cascade_hint(entry)
     return outcome

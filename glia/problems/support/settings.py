@@ -24,6 +24,8 @@ class ProblemSettings:
     results_dir: str = "glia_results"
     benchmark_seed: int = 0
     benchmark_params: dict[str, Any] = field(default_factory=dict)
+    # OpenEvolve's cascade (config.yaml's evaluator.cascade_thresholds) when it runs the stages; else None
+    cascade_thresholds: list[float] | None = None
     pristine: dict[str, str] = field(default_factory=dict)  # relpath -> sha256 of the problem's files
 
     def to_json(self) -> str:

@@ -2,26 +2,6 @@
 
 It knows nothing of Glia: it reports no runs to any ledger."""
 
-import argparse
-import json
-import random
-from pathlib import Path
+from queuesim.bench import main
 
-from queuesim import policy
-
-parser = argparse.ArgumentParser()
-parser.add_argument("--policy", default="policy")
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--output-root", default="results")
-parser.add_argument("--experiment", default="bench")
-args = parser.parse_args()
-jobs = [random.Random(args.seed).randint(1, 9) for _ in range(8)]
-clock, waits = 0, []
-for job in policy.order(jobs):
-    waits.append(clock)
-    clock += job
-summary = {"valid": True, "mean_wait": sum(waits) / len(waits), "seed": args.seed, "error": None}
-run = Path(args.output_root) / args.experiment / f"seed-{args.seed}"
-run.mkdir(parents=True, exist_ok=True)
-(run / "summary.json").write_text(json.dumps(summary))
-print(json.dumps(summary))
+main()

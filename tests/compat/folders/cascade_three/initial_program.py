@@ -1,0 +1,6 @@
+# EVOLVE-BLOCK-START
+def sort_values(values):
+    return sorted(values)
+
+
+# EVOLVE-BLOCK-END
