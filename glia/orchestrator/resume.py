@@ -4,7 +4,6 @@ correcting run.json from the durable record, and reloading what earlier sessions
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -12,9 +11,8 @@ from glia import strategies
 from glia.evaluation.trusted import Candidate, load_evaluation
 from glia.orchestrator.state import SessionState
 from glia.record.outcome import ContextOutcome
-from glia.record.reconcile import reconcile
-from glia.record.run import resume_problem
-from glia.run_store import load_run, save_run
+from glia.record.reconcile import reconcile_run
+from glia.record.run import RunDoc
 
 log = structlog.get_logger()
 
@@ -25,59 +23,54 @@ class RunNotResumable(RuntimeError):
 
 def check_startable(run_dir: Path, resuming: bool) -> None:
     """Refuse to execute a run twice, to resume a finished one or one this Glia cannot continue."""
-    data = load_run(run_dir)
-    run_id = data.get("run_id")
+    doc = RunDoc.read(run_dir)
     if not resuming:
-        started = [c["context"] for c in data.get("contexts", []) if c.get("status") != "pending"]
-        if data.get("status") != "running" or started or data.get("sessions"):
+        started = [c.context for c in doc.contexts if c.status != "pending"]
+        if doc.status != "running" or started or doc.sessions:
             raise RunNotResumable(
-                f"run {run_id} has already been started (status {data.get('status')}); "
+                f"run {doc.run_id} has already been started (status {doc.status}); "
                 "use resume_run / `glia resume` to continue it"
             )
         return
-    problem = resume_problem(data)
+    problem = doc.resume_problem()
     if problem:
         raise RunNotResumable(problem)
-    if data.get("status") == "finished":
-        raise RunNotResumable(f"run {run_id} is finished; there is nothing to resume")
-    if data.get("status") == "failed" and _nothing_left(data):
+    if doc.status == "finished":
+        raise RunNotResumable(f"run {doc.run_id} is finished; there is nothing to resume")
+    if doc.status == "failed" and _nothing_left(doc):
         raise RunNotResumable(
-            f"run {run_id} failed: {data.get('no_best_reason') or data.get('error')}. Every context has "
+            f"run {doc.run_id} failed: {doc.no_best_reason or doc.error}. Every context has "
             "ended and been judged, so there is nothing to resume: start a new run"
         )
 
 
-def _nothing_left(data: dict[str, Any]) -> bool:
-    contexts = data.get("contexts") or []
-    done = all(c.get("status") == "finished" and c.get("judged") for c in contexts)
-    return bool(contexts) and done and not (_open_ended(data) and not data.get("stopped_launching"))
+def _nothing_left(doc: RunDoc) -> bool:
+    done = all(c.status == "finished" and c.judged for c in doc.contexts)
+    return bool(doc.contexts) and done and not (_open_ended(doc.strategy) and not doc.stopped_launching)
 
 
-def _open_ended(data: dict[str, Any]) -> bool:
+def _open_ended(strategy: str) -> bool:
     try:
-        return strategies.get(str(data.get("strategy"))).open_ended
+        return strategies.get(strategy).open_ended
     except strategies.UnknownStrategy:
         return False
 
 
 def reconcile_record(run_dir: Path) -> None:
     """Correct run.json from the transcripts before the budget is rebuilt from it (see glia.record.reconcile)."""
-    data = load_run(run_dir)
-    changes = reconcile(run_dir, data)
+    changes = reconcile_run(run_dir)
     if changes:
-        save_run(run_dir, data)
-        log.warning("run.reconciled", run_id=data.get("run_id"), changes=changes)
+        log.warning("run.reconciled", run_id=RunDoc.read(run_dir).run_id, changes=changes)
 
 
 def restore_previous_sessions(state: SessionState) -> None:
     """Reload what earlier sessions decided: context outcomes and trusted evaluations."""
     restored: list[Candidate] = []
-    for entry in state.record.snapshot()["contexts"]:
-        index = entry["context"]
-        if entry.get("outcome") and entry.get("status") == "finished":
-            state.outcomes[index] = ContextOutcome.from_dict(entry["outcome"])
-        elif entry.get("status") != "pending":
-            log.info("context.resumable", context=index, status=entry.get("status"))
-        for item in entry.get("trusted") or []:
-            restored.append(load_evaluation(state.run_dir / item["file"]))
+    for entry in RunDoc.parse(state.record.snapshot()).contexts:
+        if entry.outcome and entry.status == "finished":
+            state.outcomes[entry.context] = ContextOutcome.from_dict(dict(entry.outcome))
+        elif entry.status != "pending":
+            log.info("context.resumable", context=entry.context, status=entry.status)
+        for item in entry.trusted:
+            restored.append(load_evaluation(state.run_dir / str(item.file)))
     state.trusted.restore(restored)

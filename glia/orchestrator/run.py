@@ -35,8 +35,8 @@ from glia.orchestrator.resume import RunNotResumable, check_startable, reconcile
 from glia.orchestrator.session import RunResult, RunSession
 from glia.orchestrator.state import Progress, SessionState
 from glia.record.lock import RunLock, RunLocked
-from glia.record.run import initial_record
-from glia.run_store import RunRecord, save_run
+from glia.record.run import create_record
+from glia.run_store import RunRecord
 from glia.task import Task
 from glia.task_kinds import load_task
 
@@ -89,7 +89,7 @@ def prepare_run(config: RunConfig) -> Path:
         task_path=config.task_path.resolve(),
         workspaces_root=config.workspaces_root.resolve(),
     )
-    save_run(run_dir, initial_record(config, task))
+    create_record(run_dir, config, task)
     log.info("run.prepared", run_id=run_id, strategy=config.label, run_dir=str(run_dir))
     return run_dir
 

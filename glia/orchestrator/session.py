@@ -23,6 +23,7 @@ from glia.orchestrator.providers import Providers
 from glia.orchestrator.resume import restore_previous_sessions
 from glia.orchestrator.selection import BestKeeper
 from glia.orchestrator.state import SessionState
+from glia.record.run import RunDoc
 
 log = structlog.get_logger()
 
@@ -139,7 +140,7 @@ class RunSession:
     # -- the strategy's host (glia.strategies.StrategyHost) ---------------------------------------
 
     def context_indices(self) -> list[int]:
-        return [c["context"] for c in self.state.record.snapshot()["contexts"]]
+        return [c.context for c in RunDoc.parse(self.state.record.snapshot()).contexts]
 
     def advance_context(self, index: int) -> None:
         self._contexts.advance(index)

@@ -19,7 +19,7 @@ from typing import Any
 
 from glia.record import events as ev
 from glia.record.transcript import TRANSCRIPT_FILE, read_events
-from glia.run_store import RUN_FILE
+from glia.run_store import RUN_FILE, load_run, save_run
 
 
 @dataclass
@@ -57,6 +57,16 @@ def tally(events: Iterable[Mapping[str, Any]]) -> ContextTally:
         if when is not None and (counted.last_ts is None or when > counted.last_ts):
             counted.last_ts = when
     return counted
+
+
+def reconcile_run(run_dir: Path) -> list[str]:
+    """Correct a run folder's run.json from its transcripts, saving it only when something changed;
+    returns what changed, in words (see `reconcile`)."""
+    data = load_run(run_dir)
+    changes = reconcile(run_dir, data)
+    if changes:
+        save_run(run_dir, data)
+    return changes
 
 
 def reconcile(run_dir: Path, data: dict[str, Any]) -> list[str]:

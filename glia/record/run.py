@@ -1,9 +1,9 @@
 """run.json, defined once: what the orchestrator writes and how every reader sees it.
 
-Writers build run.json from `initial_record` and `pending_context` and change it with `set_context` and
+Writers build run.json with `create_record` (from `initial_record`) and `pending_context` and change it with `set_context` and
 `add_timeline` (under `glia.run_store.RunRecord.update`); readers get a typed `RunDoc` from `RunDoc.read`
 (a folder) or `RunDoc.parse` (an object), never keys guessed at. A version-1 run.json (written before this record had a version of its own) is
-read for display; resuming it is refused with a clear message (`resume_problem`).
+read for display; resuming it is refused with a clear message (`RunDoc.resume_problem`).
 
 Layout (version 2): run_id, status (running / finished / interrupted / failed), strategy, strategy_label,
 config (RunConfig.to_dict), task {name, path, title, design_files, metric (glia.metric.Metric.to_dict)},
@@ -26,7 +26,7 @@ from typing import Any
 from glia import strategies
 from glia.metric import Metric
 from glia.record.events import integer, number, text, text_or_none
-from glia.run_store import load_run
+from glia.run_store import load_run, save_run
 
 RUN_VERSION = 2
 RUN_STATUSES = ("running", "finished", "interrupted", "failed")
@@ -375,25 +375,28 @@ class RunDoc:
     def context(self, index: int) -> ContextEntry | None:
         return next((c for c in self.contexts if c.context == index), None)
 
-
-def resume_problem(data: Mapping[str, Any]) -> str | None:
-    """Why a run.json cannot be resumed by this version of Glia, or None."""
-    version = integer(data.get("version")) or 1
-    if version == RUN_VERSION:
-        return None
-    if version < RUN_VERSION:
+    def resume_problem(self) -> str | None:
+        """Why this run cannot be resumed by this version of Glia, or None."""
+        if self.version == RUN_VERSION:
+            return None
+        if self.version < RUN_VERSION:
+            return (
+                f"run {self.run_id} was recorded by an older Glia (record version {self.version}, this "
+                f"Glia writes {RUN_VERSION}); it can still be read (`glia show`, `glia report`) but not "
+                "resumed: start a new run"
+            )
         return (
-            f"run {data.get('run_id')} was recorded by an older Glia (record version {version}, this "
-            f"Glia writes {RUN_VERSION}); it can still be read (`glia show`, `glia report`) but not "
-            "resumed: start a new run"
+            f"run {self.run_id} was recorded by a newer Glia (record version {self.version}, this Glia "
+            f"knows {RUN_VERSION}); resume it with that version"
         )
-    return (
-        f"run {data.get('run_id')} was recorded by a newer Glia (record version {version}, this Glia "
-        f"knows {RUN_VERSION}); resume it with that version"
-    )
 
 
 # ---------------------------------------------------------------------------- building run.json
+
+
+def create_record(run_dir: Path, config: Any, task: Any) -> None:
+    """Write the run.json of a newly prepared run (`initial_record`), atomically."""
+    save_run(run_dir, initial_record(config, task))
 
 
 def initial_record(config: Any, task: Any) -> dict[str, Any]:
