@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import select
 import socket
 import struct
 import time
@@ -63,7 +64,12 @@ class Channel:
         self._ids = itertools.count(1)
         self._buffer = bytearray()
         self._closed = False
-        self._timeout: float | None | object = object()  # what the socket is set to (settimeout is a syscall)
+        # The socket stays blocking: a wait with a deadline is one poll() before the recv(), and a send
+        # is one non-blocking send(); Python's own timeouts would add a poll() to every send and, as
+        # the timeout changed between sends and waits, two ioctl() calls per message.
+        sock.setblocking(True)
+        self._poller = select.poll()
+        self._poller.register(sock.fileno(), select.POLLIN)
         self.frames_in = 0
         self.frames_out = 0
 
@@ -152,15 +158,35 @@ class Channel:
         if len(payload) > self.max_frame_bytes:
             raise ChannelError(f"a message of {len(payload)} bytes is over the {self.max_frame_bytes} limit")
         try:
-            self._set_timeout(self.send_timeout_s)
-            self.sock.sendall(HEADER.pack(len(payload)) + payload)
-        except TimeoutError:
-            self.close()
-            raise ChannelError("the peer stopped reading (send timed out)") from None
+            self._send_all(HEADER.pack(len(payload)) + payload)
         except OSError as exc:
             self.close()
             raise ChannelError(f"the peer is gone ({exc.__class__.__name__}: {exc})") from None
         self.frames_out += 1
+
+    def _send_all(self, data: bytes) -> None:
+        """`data` written with non-blocking sends (one, for any message the socket buffer holds); while
+        the buffer is full, wait for room, up to `send_timeout_s` in all."""
+        try:
+            sent = self.sock.send(data, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return
+        view = memoryview(data)[sent:]
+        deadline = time.monotonic() + self.send_timeout_s
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLOUT)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(max(1, int(left * 1000))):
+                self.close()
+                raise ChannelError("the peer stopped reading (send timed out)")
+            try:
+                sent = self.sock.send(view, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            view = view[sent:]
 
     def _receive(self, deadline: float | None, waiting_for: str | None) -> list[Any]:
         """The next message: from what is buffered if a whole frame is there, else after reading more.
@@ -198,49 +224,29 @@ class Channel:
         return message
 
     def _read_more(self, wanted: int, deadline: float | None, waiting_for: str | None) -> None:
-        """Append at least one byte (up to what is waiting) to the buffer, within the deadline."""
-        while True:
-            if deadline is not None:
+        """Append at least one byte (up to what is waiting) to the buffer, within the deadline. A
+        TimeoutError out of here was raised by a signal handler of the caller (its own limit)."""
+        if deadline is not None:
+            while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise self._timed_out(waiting_for)
-                self._set_timeout(left)
-            elif self._timeout is not None:
-                self._set_timeout(None)
-            started = time.monotonic()
-            try:
-                chunk = self.sock.recv(max(65536, wanted))
-            except TimeoutError:
-                if not self._socket_timed_out(started):
-                    raise  # raised by a signal handler of the caller (its own timeout), not by the socket
-                if deadline is not None and time.monotonic() < deadline:
-                    continue  # the socket's timeout was a little shorter than the deadline
-                raise self._timed_out(waiting_for) from None
-            except OSError as exc:
-                self.close()
-                raise ChannelError(f"the connection failed ({exc.__class__.__name__}: {exc})") from None
-            if not chunk:
-                self.close()
-                if not self._buffer and waiting_for is None:
-                    raise _PeerClosed()
-                what = f" while waiting for the answer to {waiting_for}()" if waiting_for else ""
-                raise ChannelError(f"the peer closed the connection{what}")
-            self._buffer += chunk
-            return
-
-    def _set_timeout(self, seconds: float | None) -> None:
-        if seconds is None or self._timeout is None or not isinstance(self._timeout, float):
-            changed = seconds != self._timeout
-        else:  # a deadline moves a little on every read: keep the setting unless it is far off
-            changed = abs(seconds - self._timeout) > 1.0
-        if changed:
-            self.sock.settimeout(seconds)
-            self._timeout = seconds
-
-    def _socket_timed_out(self, started: float) -> bool:
-        """Whether a TimeoutError out of recv() is the socket's own (its timeout elapsed)."""
-        timeout = self._timeout
-        return isinstance(timeout, float) and time.monotonic() - started >= timeout - 0.01
+                if self._poller.poll(max(1, int(left * 1000 + 1))):
+                    break
+        try:
+            chunk = self.sock.recv(max(65536, wanted))
+        except OSError as exc:
+            if isinstance(exc, TimeoutError):
+                raise
+            self.close()
+            raise ChannelError(f"the connection failed ({exc.__class__.__name__}: {exc})") from None
+        if not chunk:
+            self.close()
+            if not self._buffer and waiting_for is None:
+                raise _PeerClosed()
+            what = f" while waiting for the answer to {waiting_for}()" if waiting_for else ""
+            raise ChannelError(f"the peer closed the connection{what}")
+        self._buffer += chunk
 
     def _timed_out(self, waiting_for: str | None) -> ChannelError:
         self.close()

@@ -26,8 +26,6 @@ import time
 from typing import Any
 
 from llmsim.alarms import design_cpu_alarm
-from llmsim.autoscaler_slot import state_from_rows
-from llmsim.autoscalers.contract import normalize
 from llmsim.cpu_limits import CPU_LIMIT_ENV, CPU_TIME_CALL
 from llmsim.errors import (
     AutoscalerError,
@@ -39,8 +37,6 @@ from llmsim.errors import (
 )
 from llmsim.glia_lib import add_glia_lib
 from llmsim.global_schedulers.contract import accept_decisions
-from llmsim.replica_schedulers.contract import accept_selection
-from llmsim.replica_schedulers.policy import ReplicaState
 from llmsim.router_guard import HIDDEN_ADVICE
 from llmsim.views import ReplicaView, RequestView
 
@@ -274,6 +270,12 @@ class SchedulerHost:
     """Hosts the design's replica-scheduler policies (one per replica) for one simulation."""
 
     def __init__(self, seed: int) -> None:
+        # Loaded here, not at start-up: a router's host does without them (a sixth of its start-up).
+        # Loaded before the design, so that the design's import cannot stand in for them.
+        from llmsim.replica_schedulers.contract import accept_selection
+        from llmsim.replica_schedulers.policy import ReplicaState
+
+        self._accept_selection, self._state = accept_selection, ReplicaState
         from llmsim.replica_schedulers.ai_replica_scheduler import AIReplicaScheduler
 
         self.cls = AIReplicaScheduler
@@ -293,7 +295,7 @@ class SchedulerHost:
         policy = self.policies.get(rid)
         if policy is None:
             policy = self.policies[rid] = self._call("__init__", self.cls, rid, self.seed)
-        state = ReplicaState(
+        state = self._state(
             replica_id=rid,
             now=now,
             waiting=waiting,
@@ -308,7 +310,7 @@ class SchedulerHost:
             batch_cap=cap,
         )
         chosen = self._call("select()", policy.select, state)
-        return [[view.id for view in accept_selection(chosen, waiting, rid)], []]
+        return [[view.id for view in self._accept_selection(chosen, waiting, rid)], []]
 
     def _call(self, what: str, call, *args):
         return design_call(self.violations, "replica scheduler", SchedulerError, what, call, *args)
@@ -318,14 +320,18 @@ class AutoscalerHost:
     """Hosts the design's autoscaler for one simulation."""
 
     def __init__(self, seed: int) -> None:
+        from llmsim.autoscaler_slot import state_from_rows  # before the design, as in SchedulerHost
+        from llmsim.autoscalers.contract import normalize
+
+        self._state_from_rows, self._normalize = state_from_rows, normalize
         from llmsim.autoscalers.ai_autoscaler import AIAutoscaler
 
         self.violations: list[str] = []
         self.autoscaler = self._call("__init__", AIAutoscaler, seed)
 
     def scale(self, scalars: list, rows: list) -> list[Any]:
-        result = self._call("scale()", self.autoscaler.scale, state_from_rows(scalars, rows))
-        return [normalize(result), []]
+        result = self._call("scale()", self.autoscaler.scale, self._state_from_rows(scalars, rows))
+        return [self._normalize(result), []]
 
     def _call(self, what: str, call, *args):
         return design_call(self.violations, "autoscaler", AutoscalerError, what, call, *args)

@@ -267,7 +267,8 @@ class Replica:
         self.busy = False
         self._batch = None
         self._run = None
-        completed.sort(key=lambda r: r.id)
+        if len(completed) > 1:
+            completed.sort(key=_request_id)
         return completed
 
     def sync(self, now: float) -> None:
@@ -354,3 +355,7 @@ class Replica:
             raise InvariantViolation(f"replica {self.replica_id}: allocated blocks out of range")
         if len(self.running) != len(self.prefilling) + self.pool.size:
             raise InvariantViolation(f"replica {self.replica_id}: running list out of step")
+
+
+def _request_id(request: Request) -> int:
+    return request.id

@@ -58,16 +58,22 @@ class SimulationLogs:
         return pd.DataFrame.from_records(self.reqs, columns=list(REQS_LOG_COLUMNS))
 
     def write(self, directory: Path) -> None:
-        """gs_log.csv and reqs_log.csv (the csv module writes the row tuples directly: fast)."""
+        """gs_log.csv and reqs_log.csv, the bytes the csv module writes for the row tuples (numbers need no
+        quoting; CRLF line ends), formatted directly: a third of the csv module's cost."""
         if self.router_log:  # runs made with --no-router-log leave it out
             with open(directory / "gs_log.csv", "w", newline="") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(GS_LOG_COLUMNS)
-                writer.writerows((*row, round(100.0 * row[4] / row[5], 4)) for row in self.gs)
+                handle.write(",".join(GS_LOG_COLUMNS) + "\r\n")
+                handle.write("".join(_gs_lines(self.gs)))
         with open(directory / "reqs_log.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(REQS_LOG_COLUMNS)
-            writer.writerows(self.reqs)
+            handle.write(",".join(REQS_LOG_COLUMNS) + "\r\n")
+            handle.write(
+                "".join(
+                    [
+                        f"{t},{rid},{request},{prefill},{decode}\r\n"
+                        for t, rid, request, prefill, decode in self.reqs
+                    ]
+                )
+            )
         for name, columns, rows in (
             ("scaling_log.csv", SCALING_LOG_COLUMNS, self.scaling),
             ("replicas.csv", REPLICA_COLUMNS, self.replicas),
@@ -77,6 +83,25 @@ class SimulationLogs:
                     writer = csv.writer(handle)
                     writer.writerow(columns)
                     writer.writerows(rows)
+
+
+def _gs_lines(rows: list[tuple]) -> list[str]:
+    """gs_log lines. The rows of one router call share its time (formatted once), and the memory
+    columns repeat a few thousand (allocated, total) pairs (each pair's cells formatted once)."""
+    memory: dict[tuple[int, int], str] = {}
+    lines = []
+    append = lines.append
+    last_time, time_cell = None, ""
+    for time, rid, pending, active, allocated, blocks in rows:
+        if time is not last_time:
+            last_time, time_cell = time, str(time)
+        cells = memory.get((allocated, blocks))
+        if cells is None:
+            cells = memory[allocated, blocks] = (
+                f"{allocated},{blocks},{round(100.0 * allocated / blocks, 4)}\r\n"
+            )
+        append(f"{time_cell},{rid},{pending},{active},{cells}")
+    return lines
 
 
 @dataclass
