@@ -40,7 +40,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("glia.task",),
     ("glia.strategies",),
     ("glia.llm",),
-    ("glia.budget", "glia.config", "glia.cores", "glia.logging_setup", "glia.metric", "glia.run_store"),
+    (
+        "glia.budget",
+        "glia.config",
+        "glia.cores",
+        "glia.logging_setup",
+        "glia.metric",
+        "glia.registry",
+        "glia.run_store",
+    ),
     ("glia.errors",),
     ("glia.isolation", "glia.safe_text"),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from glia.registry import Registry
 from glia.strategies import blackbox, mcg_par, mcg_seq, scg
 from glia.strategies.base import Strategy, StrategyHost
 
@@ -29,47 +30,46 @@ __all__ = [
 ]
 
 _BUILTIN: tuple[Strategy, ...] = (scg.STRATEGY, mcg_seq.STRATEGY, mcg_par.STRATEGY, *blackbox.STRATEGIES)
-_REGISTRY: dict[str, Strategy] = {}
 
 
 class UnknownStrategy(ValueError):
     """A strategy name no registered strategy answers to (the message lists those that do)."""
 
 
+_STRATEGIES: Registry[Strategy] = Registry(
+    "strategy {name!r} is already registered", lambda name: UnknownStrategy(_unknown(name))
+)
+
+
 def register(strategy: Strategy) -> None:
     """Add a strategy (its name must be new)."""
-    if strategy.name in _REGISTRY:
-        raise ValueError(f"strategy {strategy.name!r} is already registered")
-    _REGISTRY[strategy.name] = strategy
+    _STRATEGIES.register(strategy)
 
 
 def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
+    _STRATEGIES.unregister(name)
 
 
 def all_strategies() -> tuple[Strategy, ...]:
     """Every strategy, in registration order (Glia's own first, then the black-box methods)."""
-    return tuple(_REGISTRY.values())
+    return _STRATEGIES.items()
 
 
 def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+    return _STRATEGIES.names()
 
 
 def get(name: str) -> Strategy:
     """The strategy of a canonical name (run.json's `strategy`)."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownStrategy(_unknown(name)) from None
+    return _STRATEGIES.get(name)
 
 
 def parse(text: str, contexts: int) -> tuple[Strategy, int]:
     """'mcg-par-4' -> (MCG-Par, 4); 'SCG' -> (SCG, 1). Checks that the context count fits."""
     name = text.strip().lower().replace("_", "-")
-    strategy = _REGISTRY.get(name)
+    strategy = _STRATEGIES.find(name)
     if strategy is None:
-        for candidate in _REGISTRY.values():
+        for candidate in _STRATEGIES:
             match = candidate.counted and _counted_name(candidate.name).fullmatch(name)
             if match:
                 strategy, contexts = candidate, int(match.group(1))
@@ -96,13 +96,13 @@ def task_choices() -> str:
 def solve_help() -> str:
     """The `--strategy` help of `glia solve`, built from each strategy's part."""
     own = "; ".join(s.help for s in _glia() if s.help)
-    others = ", ".join(s.help for s in _REGISTRY.values() if s.blackbox and s.help)
+    others = ", ".join(s.help for s in _STRATEGIES if s.blackbox and s.help)
     text = own + (f"; black-box search instead of Glia: {others}" if others else "")
     return text + " (default: the task's)"
 
 
 def _glia() -> list[Strategy]:
-    return [s for s in _REGISTRY.values() if not s.blackbox]
+    return [s for s in _STRATEGIES if not s.blackbox]
 
 
 def _counted_name(name: str) -> re.Pattern[str]:
@@ -110,7 +110,7 @@ def _counted_name(name: str) -> re.Pattern[str]:
 
 
 def _unknown(text: str) -> str:
-    items = [s.name + (f" ({s.name}-N)" if s.counted else "") for s in _REGISTRY.values()]
+    items = [s.name + (f" ({s.name}-N)" if s.counted else "") for s in _STRATEGIES]
     return f"unknown strategy {text!r}: use {_listed(items)}"
 
 

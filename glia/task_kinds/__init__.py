@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from glia.registry import Registry
 from glia.task import Task, TaskError
 from glia.task_kinds import program, simulator
 from glia.task_kinds.base import TaskKind, TaskSource
@@ -34,42 +35,43 @@ __all__ = [
 ]
 
 _BUILTIN: tuple[TaskKind, ...] = (program.KIND, simulator.KIND)
-_REGISTRY: dict[str, TaskKind] = {}
 
 
 class UnknownTaskKind(TaskError):
     """A kind name no registered kind answers to, or a path no kind reads (the message says what would)."""
 
 
+def _unknown(name: str) -> UnknownTaskKind:
+    known = ", ".join(_KINDS.names()) or "none"
+    return UnknownTaskKind(
+        f"no task kind {name!r} is registered (registered: {known}); fix: import the package that "
+        "registers it before loading the task"
+    )
+
+
+_KINDS: Registry[TaskKind] = Registry("task kind {name!r} is already registered", _unknown)
+
+
 def register(kind: TaskKind) -> None:
     """Add a kind (its name must be new)."""
-    if kind.name in _REGISTRY:
-        raise ValueError(f"task kind {kind.name!r} is already registered")
-    _REGISTRY[kind.name] = kind
+    _KINDS.register(kind)
 
 
 def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
+    _KINDS.unregister(name)
 
 
 def all_kinds() -> tuple[TaskKind, ...]:
     """Every kind in the order `load_task` asks them: registration order, fallback kinds last."""
-    return tuple(sorted(_REGISTRY.values(), key=lambda kind: kind.fallback))
+    return tuple(sorted(_KINDS, key=lambda kind: kind.fallback))
 
 
 def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+    return _KINDS.names()
 
 
 def get(name: str) -> TaskKind:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(_REGISTRY) or "none"
-        raise UnknownTaskKind(
-            f"no task kind {name!r} is registered (registered: {known}); fix: import the package that "
-            "registers it before loading the task"
-        ) from None
+    return _KINDS.get(name)
 
 
 def kind_of(task: Task) -> TaskKind:

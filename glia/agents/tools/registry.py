@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from glia.llm.tool_calls import tool_call_problem
 from glia.llm.types import ToolCall, ToolSpec
+from glia.registry import Registry
 from glia.workspace.base import Limits
 
 if TYPE_CHECKING:
@@ -84,31 +85,29 @@ class Tool(Protocol):
         """Do the call's work: record its result through `host` and say how the turn goes on."""
 
 
-_TOOLS: dict[str, Tool] = {}
+_TOOLS: Registry[Tool] = Registry("a Researcher tool named {name!r} is registered already")
 
 
 def register(tool: Tool) -> None:
     """Offer `tool` to every Researcher from now on (after the tools registered before it)."""
-    if tool.name in _TOOLS:
-        raise ValueError(f"a Researcher tool named {tool.name!r} is registered already")
-    _TOOLS[tool.name] = tool
+    _TOOLS.register(tool)
 
 
 def unregister(name: str) -> None:
-    _TOOLS.pop(name, None)
+    _TOOLS.unregister(name)
 
 
 def tool_named(name: str) -> Tool | None:
-    return _TOOLS.get(name)
+    return _TOOLS.find(name)
 
 
 def registered() -> list[Tool]:
-    return list(_TOOLS.values())
+    return list(_TOOLS)
 
 
 def researcher_tools(limits: Limits) -> list[ToolSpec]:
     """The definitions of every registered tool, in registration order (the built-ins first)."""
-    return [tool.spec(limits) for tool in _TOOLS.values()]
+    return [tool.spec(limits) for tool in _TOOLS]
 
 
 def validate_call(call: ToolCall, tools: list[ToolSpec]) -> str | None:
@@ -125,5 +124,5 @@ def validate_call(call: ToolCall, tools: list[ToolSpec]) -> str | None:
     problem = call.error or tool_call_problem(call, by_name)
     if problem:
         return f"Could not use your call to {call.name!r}: {problem}. Send the arguments as a JSON object."
-    tool = _TOOLS.get(call.name)
+    tool = _TOOLS.find(call.name)
     return tool.check(call) if tool is not None else None
