@@ -30,7 +30,11 @@ from glia.problems.template import (
 )
 from glia.task import Task, build_task
 
-PROGRAM_SLOT = "program"
+# Two ideas that happen to share a word. The design slot says what the design is (`Task.design.slot`:
+# router, autoscaler, ...; here the whole program file); the task kind says how the task was read and is
+# judged (`Task.kind`, `glia.task_kinds`). A simulator task file may name its slot `program` and still be a
+# simulator task; only the kind decides how trusted evaluation treats a task.
+PROGRAM_SLOT = "program"  # the design slot of every task built here: the program file is the design
 PROGRAM_KIND = "program"  # the task kind (`glia.task_kinds.program`) of every task built here
 DESIGN_NAME = "program"
 REFERENCE = "initial_program"
