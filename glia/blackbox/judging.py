@@ -16,7 +16,7 @@ import structlog
 from glia.blackbox.host import MethodHost
 from glia.blackbox.store import CandidateRecord, CandidateStore, improvements
 from glia.evaluation import Evaluation, select_best
-from glia.evaluation.trusted import FINAL, Candidate, load_evaluation, save_evaluation
+from glia.evaluation.trusted import FINAL, TrustedVerdict, load_evaluation, save_evaluation
 from glia.record.run import TRUSTED, TimelinePoint, add_timeline, context_entry, set_context
 from glia.run_store import context_dir
 
@@ -40,13 +40,13 @@ def judge_method(host: MethodHost, final: int | None) -> bool:
     store = CandidateStore(context_dir(run_dir, 1))
     records = store.records()
     entry = context_entry(host.record.snapshot(), 1)
-    done: dict[str, Candidate] = {}
+    done: dict[str, TrustedVerdict] = {}
     for item in entry.get("trusted") or []:
         try:
-            candidate = load_evaluation(run_dir / item["file"])
+            verdict = load_evaluation(run_dir / item["file"])
         except (OSError, ValueError, KeyError):
             continue  # evaluated again below
-        done[candidate.label] = candidate
+        done[verdict.label] = verdict
     by_hash = {c.design_hash: c for c in done.values()}
     problems: list[str] = list(entry.get("evaluation_problems") or [])
     for label, record in judging_targets(records, host.task.metric, final):
@@ -65,14 +65,14 @@ def judge_method(host: MethodHost, final: int | None) -> bool:
                 _evaluate(host, store.design(record.design_hash), f"ctx1-{label}"),
                 None,
             )
-        candidate = Candidate(
+        verdict = TrustedVerdict(
             1, label, record.sha, record.sim_index, record.design_hash, evaluation, duplicate_of
         )
-        save_evaluation(run_dir, candidate)
-        host.judge.restore([candidate])
-        done[label] = candidate
-        by_hash.setdefault(record.design_hash, candidate)
-        _record(host, candidate, record, list(done.values()), problems)
+        save_evaluation(run_dir, verdict)
+        host.judge.restore([verdict])
+        done[label] = verdict
+        by_hash.setdefault(record.design_hash, verdict)
+        _record(host, verdict, record, list(done.values()), problems)
         host.emit(event="evaluation", context=1, label=label, valid=evaluation.valid, score=evaluation.score)
     host.record.update(lambda d: set_context(d, 1, judged=True, evaluation_problems=problems))
     return True
@@ -97,22 +97,22 @@ def _evaluate(host: MethodHost, files: dict[str, str], name: str) -> Evaluation:
 
 def _record(
     host: MethodHost,
-    candidate: Candidate,
+    verdict: TrustedVerdict,
     record: CandidateRecord,
-    judged: list[Candidate],
+    judged: list[TrustedVerdict],
     problems: list[str],
 ) -> None:
     best = select_best([c.evaluation for c in judged], host.task.metric)
-    point = TimelinePoint(record.run_total, 1, TRUSTED, candidate.evaluation.score, sha=candidate.sha,
-                          label=candidate.label, valid=candidate.evaluation.valid)  # fmt: skip
+    point = TimelinePoint(record.run_total, 1, TRUSTED, verdict.evaluation.score, sha=verdict.sha,
+                          label=verdict.label, valid=verdict.evaluation.valid)  # fmt: skip
 
     def change(data: dict[str, Any]) -> None:
         entry = context_entry(data, 1)
-        trusted = [t for t in entry.get("trusted") or [] if t.get("label") != candidate.label]
-        entry["trusted"] = [*trusted, candidate.summary(host.run_dir)]
+        trusted = [t for t in entry.get("trusted") or [] if t.get("label") != verdict.label]
+        entry["trusted"] = [*trusted, verdict.summary(host.run_dir)]
         entry["best_trusted"] = best.score if best is not None else None
         entry["evaluation_problems"] = list(problems)
-        if candidate.duplicate_of is None:
+        if verdict.duplicate_of is None:
             add_timeline(data, [point])
 
     host.record.update(change)

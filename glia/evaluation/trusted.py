@@ -32,8 +32,9 @@ BEST_CLAIMED = "best-claimed"
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """One trusted evaluation of one context's design."""
+class TrustedVerdict:
+    """The trusted verdict on one of a context's designs: its `Evaluation` and where the design came from
+    (run.json keeps it as a `glia.record.run.TrustedEntry`; readers see that as a `glia.record.view.Verdict`)."""
 
     context: int
     label: str  # FINAL or BEST_CLAIMED
@@ -82,15 +83,15 @@ class TrustedJudge:
         self.run_dir = Path(run_dir)
         self._evaluate_lock = threading.Lock()
         self._state_lock = threading.Lock()
-        self._candidates: list[Candidate] = []
-        self._by_hash: dict[str, Candidate] = {}
+        self._verdicts: list[TrustedVerdict] = []
+        self._by_hash: dict[str, TrustedVerdict] = {}
 
     @property
-    def candidates(self) -> list[Candidate]:
+    def verdicts(self) -> list[TrustedVerdict]:
         with self._state_lock:
-            return list(self._candidates)
+            return list(self._verdicts)
 
-    def judge(self, outcome: ContextOutcome) -> tuple[list[Candidate], list[str]]:
+    def judge(self, outcome: ContextOutcome) -> tuple[list[TrustedVerdict], list[str]]:
         """Evaluate the context's final and best-claimed designs; returns them and any problems met."""
         history_dir = context_dir(self.run_dir, outcome.index) / HISTORY_DIR
         targets: list[tuple[str, str]] = []
@@ -100,7 +101,7 @@ class TrustedJudge:
         if claimed is not None and claimed.sha != outcome.final_sha:
             targets.append((BEST_CLAIMED, claimed.sha))
 
-        judged: list[Candidate] = []
+        judged: list[TrustedVerdict] = []
         problems: list[str] = []
         if not targets:
             return judged, [f"ctx{outcome.index}: no snapshot to evaluate"]
@@ -122,14 +123,14 @@ class TrustedJudge:
                 continue
             sim_index = outcome.sim_index_of(sha)
             run_total = next((s.run_total for s in outcome.snapshots if s.sha == sha), None)
-            candidate = self._evaluate(outcome.index, label, sha, sim_index, files, run_total=run_total)
-            judged.append(candidate)
+            verdict = self._evaluate(outcome.index, label, sha, sim_index, files, run_total=run_total)
+            judged.append(verdict)
         return judged, problems
 
     def judge_snapshot(
         self, context: int, label: str, sha: str, sim_index: int | None, run_total: int | None
-    ) -> tuple[Candidate | None, str | None]:
-        """Evaluate one snapshot while the run goes on (the live judge): the candidate, or why not."""
+    ) -> tuple[TrustedVerdict | None, str | None]:
+        """Evaluate one snapshot while the run goes on (the live judge): the verdict, or why not."""
         try:
             history = History(context_dir(self.run_dir, context) / HISTORY_DIR)
             files = self._design_at(history, sha)
@@ -143,7 +144,7 @@ class TrustedJudge:
     def knows(self, sha: str, files_hash: str | None = None) -> bool:
         """Whether a snapshot (or a design text) already has a verdict."""
         with self._state_lock:
-            return any(c.sha == sha for c in self._candidates) or (
+            return any(c.sha == sha for c in self._verdicts) or (
                 files_hash is not None and files_hash in self._by_hash
             )
 
@@ -154,23 +155,23 @@ class TrustedJudge:
         except (HistoryError, KeyError, ValueError, OSError):
             return None
 
-    def restore(self, candidates: list[Candidate]) -> None:
+    def restore(self, verdicts: list[TrustedVerdict]) -> None:
         """Take back evaluations made before a resume so they count in dedup and selection."""
         with self._state_lock:
-            for candidate in candidates:
-                self._candidates.append(candidate)
-                self._by_hash.setdefault(candidate.design_hash, candidate)
+            for verdict in verdicts:
+                self._verdicts.append(verdict)
+                self._by_hash.setdefault(verdict.design_hash, verdict)
 
-    def best(self) -> Candidate | None:
-        """The candidate with the best trusted score over all contexts (never a claimed one)."""
-        candidates = self.candidates
-        chosen = select_best([c.evaluation for c in candidates], self.task.metric)
+    def best(self) -> TrustedVerdict | None:
+        """The verdict with the best trusted score over all contexts (never a claimed one)."""
+        verdicts = self.verdicts
+        chosen = select_best([c.evaluation for c in verdicts], self.task.metric)
         if chosen is None:
             return None
-        return next(c for c in candidates if c.evaluation is chosen)
+        return next(c for c in verdicts if c.evaluation is chosen)
 
-    def best_of(self, context: int) -> Candidate | None:
-        mine = [c for c in self.candidates if c.context == context]
+    def best_of(self, context: int) -> TrustedVerdict | None:
+        mine = [c for c in self.verdicts if c.context == context]
         chosen = select_best([c.evaluation for c in mine], self.task.metric)
         return None if chosen is None else next(c for c in mine if c.evaluation is chosen)
 
@@ -188,7 +189,7 @@ class TrustedJudge:
         files: dict[str, str],
         run_total: int | None = None,
         live: bool = False,
-    ) -> Candidate:
+    ) -> TrustedVerdict:
         design_hash = design_sha256(files)
         with self._evaluate_lock:
             with self._state_lock:
@@ -199,13 +200,13 @@ class TrustedJudge:
             else:
                 evaluation = self._run_evaluation(context, label, files)
                 duplicate_of = None
-            candidate = Candidate(
+            verdict = TrustedVerdict(
                 context, label, sha, sim_index, design_hash, evaluation, duplicate_of, run_total, live
             )
-            save_evaluation(self.run_dir, candidate)
+            save_evaluation(self.run_dir, verdict)
             with self._state_lock:
-                self._candidates.append(candidate)
-                self._by_hash.setdefault(design_hash, candidate)
+                self._verdicts.append(verdict)
+                self._by_hash.setdefault(design_hash, verdict)
         log.info(
             "evaluation.done",
             context=context,
@@ -215,7 +216,7 @@ class TrustedJudge:
             score=evaluation.score,
             reason=evaluation.reason,
         )
-        return candidate
+        return verdict
 
     def _run_evaluation(self, context: int, label: str, files: dict[str, str]) -> Evaluation:
         name = f"ctx{context}-{label}"
@@ -227,28 +228,28 @@ class TrustedJudge:
             return Evaluation.invalid(name, f"evaluation crashed: {type(exc).__name__}: {exc}")
 
 
-def save_evaluation(run_dir: Path, candidate: Candidate) -> Path:
+def save_evaluation(run_dir: Path, verdict: TrustedVerdict) -> Path:
     """evaluations/ctx<k>-<label>.json: the full evaluation plus where the design came from."""
-    path = evaluation_file(run_dir, candidate.context, candidate.label)
+    path = evaluation_file(run_dir, verdict.context, verdict.label)
     record = {
-        "context": candidate.context,
-        "label": candidate.label,
-        "sha": candidate.sha,
-        "sim_index": candidate.sim_index,
-        "design_hash": candidate.design_hash,
-        "duplicate_of": candidate.duplicate_of,
-        "run_total": candidate.run_total,
-        "live": candidate.live,
-        "evaluation": candidate.evaluation.to_dict(),
+        "context": verdict.context,
+        "label": verdict.label,
+        "sha": verdict.sha,
+        "sim_index": verdict.sim_index,
+        "design_hash": verdict.design_hash,
+        "duplicate_of": verdict.duplicate_of,
+        "run_total": verdict.run_total,
+        "live": verdict.live,
+        "evaluation": verdict.evaluation.to_dict(),
     }
     write_json_atomic(path, record)
     return path
 
 
-def load_evaluation(path: Path) -> Candidate:
+def load_evaluation(path: Path) -> TrustedVerdict:
     """Read back a file written by `save_evaluation` (used on resume)."""
     record = json.loads(Path(path).read_text(encoding="utf-8"))
-    return Candidate(
+    return TrustedVerdict(
         context=int(record["context"]),
         label=record["label"],
         sha=record["sha"],

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from glia.evaluation.trusted import Candidate
+from glia.evaluation.trusted import TrustedVerdict
 from glia.metric import Metric
 from glia.record.account import ACCOUNT_LABEL, account_text
 from glia.record.audit import ClaimGap, FileChanges, Tie, claim_gap, outside_changes, statistical_tie
@@ -29,7 +29,7 @@ def relative_improvement(score: float | None, reference: float | None, metric: M
 def write_best(
     run_dir: Path,
     task: Task,
-    best: Candidate,
+    best: TrustedVerdict,
     baselines: dict[str, float | None],
     finish_summary: dict[str, Any] | None,
     end_reason: str | None,
@@ -68,7 +68,7 @@ def reference_workload_means(run_dir: Path, router: str) -> dict[str, float]:
     return {name: w["mean"] for name, w in workloads.items() if isinstance(w.get("mean"), int | float)}
 
 
-def account_caveats(run_dir: Path, task: Task, best: Candidate) -> list[str]:
+def account_caveats(run_dir: Path, task: Task, best: TrustedVerdict) -> list[str]:
     """What the record says about the chosen context's account: its claim against the truth, files it
     changed outside the design, and a statistical tie with the runner-up. Empty when unreadable."""
     try:
@@ -106,7 +106,7 @@ def caveat_lines(
 
 def explanation(
     task: Task,
-    best: Candidate,
+    best: TrustedVerdict,
     baselines: dict[str, float | None],
     finish_summary: dict[str, Any] | None,
     end_reason: str | None,

@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 
 from glia.budget import ContextBudget
-from glia.evaluation.trusted import Candidate
+from glia.evaluation.trusted import TrustedVerdict
 from glia.orchestrator.live_curve import LiveCurve
 from glia.orchestrator.providers import Providers
 from glia.orchestrator.state import SessionState
@@ -119,13 +119,13 @@ class ContextLifecycle:
         judge = state.trusted
         self._live.settle(outcome.index)  # its improvements first: the curve keeps their labels
         try:
-            candidates, problems = judge.judge(outcome)
+            verdicts, problems = judge.judge(outcome)
         except Exception as exc:  # e.g. a broken context repository: this context has no trusted design
             log.exception("evaluation.failed", context=outcome.index)
-            candidates, problems = [], [f"ctx{outcome.index}: {type(exc).__name__}: {exc}"]
+            verdicts, problems = [], [f"ctx{outcome.index}: {type(exc).__name__}: {exc}"]
         best_here = judge.best_of(outcome.index)
         history = state.context_entry(outcome.index).get("run_totals") or []
-        fresh = [c for c in candidates if not (c.duplicate_of or "").startswith(f"ctx{c.context}-")]
+        fresh = [c for c in verdicts if not (c.duplicate_of or "").startswith(f"ctx{c.context}-")]
         points = [  # a context's two labels for the same design make one point
             TimelinePoint(
                 c.run_total if c.run_total is not None else _simulations_at(c, history),
@@ -140,14 +140,14 @@ class ContextLifecycle:
         ]
         state.edits.context_judged(
             outcome.index,
-            [c.summary(state.run_dir) for c in candidates],
+            [c.summary(state.run_dir) for c in verdicts],
             best_here.evaluation.score if best_here else None,
             problems,
             points,
         )
-        for candidate in candidates:
-            state.emit(event="evaluation", context=candidate.context, label=candidate.label,
-                       valid=candidate.evaluation.valid, score=candidate.evaluation.score)  # fmt: skip
+        for verdict in verdicts:
+            state.emit(event="evaluation", context=verdict.context, label=verdict.label,
+                       valid=verdict.evaluation.valid, score=verdict.evaluation.score)  # fmt: skip
         self._on_judged()
 
     def _spec(self, index: int, researcher: Any, supervisor: Any) -> Any:
@@ -171,9 +171,9 @@ class ContextLifecycle:
         )
 
 
-def _simulations_at(candidate: Candidate, history: list[int]) -> int | None:
+def _simulations_at(verdict: TrustedVerdict, history: list[int]) -> int | None:
     """The run's simulation count when the design existed (a final design: after the last)."""
-    index = candidate.sim_index
+    index = verdict.sim_index
     if index is None:
         return history[-1] if history else None
     return history[index - 1] if 0 < index <= len(history) else None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import structlog
 
-from glia.evaluation.trusted import Candidate, TrustedJudge
+from glia.evaluation.trusted import TrustedJudge, TrustedVerdict
 from glia.metric import Metric
 from glia.record import events as ev
 from glia.record.transcript import TRANSCRIPT_FILE, TranscriptFollower
@@ -55,7 +55,7 @@ class LiveJudge:
         metric: Metric,
         limit: int,
         used: int,
-        on_verdict: Callable[[Candidate], None],
+        on_verdict: Callable[[TrustedVerdict], None],
         on_problem: Callable[[int, str], None],
         poll_s: float = POLL_S,
     ) -> None:
@@ -177,18 +177,18 @@ class LiveJudge:
 
     def _judge_one(self, item: Improvement) -> None:
         try:
-            candidate, problem = self.judge.judge_snapshot(
+            verdict, problem = self.judge.judge_snapshot(
                 item.context, item.label, item.sha, item.sim_index, item.run_total
             )
         except Exception as exc:  # noqa: BLE001 - a live evaluation must never end the run
             log.exception("live_judge.failed", context=item.context, label=item.label)
             self._on_problem(item.context, f"ctx{item.context}-{item.label}: {type(exc).__name__}: {exc}")
             return
-        if candidate is None:
+        if verdict is None:
             if problem:
                 self._on_problem(item.context, problem)
             return
-        if candidate.duplicate_of is None:
+        if verdict.duplicate_of is None:
             with self._lock:
                 self.used += 1
-        self._on_verdict(candidate)
+        self._on_verdict(verdict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from glia.evaluation.trusted import Candidate
+from glia.evaluation.trusted import TrustedVerdict
 from glia.orchestrator.live import LiveJudge
 from glia.orchestrator.state import SessionState
 from glia.record.run import TRUSTED, TimelinePoint
@@ -53,22 +53,22 @@ class LiveCurve:
         if self._live is not None:
             self._live.close()
 
-    def _on_verdict(self, candidate: Candidate) -> None:
+    def _on_verdict(self, verdict: TrustedVerdict) -> None:
         """A design that improved its context's best claim has its trusted verdict: a curve point."""
         state = self._state
         assert self._live is not None
-        best_here = state.trusted.best_of(candidate.context)
-        point = TimelinePoint(candidate.run_total, candidate.context, TRUSTED, candidate.evaluation.score,
-                              sha=candidate.sha, label=candidate.label, valid=candidate.evaluation.valid)  # fmt: skip
+        best_here = state.trusted.best_of(verdict.context)
+        point = TimelinePoint(verdict.run_total, verdict.context, TRUSTED, verdict.evaluation.score,
+                              sha=verdict.sha, label=verdict.label, valid=verdict.evaluation.valid)  # fmt: skip
         state.edits.live_verdict(
-            candidate.context,
-            candidate.summary(state.run_dir),
+            verdict.context,
+            verdict.summary(state.run_dir),
             best_here.evaluation.score if best_here else None,
             (state.config.live_evaluations, self._live.used),
-            point if candidate.duplicate_of is None else None,
+            point if verdict.duplicate_of is None else None,
         )
-        state.emit(event="evaluation", context=candidate.context, label=candidate.label,
-                   valid=candidate.evaluation.valid, score=candidate.evaluation.score, live=True)  # fmt: skip
+        state.emit(event="evaluation", context=verdict.context, label=verdict.label,
+                   valid=verdict.evaluation.valid, score=verdict.evaluation.score, live=True)  # fmt: skip
         self._on_best_changed()
 
     def _on_problem(self, context: int, problem: str) -> None:

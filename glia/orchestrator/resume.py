@@ -8,7 +8,7 @@ from pathlib import Path
 import structlog
 
 from glia import strategies
-from glia.evaluation.trusted import Candidate, load_evaluation
+from glia.evaluation.trusted import TrustedVerdict, load_evaluation
 from glia.orchestrator.state import SessionState
 from glia.record.outcome import ContextOutcome
 from glia.record.reconcile import reconcile_run
@@ -65,7 +65,7 @@ def reconcile_record(run_dir: Path) -> None:
 
 def restore_previous_sessions(state: SessionState) -> None:
     """Reload what earlier sessions decided: context outcomes and trusted evaluations."""
-    restored: list[Candidate] = []
+    restored: list[TrustedVerdict] = []
     for entry in RunDoc.parse(state.record.snapshot()).contexts:
         if entry.outcome and entry.status == "finished":
             state.outcomes[entry.context] = ContextOutcome.from_dict(dict(entry.outcome))

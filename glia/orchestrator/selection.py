@@ -7,7 +7,7 @@ import threading
 
 import structlog
 
-from glia.evaluation.trusted import Candidate
+from glia.evaluation.trusted import TrustedVerdict
 from glia.orchestrator.best import relative_improvement, write_best
 from glia.orchestrator.state import SessionState
 from glia.run_store import BEST_DIR
@@ -20,7 +20,7 @@ class BestKeeper:
 
     def __init__(self, state: SessionState) -> None:
         self._state = state
-        self._written: Candidate | None = None
+        self._written: TrustedVerdict | None = None
         self._has_account = False  # the written best/ has its context's outcome (finish summary)
         self._lock = threading.Lock()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from glia.evaluation.trusted import Candidate
+from glia.evaluation.trusted import TrustedVerdict
 from glia.notes import render_notes
 from glia.orchestrator.best import explanation
 from glia.report import write_report
@@ -135,7 +135,7 @@ def test_report_has_only_glias_structure(tmp_path: Path) -> None:
 def test_explanation_puts_the_account_in_a_labelled_fence_after_glias_numbers() -> None:
     task = load_task(TASK)
     judged = evaluation("best", 41.0, (39.5, 42.5))
-    best = Candidate(1, "final", "ab" * 20, 2, "cd" * 32, judged)
+    best = TrustedVerdict(1, "final", "ab" * 20, 2, "cd" * 32, judged)
     text = explanation(task, best, {"llq|`x`": 50.0, "lor": 55.0}, {"design": ACCOUNT}, None)
     tokens = parse(text)
     assert [c.replace("`", "") for _, c in headings(tokens)] == [
