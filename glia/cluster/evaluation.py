@@ -17,6 +17,7 @@ died is dropped and its node left out; the evaluator then runs the evaluation ag
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -305,17 +306,31 @@ class SpreadSandboxes:
         return bool(self.members) and all(member.core_alive() for member in self.members)
 
     def _write_nodes(self) -> None:
+        """One row per lane; an evaluation run again (a lane's node died) adds its rows after the first
+        attempt's, so the record shows both the lost lane and where the simulations were redone."""
         if not self.lanes:
             return
+        path = self.folder / NODES_FILE
+        earlier = _read_rows(path)
+        attempt = 1 + max((row.get("attempt", 1) for row in earlier), default=0)
         rows = [
-            {"lane": lane.number, "node_id": lane.node, "ip": lane.where.get("ip"),
+            {"attempt": attempt, "lane": lane.number, "node_id": lane.node, "ip": lane.where.get("ip"),
              "host": lane.where.get("host"), "simulations": runs, "lost": lane.broken}
             for lane, runs in zip(self.lanes, self._runs, strict=False)
         ]  # fmt: skip
         try:
-            write_json_atomic(self.folder / NODES_FILE, rows)
+            write_json_atomic(path, earlier + rows)
         except OSError as exc:
             log.warning("cluster.nodes_file_failed", error=str(exc))
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows an earlier attempt of this evaluation wrote (this process wrote them: plain JSON)."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
 
 def _open_quietly(member: Any) -> BaseException | None:

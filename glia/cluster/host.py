@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from glia.cluster.reaper import watch_this_process
 from glia.cluster.relay import Event, NodeRelay
 from glia.workspace.base import Limits, WorkspaceError
 from glia.workspace.tree import Tree, TreeCaps, tree_to_tar
@@ -34,6 +35,7 @@ class SandboxHost:
         self.relay = NodeRelay() if ledger else None
         self.logs = Path(tempfile.mkdtemp(prefix="glia-node-logs-"))
         self.workspace: Any = None
+        watch_this_process()  # its container goes with this actor, even when the node's Ray dies
 
     def place(self) -> dict[str, str]:
         return node_place()
@@ -54,7 +56,7 @@ class SandboxHost:
         try:
             self.workspace.start()
         except WorkspaceError as err:
-            raise refusal(where, err) from None
+            raise refusal(where, err, self.image) from None
         return where
 
     def exec(self, command: str, timeout_s: float | None, env: Mapping[str, str] | None) -> dict[str, Any]:
@@ -108,13 +110,33 @@ def node_place() -> dict[str, str]:
     }
 
 
-def refusal(where: Mapping[str, str], err: WorkspaceError) -> NodeRefused:
-    """The one-line refusal of a node whose engine or image failed `err`."""
+def refusal(where: Mapping[str, str], err: WorkspaceError, image: str | None = None) -> NodeRefused:
+    """The one-line refusal of a node whose engine or image failed `err`: the node, the image, the fix."""
     from glia.workspace.base import ImageMissing
 
-    return NodeRefused(
-        f"node {where['ip']} ({where['host']}, {where['node_id'][:12]}) cannot host a Glia sandbox: {err}",
-        image_only=isinstance(err, ImageMissing),
+    node = f"node {where['ip']} ({where['host']}, {where['node_id'][:12]})"
+    if isinstance(err, ImageMissing) and image is not None:
+        return NodeRefused(
+            f"{node} cannot host a Glia sandbox: it lacks the image {image}: {image_fix(image, where['ip'])}",
+            image_only=True,
+        )
+    return NodeRefused(f"{node} cannot host a Glia sandbox: {err}", image_only=isinstance(err, ImageMissing))
+
+
+def image_fix(image: str, ip: str) -> str:
+    """How `image` gets onto the node at `ip`. Glia never copies images: they are large, and a node
+    runs only what its owner put there. A task image is made on the driver from the driver's workspace
+    image (its tag holds that image's id), so building one on the node gives another tag: copy it."""
+    from glia.workspace.task_image import TASK_IMAGE_PREFIX
+
+    copy = f"`docker save {image} | ssh {ip} docker load`"
+    if image.startswith(TASK_IMAGE_PREFIX):
+        return (
+            f"it is the task image this run's driver built for the problem's requirements; copy it there "
+            f"with {copy} (run on the driver), then run again"
+        )
+    return (
+        f"build it there with `glia image build`, or copy it with {copy} (run on the driver), then run again"
     )
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from glia.cluster.host import exec_as_data, node_place, refusal
+from glia.cluster.reaper import watch_this_process
 from glia.workspace.base import WorkspaceDead, WorkspaceError
+from glia.workspace.engine import DEFAULT_IMAGE
 from glia.workspace.tree import Tree
 
 ROLES = ("core", "design")
@@ -31,8 +33,10 @@ class PairHost:
         from glia.evaluation.sandboxes import SandboxPool
 
         self.logs = Path(tempfile.mkdtemp(prefix="glia-node-eval-"))
+        self.image = image or DEFAULT_IMAGE
         self.pool = SandboxPool(run_id, image, 1, time_limit_s, "docker")  # one simulation at a time
         self.members: dict[str, Any] = {}
+        watch_this_process()  # its sandboxes and channel volume go with this actor, even when Ray dies
 
     def place(self) -> dict[str, str]:
         return node_place()
@@ -43,7 +47,7 @@ class PairHost:
         try:
             core, design = self.pool.acquire(self.logs, hosted)
         except WorkspaceError as err:
-            raise refusal(where, err) from None
+            raise refusal(where, err, self.image) from None
         self.members = {"core": core, "design": design}
         return where
 

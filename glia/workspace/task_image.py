@@ -52,6 +52,7 @@ log = structlog.get_logger(__name__)
 RECIPE_VERSION = "2"  # bump when the way images are built changes: old images are then rebuilt
 PACKAGES_DIR = "/opt/glia/task-packages"
 PTH_NAME = "glia-task-packages.pth"
+TASK_IMAGE_PREFIX = "glia-task-"  # every task image's repository name starts so
 TASK_IMAGE_LABEL = "glia.task-image"
 REQUIREMENTS_FILE = "requirements.txt"
 OPENEVOLVE = "openevolve"
@@ -151,7 +152,7 @@ def prepare_task_image(task: Task, base: str | None = None, client: docker.Docke
         digest = hashlib.sha256(
             json.dumps([RECIPE_VERSION, base_id, requirements], separators=(",", ":")).encode()
         ).hexdigest()[:16]
-        tag = f"glia-task-{_repository_name(task.name)}:{digest}"
+        tag = f"{TASK_IMAGE_PREFIX}{_repository_name(task.name)}:{digest}"
         try:
             client.images.get(tag)
             return tag
