@@ -26,6 +26,7 @@ from typing import Any
 from .cascade import StagedResult, StageFailed, cascade_entry
 from .missing import requirement_hint
 from .settings import ProblemSettings
+from .text import exception_text, value_text
 
 MAX_TEXT_CHARS = 2000
 MAX_ARTIFACT_CHARS = 64 * 1024
@@ -106,10 +107,12 @@ def evaluate(
         if isinstance(exc, KeyboardInterrupt):
             raise
         cause = exc.__cause__ if isinstance(exc, StageFailed) and exc.__cause__ else exc
-        hint = requirement_hint(str(cause)) if isinstance(cause, ImportError) else ""
+        hint = requirement_hint(exception_text(cause)) if isinstance(cause, ImportError) else ""
         if isinstance(exc, StageFailed):
             return Outcome.failed(f"{exc}{hint}\n{_tail(cause)}")
-        return Outcome.failed(f"{settings.entry}() raised {type(exc).__name__}: {exc}{hint}\n{_tail(exc)}")
+        return Outcome.failed(
+            f"{settings.entry}() raised {type(exc).__name__}: {exception_text(exc)}{hint}\n{_tail(exc)}"
+        )
     outcome = unwrap(result, settings)
     if isinstance(result, StagedResult):
         outcome.notes.extend(result.glia_notes)
@@ -200,12 +203,14 @@ def _artifacts(artifacts: Mapping[Any, Any]) -> dict[str, str]:
 
 
 def _text(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit] + f"[... {len(text) - limit} more characters]"
+    return value_text(value, limit)
 
 
 def _tail(exc: BaseException, frames: int = 6) -> str:
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    try:
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    except Exception:  # noqa: BLE001 - an exception whose own text cannot be made
+        return ""
     return "".join(lines[-frames:])[-1500:]
 
 
