@@ -161,6 +161,17 @@ def test_folders_that_cannot_run_here_are_refused_in_one_line(tmp_path: Path, fi
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_an_llm4ad_task_is_refused_in_one_line_with_how_to_wrap_it() -> None:
+    """LLM4AD keeps its program as a string in template.py and scores it with an Evaluation subclass:
+    not read, and the refusal says which two files make it a problem folder (not just "no evaluator")."""
+    with pytest.raises(TaskError) as caught:
+        load_problem(FOLDERS / "llm4ad_layout")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{FOLDERS / 'llm4ad_layout' / 'evaluation.py'}: an LLM4AD task")
+    assert "fix: save template_program as initial_program.py and add an evaluator.py" in message
+
+
 def test_a_program_that_keeps_time_with_signals_runs_on_its_sandboxs_main_thread(tmp_path: Path) -> None:
     """ShinkaEvolve's game_2048 class: the program's own module sets a SIGALRM time limit per move,
     which Python allows only on a main thread; isolated, the program's calls must run on one."""
