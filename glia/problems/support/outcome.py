@@ -114,10 +114,13 @@ def evaluate(
             f"{settings.entry}() raised {type(exc).__name__}: {exception_text(exc)}{hint}\n{_tail(exc)}"
         )
     outcome = unwrap(result, settings)
+    missing = not outcome.valid and outcome.error is not None and "have no numeric" in outcome.error
     if isinstance(result, StagedResult):
         outcome.notes.extend(result.glia_notes)
-    if not outcome.valid and outcome.error and "have no numeric" in outcome.error:
-        outcome.error += _cascade_hint(entry)
+        if missing and result.glia_notes:  # the cascade ran, and stopped where no stage gave the score
+            outcome.error = f"{outcome.error}; {'; '.join(result.glia_notes)}"
+    elif missing:
+        outcome.error = f"{outcome.error}{_cascade_hint(entry)}"
     return outcome
 
 
