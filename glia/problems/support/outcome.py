@@ -25,6 +25,7 @@ from typing import Any
 
 from .cascade import StagedResult, StageFailed, cascade_entry
 from .missing import requirement_hint
+from .offline import services_offline
 from .settings import ProblemSettings
 from .text import exception_text, value_text
 
@@ -75,6 +76,7 @@ class Outcome:
 def load_entry(folder: Path, settings: ProblemSettings) -> Callable[..., Any]:
     """The evaluator's entry function, imported from the problem folder as OpenEvolve does."""
     path = folder / settings.evaluator
+    services_offline()  # before the evaluator is imported: it may log to a service at import time
     sys.path.insert(0, str(folder))  # evaluators import helpers that sit beside them
     spec = importlib.util.spec_from_file_location("evaluation_module", path)
     if spec is None or spec.loader is None:
@@ -184,7 +186,22 @@ def _objective(outcome: Outcome, metrics: Mapping[Any, Any], settings: ProblemSe
         return
     outcome.valid = False
     shown = ", ".join(sorted(str(k) for k in metrics)[:20]) or "nothing"
-    outcome.error = f"the evaluator's metrics have no numeric {name!r} (it returned: {shown})"
+    outcome.error = (
+        f"the evaluator's metrics have no numeric {name!r} (it returned: {shown}){_own_reason(outcome)}"
+    )
+
+
+def _own_reason(outcome: Outcome) -> str:
+    """The evaluator's own account of a failure, on one line: its `error` text's first line and the
+    last line of a `stderr` text (an evaluator running a simulator as a subprocess keeps it there)."""
+    parts = []
+    error = outcome.texts.get("error", "").strip()
+    if error:
+        parts.append(f"its error: {error.splitlines()[0][:300]}")
+    stderr = [line.strip() for line in outcome.texts.get("stderr", "").splitlines() if line.strip()]
+    if stderr:
+        parts.append(f"its stderr ends: {stderr[-1][:300]}")
+    return "".join(f"; {part}" for part in parts)
 
 
 def _artifacts(artifacts: Mapping[Any, Any]) -> dict[str, str]:
