@@ -25,6 +25,8 @@ DEFAULT_ENTRY = "evaluate"
 # ShinkaEvolve's layout: `evaluate.py` whose `main(program_path, results_dir)` writes `metrics.json`
 # (with `combined_score`) and `correct.json` (`correct`, `error`) into results_dir; the program `initial.py`.
 SHINKA_EVALUATOR = "evaluate.py"
+LLM4AD_EVALUATION = "evaluation.py"  # LLM4AD's task layout: refused with the way to wrap it
+LLM4AD_TEMPLATE = "template.py"
 SHINKA_ENTRY = "main"
 SHINKA_PROGRAM = "initial.py"
 SHINKA_ADAPTER = "glia_shinka_adapter.py"  # Glia's evaluate(program_path) around the folder's main()
@@ -101,6 +103,8 @@ def inspect_folder(
             f"{root / SHINKA_EVALUATOR}: no top-level {SHINKA_ENTRY}(program_path, results_dir) (ShinkaEvolve's "
             f"entry point) and no {DEFAULT_EVALUATOR}; name the entry in glia.yaml: `entry: NAME`"
         )
+    if not evaluator_path.is_file() and evaluator is None:
+        _refuse_llm4ad(root)
     if not evaluator_path.is_file():
         raise TaskError(
             f"{evaluator_path}: no evaluator (an OpenEvolve problem folder has an {DEFAULT_EVALUATOR} whose "
@@ -246,6 +250,23 @@ def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
                     f"{path}: imports {top}, which the sandbox does not have and the folder declares nowhere; "
                     f"add it to {root / 'requirements.txt'} (its PyPI name, e.g. `{project_name(top)}`)"
                 )
+
+
+def _refuse_llm4ad(root: Path) -> None:
+    """LLM4AD's task layout (an `Evaluation` subclass in evaluation.py, the program as template.py's
+    `template_program` string) is not read: say so, with the two files that make it a problem folder."""
+    evaluation, template = root / LLM4AD_EVALUATION, root / LLM4AD_TEMPLATE
+    if not (evaluation.is_file() and template.is_file()):
+        return
+    if b"template_program" not in template.read_bytes()[:MAX_SOURCE_BYTES]:
+        return
+    raise TaskError(
+        f"{evaluation}: an LLM4AD task (an Evaluation subclass whose evaluate_program(program_str, "
+        f"callable_func) returns the score; the program is {LLM4AD_TEMPLATE}'s template_program), a layout "
+        f"Glia does not read; fix: save template_program as {DEFAULT_PROGRAM} and add an {DEFAULT_EVALUATOR} "
+        f"whose {DEFAULT_ENTRY}(program_path) imports the program, calls your Evaluation's "
+        "evaluate_program(source, function) and returns {'combined_score': score}"
+    )
 
 
 def _is_shinka(root: Path, evaluator: str | None, entry: str | None) -> bool:

@@ -4,35 +4,41 @@ The file the task's `benchmark.command` runs is replaced, in Glia's copy of the 
 of the same name: it reports one simulation to the ledger (refused once the budget is spent), then runs
 the author's file, kept unchanged beside it as `NAME.uncounted.EXT`, with the same arguments. So the
 route the simulator's own README documents (`bash run.sh`, `./run_all.sh`, `python -m pkg.bench`,
-`python run.py`) is the counted one. A command that names no file of the simulator (`make bench`, a
-console script, a pipeline) gets a named command instead, `./glia_bench`, which counts and runs the
-task's command unchanged; the command typed directly is then bounded by the sandbox's CPU time alone.
+`timeout 60 python3 run.py`, `cd tools && python bench.py`; `glia.problems.launch` reads the wrapping)
+is the counted one. A command whose file is not certain (`make bench`, a console script, `python -c`,
+a script that is a link or made at run time) gets a named command instead, `./glia_bench`, which counts
+and runs the task's command unchanged; the command typed directly is then bounded by the sandbox's CPU
+time alone.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import posixpath
 import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from glia.problems.launch import Launch, launched
 from glia.workspace.tree import MODE_EXECUTABLE, MODE_FILE, TreeEntry
 
 COUNTER_PACKAGE = "glia_count_support"  # the ledger client and the counting code, shipped at the root
 NAMED_COMMAND = "glia_bench"
-PYTHON = re.compile(r"python(3(\.\d+)?)?")
-SHELLS = ("sh", "bash", "dash")
 
 PYTHON_SCRIPT = '''"""Glia's stand-in for {script}: this simulator reports no runs to Glia's ledger, so each run of
 this command counts as one simulation of the budget. The simulator's own script, unchanged, is
 {original}; this file runs it with the same arguments (see the README of Glia, adding a simulator)."""
 
+import os
 import sys
 
-from {package}.count import run_counted
-
-sys.exit(run_counted({original!r}, {results_dir!r}))
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.normpath(os.path.join(_here, {up!r})))
+try:
+    from {package}.count import run_counted
+finally:
+    del sys.path[0]
+sys.exit(run_counted(os.path.join(_here, {original!r}), {results_dir!r}))
 '''
 
 PYTHON_MODULE = '''"""Glia's stand-in for {path}: this simulator reports no runs to Glia's ledger, so each
@@ -96,47 +102,37 @@ class StandIn:
 
 
 def stand_in(command: str, files: dict[str, TreeEntry], results_dir: str) -> StandIn | None:
-    """The stand-in for `command` given the simulator's `files`; None if it cannot be counted."""
+    """The stand-in for `command` given the simulator's `files`; None only when Glia's own names are
+    taken by files of the simulator (then only the sandbox's CPU time bounds it)."""
+    launch = launched(command)
+    found = _file_stand_in(launch, files, results_dir) if launch is not None else None
+    if found is not None:
+        return StandIn(found, command, command)
+    if NAMED_COMMAND in files:
+        return None
     try:
         argv = shlex.split(command)
     except ValueError:
         argv = []
-    if argv and _names_a_file(argv):
-        found = _file_stand_in(argv, files, results_dir)
-        return StandIn(found, command, command) if found is not None else None  # absent: made at run time
-    if NAMED_COMMAND in files:
-        return None
     return StandIn({NAMED_COMMAND: _named_command(command, argv, results_dir)}, f"./{NAMED_COMMAND}",
                    f"./{NAMED_COMMAND}", named=True)  # fmt: skip
 
 
-def _names_a_file(argv: list[str]) -> bool:
-    """Whether the command runs a file or module by name (`python X.py`, `python -m M`, `sh X`, `./X`)."""
-    launcher = PurePosixPath(argv[0]).name
-    if PYTHON.fullmatch(launcher) and len(argv) >= 2:
-        return argv[1] == "-m" or argv[1].endswith(".py")
-    return (launcher in SHELLS and len(argv) >= 2 and not argv[1].startswith("-")) or "/" in argv[0]
-
-
 def _file_stand_in(
-    argv: list[str], files: dict[str, TreeEntry], results_dir: str
+    launch: Launch, files: dict[str, TreeEntry], results_dir: str
 ) -> dict[str, TreeEntry] | None:
-    launcher = PurePosixPath(argv[0]).name
-    if PYTHON.fullmatch(launcher) and len(argv) >= 3 and argv[1] == "-m":
-        return _module(argv[2], files, results_dir)
-    if PYTHON.fullmatch(launcher) and len(argv) >= 2 and argv[1].endswith(".py"):
-        return _replace(files, _relative(argv[1]), results_dir, None, python=True)
-    if launcher in SHELLS and len(argv) >= 2 and not argv[1].startswith("-"):
-        return _replace(files, _relative(argv[1]), results_dir, argv[0])
-    if "/" in argv[0]:
-        path = _relative(argv[0])
-        if path in files and files[path].mode == MODE_EXECUTABLE:
-            return _replace(files, path, results_dir, None)
+    """Glia's copy of the file `launch` runs and the author's file beside it; None when that file is not
+    a plain file of the simulator (made at run time, a link, a name already taken)."""
+    if launch.kind == "module":
+        return _module(launch.target, launch.folder, files, results_dir)
+    if launch.kind == "python":
+        return _replace(files, launch.target, results_dir, None, python=True)
+    if launch.kind == "shell":
+        return _replace(files, launch.target, results_dir, launch.runner)
+    entry = files.get(launch.target)
+    if entry is not None and entry.mode == MODE_EXECUTABLE:
+        return _replace(files, launch.target, results_dir, None)
     return None
-
-
-def _relative(word: str) -> str:
-    return str(PurePosixPath(word.removeprefix("./")))
 
 
 def _original(path: str) -> str:
@@ -156,8 +152,8 @@ def _replace(
         return None  # made at run time, outside the simulator, or the name is taken: not counted
     original = _original(path)
     if python:
-        text = PYTHON_SCRIPT.format(script=path, original=PurePosixPath(original).name, package=COUNTER_PACKAGE,
-                                    results_dir=results_dir)  # fmt: skip
+        text = PYTHON_SCRIPT.format(script=path, original=PurePosixPath(original).name, up=_up(path),
+                                    package=COUNTER_PACKAGE, results_dir=results_dir)  # fmt: skip
         return {original: entry, path: TreeEntry(MODE_EXECUTABLE, text.encode())}
     spec = json.dumps({"results_dir": results_dir, "skip": 2 if runner else 1})
     name = PurePosixPath(original).name
@@ -173,10 +169,10 @@ def _replace(
     return {original: entry, path: TreeEntry(entry.mode, text.encode())}
 
 
-def _module(module: str, files: dict[str, TreeEntry], results_dir: str) -> dict[str, TreeEntry] | None:
-    if not all(part.isidentifier() for part in module.split(".")):
-        return None
-    base = module.replace(".", "/")
+def _module(
+    module: str, folder: str, files: dict[str, TreeEntry], results_dir: str
+) -> dict[str, TreeEntry] | None:
+    base = posixpath.join(folder, module.replace(".", "/"))
     path = next((p for p in (f"{base}.py", f"{base}/__main__.py") if p in files), None)
     if path is None or files[path].is_symlink or _original(path) in files:
         return None

@@ -161,3 +161,38 @@ def test_adrs_stages_mapping_turns_the_cascade_on_as_adrs_openevolve_reads_it(tm
         "    pass_metric: runs_successfully\n"
     )
     assert inspect_folder(folder, None, None, None).cascade_thresholds == (0.5, 0.75, 0.9)
+
+
+def test_a_cascade_stopped_before_any_stage_gave_the_score_says_so_not_to_name_a_stage(
+    tmp_path: Path,
+) -> None:
+    """AlgoTune's class: stage 1 returns only `runs_successfully` (0 when the program fails), the score
+    comes from stage 2. A program stopped at stage 1 is invalid, and the reason is where the cascade
+    stopped; not the hint for a placeholder `evaluate` (the cascade did run)."""
+    folder = tmp_path / "stops"
+    folder.mkdir()
+    (folder / "initial_program.py").write_text("def works():\n    return False\n")
+    (folder / "config.yaml").write_text("evaluator:\n  cascade_thresholds: [0.5]\n")
+    (folder / "evaluator.py").write_text(
+        "import importlib.util\n\n\n"
+        "def _works(path):\n"
+        "    spec = importlib.util.spec_from_file_location('program', path)\n"
+        "    module = importlib.util.module_from_spec(spec)\n"
+        "    spec.loader.exec_module(module)\n"
+        "    return module.works()\n\n\n"
+        "def evaluate_stage1(path):\n"
+        "    return {'runs_successfully': 1.0 if _works(path) else 0.0}\n\n\n"
+        "def evaluate_stage2(path):\n"
+        "    return {'combined_score': 0.7, 'runs_successfully': 1.0}\n\n\n"
+        "def evaluate(path):\n"
+        "    return evaluate_stage2(path)\n"
+    )
+    task = load_problem(folder)
+    stopped = run_harness(task.simulator, "def works():\n    return False\n").summary
+    assert stopped is not None and stopped["valid"] is False
+    assert stopped["error"] == (
+        "the evaluator's metrics have no numeric 'combined_score' (it returned: runs_successfully); "
+        "OpenEvolve's cascade: stage 2 not run (the metrics so far miss the threshold 0.5)"
+    )
+    passed = run_harness(task.simulator, "def works():\n    return True\n").summary
+    assert passed is not None and passed["valid"] is True and passed["combined_score"] == 0.7

@@ -157,17 +157,128 @@ def test_a_command_naming_no_file_of_the_simulator_gets_a_named_command_that_cou
         transcript.close()
 
 
-def test_a_command_glia_cannot_wrap_is_left_to_the_cpu_time_bound(tmp_path: Path) -> None:
-    """A script the command names but the simulator lacks (made at run time), and a command naming no
-    file when `glia_bench` is a file of the simulator already: left as they are."""
+# Commands as READMEs type them: assignments and wrappers before the interpreter, another `python`
+# name, interpreter options, `cd DIR &&`. Each still runs a file of the simulator, whose stand-in counts.
+WRAPPED = [  # the task's benchmark command (options follow) -> the file replaced, the folder it runs in
+    ("VAR=x python run.py", "run.py", "."),
+    ("env VAR=x python run.py", "run.py", "."),
+    ("/usr/bin/env python run.py", "run.py", "."),
+    ("python3 run.py", "run.py", "."),
+    ("python3.12 -u -W ignore run.py", "run.py", "."),
+    ("timeout 60 python run.py", "run.py", "."),
+    ("timeout -s KILL 60 bash run.sh", "run.sh", "."),
+    ("nice -n 5 python run.py", "run.py", "."),
+    ("PYTHONHASHSEED=0 exec ./run.sh", "run.sh", "."),
+    ("stdbuf -oL python3 -m queuesim.bench", "queuesim/bench.py", "."),
+    ("python tools/bench.py", "tools/bench.py", "."),
+    ("cd tools && python bench.py", "tools/bench.py", "tools"),
+]
+
+
+def shell(work: Path, command: str, ledger: Path | None, bin_dir: Path) -> subprocess.CompletedProcess[str]:
+    """`command` run by `sh -c` in `work`, as Glia's benchmark and the Researcher's shell run it; every
+    `python` name on PATH is this interpreter."""
+    env = {k: v for k, v in os.environ.items() if k != "GLIA_LEDGER"}
+    env["PATH"] = f"{bin_dir}:{env.get('PATH', '/usr/bin:/bin')}"
+    if ledger is not None:
+        env["GLIA_LEDGER"] = str(ledger)
+    return subprocess.run(
+        ["sh", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def python_names(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("python", "python3", "python3.12"):
+        (bin_dir / name).write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+        (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+@pytest.mark.parametrize(("command", "replaced", "folder"), WRAPPED, ids=[w[0] for w in WRAPPED])
+def test_a_wrapped_benchmark_command_counts_typed_as_written(
+    tmp_path: Path, python_names: Path, command: str, replaced: str, folder: str
+) -> None:
+    """The command itself is the counted one (not `./glia_bench`): typed as the README writes it, each
+    run is one simulation, with its options as conditions, and is refused once the budget is spent."""
+    task = task_with(tmp_path, f"{command} --seed 0")
+    assert (
+        task.benchmark.command == f"{command} --seed 0" and f"each run of `{command} --seed 0`" in task.body
+    )
+    stem, suffix = replaced.rsplit(".", 1)
+    assert (task.simulator / f"{stem}.uncounted.{suffix}").read_bytes() == (AUTHOR / replaced).read_bytes()
+    work = Path(shutil.copytree(task.simulator, tmp_path / "work", symlinks=True))
+    author = Path(shutil.copytree(AUTHOR, tmp_path / "author"))
+    alone = shell(author, f"{command} --seed 3", None, python_names)
+    assert alone.returncode == 0 and json.loads(alone.stdout)["seed"] == 3, alone.stderr
+    assert shell(work, f"{command} --seed 3", None, python_names).stdout == alone.stdout
+
+    ledger, socket_path, transcript, _ = a_ledger(tmp_path, task, simulations=1)
+    try:
+        claim = shell(work, f"{command} --policy policy --seed 5", socket_path, python_names)
+        assert claim.returncode == 0, claim.stderr
+        refused = shell(work, f"{command} --seed 6", socket_path, python_names)
+        wait_until(lambda: ledger.running == 0)
+        assert refused.returncode == 1 and "Glia refused this run" in refused.stderr
+        assert not (work / folder / "results" / "bench" / "seed-6").exists()
+        (record,) = ledger.records
+        assert record.is_claim and record.conditions == {"policy": "policy", "seed": 5} and record.valid
+        assert record.claimed_score == json.loads(claim.stdout)["mean_wait"]
+        assert (work / folder / "results" / "bench" / "seed-5" / "summary.json").is_file()
+    finally:
+        ledger.close()
+        transcript.close()
+
+
+NOT_CERTAIN = [  # commands whose file Glia cannot stand in for: counted as a whole by ./glia_bench
+    "./run_all.sh",  # absent: made at run time
+    "bash made_later.sh",
+    "python -m queuesim.absent",
+    "env -C tools python bench.py",  # env's own folder change: not guessed at
+    "python $(printf run.py)",
+    'python -c \'import runpy; runpy.run_path("run.py", run_name="__main__")\'',
+]
+
+
+def test_a_command_whose_file_is_not_certain_is_counted_whole_by_the_named_command(
+    tmp_path: Path, python_names: Path
+) -> None:
+    """No benchmark command is left uncounted because its file cannot be stood in for: the named
+    command `./glia_bench` counts it whole, and runs it unchanged."""
     (tmp_path / "uncounted_sim").symlink_to(AUTHOR)
-    for command in ("./run_all.sh", "bash made_later.sh", "python -m queuesim.absent"):
-        path = tmp_path / "task.md"
+    path = tmp_path / "task.md"
+    tasks = {}
+    for command in NOT_CERTAIN:
         path.write_text(TASK.read_text().replace("command: python run.py --seed 0", f"command: {command}"))
-        task = load_task(path)
-        assert task.simulator == AUTHOR.resolve() and task.benchmark.command == command
+        tasks[command] = load_task(path)
+        assert tasks[command].benchmark.command == "./glia_bench", command
+        assert f"`{command}`, unchanged" in tasks[command].body
+    task = tasks[NOT_CERTAIN[-1]]
+    work = Path(shutil.copytree(task.simulator, tmp_path / "work", symlinks=True))
+    ledger, socket_path, transcript, _ = a_ledger(tmp_path, task, simulations=1)
+    try:
+        counted = shell(work, "./glia_bench --seed 2", socket_path, python_names)
+        assert counted.returncode == 0, counted.stderr
+        refused = shell(work, "./glia_bench", socket_path, python_names)
+        wait_until(lambda: ledger.running == 0)
+        assert refused.returncode == 1 and "Glia refused this run" in refused.stderr
+        (record,) = ledger.records
+        assert record.valid and record.values is not None
+        assert record.values["mean_wait"] == json.loads(counted.stdout)["mean_wait"]
+    finally:
+        ledger.close()
+        transcript.close()
+
+
+def test_a_command_is_left_to_the_cpu_time_bound_only_when_glias_names_are_taken(tmp_path: Path) -> None:
+    """A simulator that already has a `glia_bench` file, with a command naming no file of it: left as
+    it is (the sandbox's CPU time bounds it)."""
+    (tmp_path / "uncounted_sim").symlink_to(AUTHOR)  # the baseline's file
     taken = Path(shutil.copytree(AUTHOR, tmp_path / "taken"))
     (taken / "glia_bench").write_text("#!/bin/sh\n")
+    path = tmp_path / "task.md"
     path.write_text(
         TASK.read_text()
         .replace("command: python run.py --seed 0", "command: make bench")

@@ -9,6 +9,7 @@ as Glia runs it (core and program in processes of their own, talking over a sock
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -161,6 +162,17 @@ def test_folders_that_cannot_run_here_are_refused_in_one_line(tmp_path: Path, fi
     assert message in str(caught.value) and "\n" not in str(caught.value)
 
 
+def test_an_llm4ad_task_is_refused_in_one_line_with_how_to_wrap_it() -> None:
+    """LLM4AD keeps its program as a string in template.py and scores it with an Evaluation subclass:
+    not read, and the refusal says which two files make it a problem folder (not just "no evaluator")."""
+    with pytest.raises(TaskError) as caught:
+        load_problem(FOLDERS / "llm4ad_layout")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{FOLDERS / 'llm4ad_layout' / 'evaluation.py'}: an LLM4AD task")
+    assert "fix: save template_program as initial_program.py and add an evaluator.py" in message
+
+
 def test_a_program_that_keeps_time_with_signals_runs_on_its_sandboxs_main_thread(tmp_path: Path) -> None:
     """ShinkaEvolve's game_2048 class: the program's own module sets a SIGALRM time limit per move,
     which Python allows only on a main thread; isolated, the program's calls must run on one."""
@@ -202,3 +214,38 @@ def test_a_cascade_evaluator_whose_evaluate_is_a_placeholder_names_the_stage_to_
     (off / "glia.yaml").write_text("entry: evaluate_stage2\n")
     staged = trusted(off)
     assert staged["valid"] and staged["combined_score"] == 7.0  # 9 - 2, what the stage itself returns
+
+
+SUBPROCESS_SIM = FOLDERS / "subprocess_sim"
+
+
+def test_an_evaluator_whose_simulator_logs_to_a_tracker_runs_with_logging_off(tmp_path: Path) -> None:
+    """ADRS cant-be-late-multi's class: the evaluator starts its simulator as a subprocess, which calls
+    `wandb.init()`; in a sandbox with no network and no key that fails, and the evaluator reports a
+    failed run. Glia turns the tracker off (WANDB_MODE=disabled), so the score is the evaluator's own."""
+    copy = Path(shutil.copytree(SUBPROCESS_SIM, tmp_path / "own"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    own = "import evaluator, json; print(json.dumps(evaluator.evaluate('initial_program.py')))"
+    logged_out = subprocess.run(
+        [sys.executable, "-c", own], cwd=copy, env=env, capture_output=True, text=True
+    )
+    assert json.loads(logged_out.stdout)["runs_successfully"] == 0.0  # as a user without a key sees it
+    env["WANDB_MODE"] = "disabled"
+    direct = json.loads(subprocess.run([sys.executable, "-c", own], cwd=copy, env=env, capture_output=True,
+                                       text=True).stdout)  # fmt: skip
+    assert direct == {"runs_successfully": 1.0, "combined_score": 12.0}
+    task = load_problem(SUBPROCESS_SIM)
+    summary = run_harness(task.simulator, (SUBPROCESS_SIM / "initial_program.py").read_text()).summary
+    assert summary is not None and summary["valid"] is True, summary
+    assert summary["combined_score"] == direct["combined_score"]
+
+
+def test_a_missing_objective_shows_the_evaluators_own_reason_in_one_line() -> None:
+    task = load_problem(SUBPROCESS_SIM)
+    failing = "def decide(step):\n    raise ValueError('no plan for step %d' % step)\n"
+    summary = run_harness(task.simulator, failing).summary
+    assert summary is not None and summary["valid"] is False
+    assert summary["error"] == (
+        "the evaluator's metrics have no numeric 'combined_score' (it returned: error, runs_successfully, "
+        "stderr); its error: Simulation failed with exit code 1.; its stderr ends: ValueError: no plan for step 0"
+    )

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from .text import exception_text
+
 MAX_STAGES = 3
+MAX_REASON_CHARS = 2000
 STAGE = "evaluate_stage{}"
 
 
@@ -83,7 +86,8 @@ def _stage(module: ModuleType, number: int, program_path: str, arguments: Mappin
     except BaseException as exc:  # noqa: BLE001 - SystemExit from a stage is a failure too
         if isinstance(exc, KeyboardInterrupt):
             raise
-        raise StageFailed(f"cascade stage {number}: {name}() raised {type(exc).__name__}: {exc}") from exc
+        text = exception_text(exc)[:MAX_REASON_CHARS]
+        raise StageFailed(f"cascade stage {number}: {name}() raised {type(exc).__name__}: {text}") from exc
     if isinstance(result, Mapping):
         return StagedResult(dict(result))
     metrics = getattr(result, "metrics", None)

@@ -25,7 +25,9 @@ from typing import Any
 
 from .cascade import StagedResult, StageFailed, cascade_entry
 from .missing import requirement_hint
+from .offline import services_offline
 from .settings import ProblemSettings
+from .text import exception_text, value_text
 
 MAX_TEXT_CHARS = 2000
 MAX_ARTIFACT_CHARS = 64 * 1024
@@ -74,6 +76,7 @@ class Outcome:
 def load_entry(folder: Path, settings: ProblemSettings) -> Callable[..., Any]:
     """The evaluator's entry function, imported from the problem folder as OpenEvolve does."""
     path = folder / settings.evaluator
+    services_offline()  # before the evaluator is imported: it may log to a service at import time
     sys.path.insert(0, str(folder))  # evaluators import helpers that sit beside them
     spec = importlib.util.spec_from_file_location("evaluation_module", path)
     if spec is None or spec.loader is None:
@@ -106,15 +109,20 @@ def evaluate(
         if isinstance(exc, KeyboardInterrupt):
             raise
         cause = exc.__cause__ if isinstance(exc, StageFailed) and exc.__cause__ else exc
-        hint = requirement_hint(str(cause)) if isinstance(cause, ImportError) else ""
+        hint = requirement_hint(exception_text(cause)) if isinstance(cause, ImportError) else ""
         if isinstance(exc, StageFailed):
             return Outcome.failed(f"{exc}{hint}\n{_tail(cause)}")
-        return Outcome.failed(f"{settings.entry}() raised {type(exc).__name__}: {exc}{hint}\n{_tail(exc)}")
+        return Outcome.failed(
+            f"{settings.entry}() raised {type(exc).__name__}: {exception_text(exc)}{hint}\n{_tail(exc)}"
+        )
     outcome = unwrap(result, settings)
+    missing = not outcome.valid and outcome.error is not None and "have no numeric" in outcome.error
     if isinstance(result, StagedResult):
         outcome.notes.extend(result.glia_notes)
-    if not outcome.valid and outcome.error and "have no numeric" in outcome.error:
-        outcome.error += _cascade_hint(entry)
+        if missing and result.glia_notes:  # the cascade ran, and stopped where no stage gave the score
+            outcome.error = f"{outcome.error}; {'; '.join(result.glia_notes)}"
+    elif missing:
+        outcome.error = f"{outcome.error}{_cascade_hint(entry)}"
     return outcome
 
 
@@ -178,7 +186,22 @@ def _objective(outcome: Outcome, metrics: Mapping[Any, Any], settings: ProblemSe
         return
     outcome.valid = False
     shown = ", ".join(sorted(str(k) for k in metrics)[:20]) or "nothing"
-    outcome.error = f"the evaluator's metrics have no numeric {name!r} (it returned: {shown})"
+    outcome.error = (
+        f"the evaluator's metrics have no numeric {name!r} (it returned: {shown}){_own_reason(outcome)}"
+    )
+
+
+def _own_reason(outcome: Outcome) -> str:
+    """The evaluator's own account of a failure, on one line: its `error` text's first line and the
+    last line of a `stderr` text (an evaluator running a simulator as a subprocess keeps it there)."""
+    parts = []
+    error = outcome.texts.get("error", "").strip()
+    if error:
+        parts.append(f"its error: {error.splitlines()[0][:300]}")
+    stderr = [line.strip() for line in outcome.texts.get("stderr", "").splitlines() if line.strip()]
+    if stderr:
+        parts.append(f"its stderr ends: {stderr[-1][:300]}")
+    return "".join(f"; {part}" for part in parts)
 
 
 def _artifacts(artifacts: Mapping[Any, Any]) -> dict[str, str]:
@@ -200,12 +223,14 @@ def _artifacts(artifacts: Mapping[Any, Any]) -> dict[str, str]:
 
 
 def _text(value: Any, limit: int) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit] + f"[... {len(text) - limit} more characters]"
+    return value_text(value, limit)
 
 
 def _tail(exc: BaseException, frames: int = 6) -> str:
-    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    try:
+        lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    except Exception:  # noqa: BLE001 - an exception whose own text cannot be made
+        return ""
     return "".join(lines[-frames:])[-1500:]
 
 
