@@ -15,9 +15,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _python_m_glia(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "100", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "COLUMNS": "100",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.run(
-        [sys.executable, "-m", "glia", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        [sys.executable, "-m", "glia", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
