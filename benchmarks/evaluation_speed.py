@@ -43,7 +43,9 @@ def measure(workers: int, secrets: Path) -> dict:
     )
     with (
         tempfile.TemporaryDirectory() as folder,
-        Evaluator(task, Path(folder) / "run", workers=workers, secrets_dir=secrets) as evaluator,
+        Evaluator(
+            task, Path(folder) / "run", workers=workers, secrets_dir=secrets, reuse_sandboxes=True
+        ) as evaluator,  # as a run's evaluator does (glia/orchestrator/evaluator_setup.py)
     ):
         started = time.perf_counter()
         evaluation = evaluator.evaluate_design({task.design_files[0]: design}, "llq-copy")
