@@ -229,6 +229,18 @@ def _refuse_unrunnable(
 IMAGE_MODULES = frozenset({"numpy", "pandas", "dateutil", "pytz", "six", "openevolve", "shinka"})
 
 
+def _folder_module(root: Path, name: str, max_depth: int = 3) -> bool:
+    """Whether the folder has a module or package `name`: beside the evaluator, or deeper (a simulator
+    project's own package, `simulator/sky_spot/`, which Glia ships to the program's sandbox)."""
+    if (root / f"{name}.py").is_file() or (root / name).is_dir():
+        return True
+    for depth in range(1, max_depth + 1):
+        pattern = "/".join(["*"] * depth)
+        if any(root.glob(f"{pattern}/{name}.py")) or any(root.glob(f"{pattern}/{name}/__init__.py")):
+            return True
+    return False
+
+
 def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
     """With no requirements declared anywhere, a package the evaluator or the program imports at top level
     (outside `try:`) that is neither standard, in the image, nor a module of the folder cannot be there:
@@ -243,8 +255,7 @@ def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                local = (root / f"{top}.py").is_file() or (root / top).is_dir()
-                if top in sys.stdlib_module_names or top in IMAGE_MODULES or local:
+                if top in sys.stdlib_module_names or top in IMAGE_MODULES or _folder_module(root, top):
                     continue
                 raise TaskError(
                     f"{path}: imports {top}, which the sandbox does not have and the folder declares nowhere; "

@@ -67,18 +67,50 @@ def program_modules(
         and path not in excluded
         and not path.startswith(f"{SUPPORT_DIR}/")
     }
-    search = list(dict.fromkeys([str(PurePosixPath(program).parent), "."]))
+    home = str(PurePosixPath(program).parent)
+    search = list(dict.fromkeys([home, "."]))
     chosen: dict[str, TreeEntry] = {}
     pending = [design_files.get(program, "")]
     seen: set[str] = set()
     while pending and len(chosen) < MAX_MODULES:
         for name in imported_names(pending.pop()) - seen:
             seen.add(name)
-            for path in _module_files(name, search, candidates):
-                if path not in chosen:
-                    chosen[path] = candidates[path]
+            found = {path: path for path in _module_files(name, search, candidates)}
+            if not found:
+                found = _nested_module(name, home, candidates)
+            for target, path in found.items():
+                if target not in chosen:
+                    chosen[target] = candidates[path]
                     pending.append(candidates[path].data.decode("utf-8", "replace"))
     return chosen
+
+
+def _nested_module(name: str, home: str, candidates: Mapping[str, TreeEntry]) -> dict[str, str]:
+    """A module or package `name` found only deeper in the folder (ADRS's `simulator/sky_spot/`, which
+    its evaluator's simulator imports from its own folder): placed beside the program, as target ->
+    source path, when exactly one folder at the shallowest depth holds it; else nothing."""
+    places: dict[str, list[str]] = {}
+    for path in candidates:
+        pure = PurePosixPath(path)
+        if pure.name == f"{name}.py":
+            places.setdefault(str(pure.parent), []).append(path)
+        elif pure.name == "__init__.py" and pure.parent.name == name:
+            places.setdefault(str(pure.parent.parent), [])
+    if not places:
+        return {}
+    depth = min(len(PurePosixPath(folder).parts) for folder in places)
+    shallowest = [folder for folder in places if len(PurePosixPath(folder).parts) == depth]
+    if len(shallowest) != 1:
+        return {}  # two modules of that name: which one the evaluator would import is not known
+    folder = shallowest[0]
+    package = f"{folder}/{name}/"
+    sources = (
+        [path for path in candidates if path.startswith(package)]
+        if f"{package}__init__.py" in candidates
+        else [f"{folder}/{name}.py"]
+    )
+    prefix = "" if home in (".", "") else f"{home}/"
+    return {f"{prefix}{path[len(folder) + 1 :]}": path for path in sources}
 
 
 def _module_files(name: str, search: list[str], candidates: Mapping[str, TreeEntry]) -> list[str]:

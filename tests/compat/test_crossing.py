@@ -131,3 +131,18 @@ def test_a_package_missing_at_run_time_names_the_requirement_to_add(glia_cache: 
         "evaluate_with_report() raised ModuleNotFoundError: No module named 'sklearn'"
     )
     assert first_line.endswith(f"fix: add `scikit-learn` {fix}")
+
+
+def test_the_simulators_own_package_deeper_in_the_folder_reaches_the_program(glia_cache: Path) -> None:
+    """`nested_package/`: the program imports `fleet`, a package of the folder's `simulator/` project
+    (ADRS cant-be-late-multi imports `sky_spot` so): the program's sandbox gets it beside the program,
+    and the trusted score is the evaluator's own; without it the run is invalid, never the evaluator's 0."""
+    folder = FOLDERS / "nested_package"
+    expected = direct_score(folder)
+    assert expected == {"runs_successfully": 1.0, "combined_score": -48.0}
+    summary, shipped = trusted(folder, glia_cache)
+    assert summary["valid"] is True, summary["error"]
+    assert summary["combined_score"] == expected["combined_score"]
+    assert shipped == ["fleet/__init__.py", "fleet/kinds.py", "fleet/prices.py"]  # not simulate.py
+    unshipped, _ = trusted(folder, glia_cache, ship=False)
+    assert unshipped["valid"] is False and "No module named 'fleet'" in unshipped["error"]

@@ -1,0 +1,1 @@
+"""The simulator's own package: machine kinds and their prices."""

@@ -1,0 +1,2 @@
+SPOT = "spot"
+ON_DEMAND = "on_demand"
