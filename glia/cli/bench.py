@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score baselines, a router or a design with the trusted evaluator (no API key needed)",
         description=(
             "Run the task's trusted evaluation (fresh simulator copy, every workload and seed) and print mean, "
-            "90%% confidence interval, p90 and restart fraction per workload. Without --router or --design it "
+            "90% confidence interval, p90 and restart fraction per workload. Without --router or --design it "
             "scores all of the task's baselines."
         ),
     )

@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="Glia against black-box search (sample, loop, OpenEvolve, EoH, FunSearch) on one task, equal budgets",
         description=(
             "Run each method REPEATS times per simulation budget on the same task, model and trusted evaluator, "
-            "then write a table (trusted score with 90%% CI, simulations, dollars, invalid designs), the Glia "
+            "then write a table (trusted score with 90% CI, simulations, dollars, invalid designs), the Glia "
             "paper's Fig. 3 / Fig. 7 / Fig. 2 views and a report into <root>/<compare-id>/. Resumable: the same "
             "command continues an interrupted comparison."
         ),

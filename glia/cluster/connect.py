@@ -51,7 +51,8 @@ def connect(address: str) -> str:
             ray.init(address=address, log_to_driver=False, logging_level="WARNING", configure_logging=False)
         except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
             raise ClusterError(
-                f"could not join the Ray cluster at {address}: {exc} (is `ray start --head` running there?)"
+                f"could not join the Ray cluster at {address}: {_causes(exc)} "
+                "(is `ray start --head` running there?)"
             ) from None
         _address = address
     log.info("cluster.connected", address=address)
@@ -75,3 +76,15 @@ def disconnect() -> None:
         if ray.is_initialized():
             ray.shutdown()
         _address = None
+
+
+def _causes(exc: BaseException) -> str:
+    """Ray wraps the reason (no raylet found, a timeout) in a generic 'failed to connect': say both."""
+    parts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 3:
+        text = " ".join(str(seen).split())[:400]
+        if text and text not in parts:
+            parts.append(text)
+        seen = seen.__cause__ or seen.__context__
+    return ": ".join(parts) or type(exc).__name__

@@ -110,9 +110,12 @@ def node_place() -> dict[str, str]:
     }
 
 
-def refusal(where: Mapping[str, str], err: WorkspaceError, image: str | None = None) -> NodeRefused:
-    """The one-line refusal of a node whose engine or image failed `err`: the node, the image, the fix."""
-    from glia.workspace.base import ImageMissing
+def refusal(where: Mapping[str, str], err: WorkspaceError, image: str | None = None) -> WorkspaceError:
+    """What a failed start says about the node. A missing engine or image is the node's own lasting
+    state: a one-line `NodeRefused` naming the node, the image and the fix, and the node is left out.
+    Anything else (a container name still in use, a busy engine) is this start's failure only: it is
+    returned as it is, with the node named, and the node keeps taking sandboxes."""
+    from glia.workspace.base import DockerUnavailable, ImageMissing
 
     node = f"node {where['ip']} ({where['host']}, {where['node_id'][:12]})"
     if isinstance(err, ImageMissing) and image is not None:
@@ -120,7 +123,11 @@ def refusal(where: Mapping[str, str], err: WorkspaceError, image: str | None = N
             f"{node} cannot host a Glia sandbox: it lacks the image {image}: {image_fix(image, where['ip'])}",
             image_only=True,
         )
-    return NodeRefused(f"{node} cannot host a Glia sandbox: {err}", image_only=isinstance(err, ImageMissing))
+    if isinstance(err, DockerUnavailable | ImageMissing):
+        return NodeRefused(
+            f"{node} cannot host a Glia sandbox: {err}", image_only=isinstance(err, ImageMissing)
+        )
+    return WorkspaceError(f"on {node}: {err}")
 
 
 def image_fix(image: str, ip: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from glia.workspace.base import ExecResult, WorkspaceDead, WorkspaceError, WorkspaceFileError
+from glia.workspace.base import ExecResult, WorkspaceFileError
 from glia.workspace.commands import (
     BACKSTOP_S,
     KILL_GRACE_S,
@@ -23,7 +23,7 @@ from glia.workspace.commands import (
 )
 from glia.workspace.containers import REPO_DIR
 from glia.workspace.docker_container import DockerContainer
-from glia.workspace.docker_exec import EXEC_ERRORS, BoundedText, ExecTimeout
+from glia.workspace.docker_exec import BoundedText, ExecTimeout
 from glia.workspace.output import CommandLogs, OutputCapture
 
 INTERNAL_TIMEOUT_S = 120.0  # writing a tree, clearing the repository
@@ -43,31 +43,23 @@ def run_command(
     output_path = logs.next_path()
     capture = OutputCapture(output_path, limits.output_limit_chars, limits.output_keep_bytes)
     started = time.monotonic()
-    api = stream = None
     finished = True
     exit_code: int | None = None
     try:
-        api, stream = container.open_exec(timeout_argv(command, limit), env=env)
-        deadline = started + limit + KILL_GRACE_S + BACKSTOP_S
-        try:
-            for _stream_id, payload in stream.frames(deadline):
-                capture.write(payload)
-        except ExecTimeout:
-            finished = False
-        if finished:  # the output ended; a command that closed it early may still be running
-            exit_code = stream.wait_exit_code(timeout_s=max(deadline - time.monotonic(), 0.0) + 1.0)
-            finished = exit_code is not None
-    except WorkspaceDead:
-        raise
-    except EXEC_ERRORS as err:
-        container.require_alive()
-        raise WorkspaceError(f"exec in {container.name} failed: {err}") from err
+        with container.exec_stream(
+            timeout_argv(command, limit), f"exec in {container.name} failed", env=env
+        ) as stream:
+            deadline = started + limit + KILL_GRACE_S + BACKSTOP_S
+            try:
+                for _stream_id, payload in stream.frames(deadline):
+                    capture.write(payload)
+            except ExecTimeout:
+                finished = False
+            if finished:  # the output ended; a command that closed it early may still be running
+                exit_code = stream.wait_exit_code(timeout_s=max(deadline - time.monotonic(), 0.0) + 1.0)
+                finished = exit_code is not None
     finally:
         capture.close()
-        if stream is not None:
-            stream.close()
-        if api is not None:
-            api.close()
     duration = time.monotonic() - started
     if exit_code is None or exit_code == 137:
         container.require_alive_after_kill()
@@ -97,26 +89,16 @@ def run_internal(
     """Run one of Glia's own commands; returns its (bounded) output, raises WorkspaceError on failure."""
     argv = ["timeout", "-k", "2", f"{timeout_s:g}", *argv]
     output = BoundedText(64 * 1024)
-    api = stream = None
+    failed = f"could not {what} in {container.name}"
     try:
-        api, stream = container.open_exec(argv, stdin=stdin_data is not None, workdir=workdir)
-        if stdin_data is not None:
-            stream.send([stdin_data])
-        for _stream_id, payload in stream.frames(time.monotonic() + timeout_s + 5):
-            output.add(payload)
-        code = stream.wait_exit_code()
+        with container.exec_stream(argv, failed, stdin=stdin_data is not None, workdir=workdir) as stream:
+            if stdin_data is not None:
+                stream.send([stdin_data])
+            for _stream_id, payload in stream.frames(time.monotonic() + timeout_s + 5):
+                output.add(payload)
+            code = stream.wait_exit_code()
     except ExecTimeout as err:
         raise WorkspaceFileError(f"could not {what} within {timeout_s:g} s") from err
-    except WorkspaceDead:
-        raise
-    except EXEC_ERRORS as err:
-        container.require_alive()
-        raise WorkspaceError(f"could not {what} in {container.name}: {err}") from err
-    finally:
-        if stream is not None:
-            stream.close()
-        if api is not None:
-            api.close()
     if code != 0:
         container.require_alive()
         detail = output.text().strip()[-1000:] or f"exit code {code}"

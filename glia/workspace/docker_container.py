@@ -8,9 +8,10 @@ the exec and how its output is read is for `docker_commands.py` and `docker_file
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,12 @@ from glia.workspace.containers import (
     sandbox_user,
 )
 from glia.workspace.cpu_usage import CpuUsage
-from glia.workspace.docker_exec import ExecStream
+from glia.workspace.docker_exec import EXEC_ERRORS, ExecStream
 from glia.workspace.engine import docker_client, low_level_client, require_image
 
 log = structlog.get_logger(__name__)
 
+STALE_REMOVAL_S = 60.0  # how long a leftover container of this name may take to go (vfs removal is slow)
 _sweeper_installed = False
 _sweeper_lock = threading.Lock()
 
@@ -114,6 +116,19 @@ class DockerContainer:
             )
         log.warning("removing_stale_container", container=self.name)
         remove_quietly(stale)
+        # Someone else may be removing it already (a cluster node's reaper, the engine's auto-remove):
+        # the name is free only once the container is gone.
+        deadline = time.monotonic() + STALE_REMOVAL_S
+        while time.monotonic() < deadline:
+            try:
+                client.containers.get(self.name)
+            except docker.errors.NotFound:
+                return
+            time.sleep(0.2)
+        raise WorkspaceError(
+            f"the stale container {self.name} was still being removed after {STALE_REMOVAL_S:g} s; "
+            "run `glia cleanup` and try again"
+        )
 
     def mark_closed(self) -> bool:
         """True the first time only: whoever gets it removes the container; every later use is refused."""
@@ -191,7 +206,7 @@ class DockerContainer:
                 return
             time.sleep(0.2)
 
-    def open_exec(
+    def _open_exec(
         self,
         argv: Sequence[str],
         *,
@@ -216,3 +231,30 @@ class DockerContainer:
             api.close()
             raise
         return api, stream
+
+    @contextlib.contextmanager
+    def exec_stream(
+        self,
+        argv: Sequence[str],
+        failed: str,
+        *,
+        stdin: bool = False,
+        workdir: str = REPO_DIR,
+        env: Mapping[str, str] | None = None,
+    ) -> Iterator[ExecStream]:
+        """An exec of `argv`, closed on the way out. An engine error is this container's death when it
+        is dead (`WorkspaceDead`), else `WorkspaceError("{failed}: {error}")`; other errors pass."""
+        api = stream = None
+        try:
+            api, stream = self._open_exec(argv, stdin=stdin, workdir=workdir, env=env)
+            yield stream
+        except WorkspaceDead:
+            raise
+        except EXEC_ERRORS as err:
+            self.require_alive()
+            raise WorkspaceError(f"{failed}: {err}") from err
+        finally:
+            if stream is not None:
+                stream.close()
+            if api is not None:
+                api.close()

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from glia.workspace.base import WorkspaceDead, WorkspaceError, WorkspaceFileError
+from glia.workspace.base import WorkspaceFileError
 from glia.workspace.containers import REPO_DIR
 from glia.workspace.docker_commands import run_internal
 from glia.workspace.docker_container import DockerContainer
-from glia.workspace.docker_exec import EXEC_ERRORS, STDERR, STDOUT, BoundedText, ExecTimeout
+from glia.workspace.docker_exec import STDERR, STDOUT, BoundedText, ExecTimeout
 from glia.workspace.sandbox_scripts import (
     CLEAR_SCRIPT,
     EXTRACT_SCRIPT,
@@ -57,9 +57,9 @@ def export_tree(container: DockerContainer, excludes: Sequence[str], caps: TreeC
     argv = export_arguments(REPO_DIR, caps.max_file_bytes, caps.max_depth, caps.max_path_bytes, excludes)
     argv = ["timeout", "-k", "2", f"{caps.timeout_s:g}", *argv]
     errors = BoundedText(256 * 1024)
-    api = stream = None
-    try:
-        api, stream = container.open_exec(argv, workdir="/")
+    with container.exec_stream(
+        argv, f"could not export the repository of {container.name}", workdir="/"
+    ) as stream:
         frames = stream.frames(time.monotonic() + caps.timeout_s + 2)
         late: list[str] = []
 
@@ -81,16 +81,6 @@ def export_tree(container: DockerContainer, excludes: Sequence[str], caps: TreeC
             tree = tree.with_skipped(late, complete=False)
         if not tree.complete:
             container.require_alive()
-    except WorkspaceDead:
-        raise
-    except EXEC_ERRORS as err:
-        container.require_alive()
-        raise WorkspaceError(f"could not export the repository of {container.name}: {err}") from err
-    finally:
-        if stream is not None:
-            stream.close()
-        if api is not None:
-            api.close()
     return tree.with_skipped(_stderr_notes(errors, caps.max_skipped_listed))
 
 
@@ -102,27 +92,18 @@ def read_file(container: DockerContainer, relpath: str, max_bytes: int) -> bytes
     argv = ["timeout", "-k", "1", f"{READ_TIMEOUT_S:g}", "python3", "-I", "-S", "-c", READ_SCRIPT]
     argv += [REPO_DIR, relpath, str(max_bytes)]
     data = bytearray()
-    api = stream = None
     try:
-        api, stream = container.open_exec(argv, workdir="/")
-        for stream_id, payload in stream.frames(time.monotonic() + READ_TIMEOUT_S + 3):
-            if stream_id == STDOUT:
-                data += payload[: max_bytes + 1 - len(data)]
-                if len(data) > max_bytes:
-                    break
-        code = stream.wait_exit_code(timeout_s=2.0) if len(data) <= max_bytes else READ_TOO_BIG
+        with container.exec_stream(
+            argv, f"could not read {relpath} in {container.name}", workdir="/"
+        ) as stream:
+            for stream_id, payload in stream.frames(time.monotonic() + READ_TIMEOUT_S + 3):
+                if stream_id == STDOUT:
+                    data += payload[: max_bytes + 1 - len(data)]
+                    if len(data) > max_bytes:
+                        break
+            code = stream.wait_exit_code(timeout_s=2.0) if len(data) <= max_bytes else READ_TOO_BIG
     except ExecTimeout as err:
         raise WorkspaceFileError(f"{relpath}: reading took longer than {READ_TIMEOUT_S:g} s") from err
-    except WorkspaceDead:
-        raise
-    except EXEC_ERRORS as err:
-        container.require_alive()
-        raise WorkspaceError(f"could not read {relpath} in {container.name}: {err}") from err
-    finally:
-        if stream is not None:
-            stream.close()
-        if api is not None:
-            api.close()
     if code == READ_MISSING:
         raise WorkspaceFileError(f"{relpath}: no such file")
     if code == READ_NOT_REGULAR:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -41,3 +42,16 @@ def test_python_m_glia_passes_its_exit_code_on() -> None:
     result = _python_m_glia("no-such-command")
     assert result.returncode == 2
     assert "no-such-command" in result.stderr
+
+
+def test_every_subcommands_help_reads_as_written() -> None:
+    """argparse %-formats help strings but not descriptions: a '90%%' meant for one shows up doubled."""
+    parser = build_parser()
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert len(subparsers.choices) >= 8
+    for name, sub in subparsers.choices.items():
+        text = sub.format_help()
+        assert "%%" not in text, f"glia {name} --help: {text}"
+        assert "%(" not in text, f"glia {name} --help: {text}"
+    bench = subparsers.choices["bench"].format_help()
+    assert "90% confidence interval" in " ".join(bench.split())

@@ -100,9 +100,7 @@ def local_cluster(workers: int = 2, slots: int = SLOTS) -> Iterator[LocalCluster
             env=env, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         cluster.nodes["head"] = head_port
-        from glia.cluster import connect
-
-        connect(cluster.address)
+        _join(cluster.address, temp)
         for number in range(1, workers + 1):
             cluster.add_node(f"worker-{number}")
         yield cluster
@@ -113,6 +111,35 @@ def local_cluster(workers: int = 2, slots: int = SLOTS) -> Iterator[LocalCluster
             disconnect()
         subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def _join(address: str, temp: Path, attempts: int = 3) -> None:
+    """Connect this process as the driver. A join that fails (once seen on a loaded CI machine, with no
+    reason given) is tried again; the last failure shows the tails of the head's own logs."""
+    from glia.cluster import ClusterError, connect
+
+    for attempt in range(1, attempts + 1):
+        try:
+            connect(address)
+            return
+        except ClusterError as err:
+            import ray
+
+            ray.shutdown()
+            if attempt == attempts:
+                pytest.fail(f"{err}\n{_log_tails(temp)}")
+            time.sleep(5 * attempt)
+
+
+def _log_tails(temp: Path, lines: int = 15) -> str:
+    """The last lines of the head's GCS and raylet logs: why the join failed."""
+    logs = sorted(temp.glob("session_*/logs/*")) if temp.exists() else []
+    wanted = [f for f in logs if f.name.startswith(("gcs_server", "raylet")) and f.stat().st_size]
+    parts = []
+    for path in wanted[:6]:
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        parts.append(f"--- {path.name}\n" + "\n".join(tail))
+    return "\n".join(parts) or f"(no Ray logs under {temp})"
 
 
 @pytest.fixture(scope="session")

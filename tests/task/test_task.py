@@ -50,6 +50,8 @@ def _header() -> dict:
 def _write(tmp_path: Path, header: dict, body: str = "Make it fast.\n") -> Path:
     (tmp_path / "sim" / "pkg").mkdir(parents=True, exist_ok=True)
     (tmp_path / "sim" / DESIGN).write_text("class Router: ...\n")
+    # Its benchmark reports each run to Glia's ledger, so the task is loaded as written (no counted copy).
+    (tmp_path / "sim" / "run_all.sh").write_text('#!/bin/sh\necho "one run" > "$GLIA_LEDGER"\n')
     (tmp_path / "mine.py").write_text("class Router: ...\n")
     path = tmp_path / "toy.md"
     path.write_text("---\n" + yaml.safe_dump(header, sort_keys=False) + "---\n" + body)
