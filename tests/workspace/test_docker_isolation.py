@@ -152,5 +152,7 @@ def test_the_image_has_the_promised_tools(isolated):
         "python -c 'import sys, numpy, pandas; print(sys.version_info >= (3, 11), numpy.__version__ > \"1\")'; "
         "for tool in git ps pkill timeout grep sed awk setsid nohup; do command -v $tool >/dev/null || echo missing $tool; done"
     )
-    result = isolated.exec(probe, timeout_s=180)  # importing pandas on a busy 2-core CI machine took over 30 s
+    result = isolated.exec(
+        probe, timeout_s=180
+    )  # importing pandas on a busy 2-core CI machine took over 30 s
     assert (result.exit_code, result.output) == (0, "True True\n")
