@@ -34,6 +34,7 @@ from glia.task import Task
 from glia.task_kinds import kind_of
 from glia.workspace import create_workspace
 from glia.workspace.base import ExecResult, Limits, Workspace, WorkspaceError
+from glia.workspace.sandbox_scripts import COMPILE_COMMAND
 from glia.workspace.tree import MODE_FILE, Tree, TreeEntry, tree_from_folder
 
 log = structlog.get_logger(__name__)
@@ -44,15 +45,11 @@ ENDPOINT_ENV = "GLIA_DESIGN_ENDPOINT"
 CPU_LIMIT_ENV = "GLIA_DESIGN_CPU_LIMIT"  # the design process's CPU seconds (llmsim/design_host.py)
 ISOLATION_PACKAGE = Path(__file__).resolve().parents[1] / "isolation"
 TEMPLATE_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
-# Byte-compile a sandbox's sources once, after they are written, so that its simulations (each a new
-# interpreter, with PYTHONDONTWRITEBYTECODE=1) do not compile them again every time. Safe in the core:
-# only the host (the template, glia_isolation) and the core's own trusted processes write its files; no
-# design code runs there and nothing crosses from the design's sandbox but socket messages, so no .pyc
-# there can be the design's. In the design's sandbox the design may rewrite any file anyway; what it
-# holds is only ever loaded there. It executes nothing: a file that does not compile is left as it is.
-COMPILE_COMMAND = (
-    'p=$(command -v python || command -v python3) && "$p" -m compileall -q . >/dev/null 2>&1; exit 0'
-)
+# Each sandbox's sources are byte-compiled once, after they are written (COMPILE_COMMAND), so that its
+# simulations do not compile them again every time. Safe in the core: only the host (the template,
+# glia_isolation) and the core's own trusted processes write its files; no design code runs there and
+# nothing crosses from the design's sandbox but socket messages, so no .pyc there can be the design's.
+# In the design's sandbox the design may rewrite any file anyway; what it holds is only loaded there.
 
 
 @dataclass(frozen=True)
