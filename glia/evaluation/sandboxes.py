@@ -34,6 +34,7 @@ from glia.task import Task
 from glia.task_kinds import kind_of
 from glia.workspace import create_workspace
 from glia.workspace.base import ExecResult, Limits, Workspace, WorkspaceError
+from glia.workspace.sandbox_scripts import COMPILE_COMMAND
 from glia.workspace.tree import MODE_FILE, Tree, TreeEntry, tree_from_folder
 
 log = structlog.get_logger(__name__)
@@ -44,6 +45,11 @@ ENDPOINT_ENV = "GLIA_DESIGN_ENDPOINT"
 CPU_LIMIT_ENV = "GLIA_DESIGN_CPU_LIMIT"  # the design process's CPU seconds (llmsim/design_host.py)
 ISOLATION_PACKAGE = Path(__file__).resolve().parents[1] / "isolation"
 TEMPLATE_EXCLUDES = (".git", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache")
+# Each sandbox's sources are byte-compiled once, after they are written (COMPILE_COMMAND), so that its
+# simulations do not compile them again every time. Safe in the core: only the host (the template,
+# glia_isolation) and the core's own trusted processes write its files; no design code runs there and
+# nothing crosses from the design's sandbox but socket messages, so no .pyc there can be the design's.
+# In the design's sandbox the design may rewrite any file anyway; what it holds is only loaded there.
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ class EvaluationSandboxes:
             assert self.design_files is not None and self.design is not None
             sources = kind.design_sandbox_sources(template, self.design_files)
             self.design.write_files(Tree({**sources, **design_entries(self.design_files), **lib}))
+        self._compile()
         return self
 
     def close(self) -> None:
@@ -231,6 +238,15 @@ class EvaluationSandboxes:
         self.core.exec(f"rm -rf -- {shlex.quote(relpath)}", timeout_s=60)
 
     # -- internals ------------------------------------------------------------------------------------
+
+    def _compile(self) -> None:
+        """COMPILE_COMMAND in both sandboxes at once (a failure only costs speed)."""
+        sandboxes = [s for s in (self.core, self.design if self.hosted else None) if s is not None]
+        threads = [threading.Thread(target=_compile_in, args=(s,), daemon=True) for s in sandboxes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
     def _workspace(self, role: str, mounts: list) -> Workspace:
         return _make_workspace(self.folder, role, mounts, self.run_id, self.workers, self.image, self.backend,
@@ -363,6 +379,13 @@ def _channel_volume(run_id: str, label: str):
         labels=labels(run_id, f"eval-channel-{label}"[:60]),
     )
     return client, volume, docker.types.Mount(CHANNEL_DIR, volume.name, type="volume")
+
+
+def _compile_in(workspace: Workspace) -> None:
+    try:
+        workspace.exec(COMPILE_COMMAND, timeout_s=120)
+    except Exception as exc:  # noqa: BLE001 - only costs speed; the simulations say what is wrong
+        log.warning("evaluation.compile_failed", error=str(exc)[:300])
 
 
 def _close_all(*workspaces: Workspace | None) -> None:

@@ -92,9 +92,19 @@ tar --extract --file=- --no-same-owner --no-same-permissions --touch
 """
 
 
+# bash: byte-compile the repository's Python sources once (sandboxes run with PYTHONDONTWRITEBYTECODE=1,
+# so otherwise every new interpreter compiles again what it imports). Executes nothing of the sources;
+# a file that does not compile is left as it is; never fails. What it writes is loaded only by the
+# sandbox's own processes, and exports never carry bytecode (`glia/workspace/tree.py`).
+COMPILE_COMMAND = (
+    '(p=$(command -v python || command -v python3) && "$p" -m compileall -q .) >/dev/null 2>&1; true'
+)
+
+
 def git_init_command(ignored: Sequence[str]) -> str:
     """A shell command (run at the repository root) giving the Researcher a fresh git repository whose
-    first commit is what the folder holds now ("pristine template"), ignoring `ignored` patterns."""
+    first commit is what the folder holds now ("pristine template"), ignoring `ignored` patterns; the
+    sources are byte-compiled too (COMPILE_COMMAND), so that the Researcher's runs start faster."""
     patterns = " ".join(shlex.quote(p if "/" not in p else "/" + p.strip("/")) for p in ignored)
     return (
         "set -e; rm -rf .git; git init --quiet --initial-branch=main; "
@@ -102,7 +112,7 @@ def git_init_command(ignored: Sequence[str]) -> str:
         "git config commit.gpgsign false; "
         f"printf '%s\\n' {patterns} >> .git/info/exclude; "
         "git add --all; git commit --quiet --no-verify --allow-empty --message 'pristine template'; "
-        "git rev-parse HEAD"
+        f"{COMPILE_COMMAND}; git rev-parse HEAD"
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from glia.evaluation import Evaluation, EvaluationRefused, Evaluator
+from glia.evaluation.sandboxes import EvaluationSandboxes
 
 pytestmark = pytest.mark.docker
 
@@ -120,3 +121,31 @@ def test_baselines_are_cached_on_disk_until_the_template_changes(
     third = _evaluator(fake_task, tmp_path, "run3")
     third.baselines()
     assert third.simulations_run == 10  # the template changed: the cache no longer applies
+
+
+def test_a_simulation_costs_one_command_and_one_read_of_the_core_and_runs_compiled_sources(
+    workspace_image, fake_task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    compiled: list[str] = []
+    original_run, original_read = EvaluationSandboxes.run, EvaluationSandboxes.read
+
+    def run(self: EvaluationSandboxes, command: str, kill_after_s: float):
+        calls.append("run")
+        outcome = original_run(self, command, kill_after_s)
+        assert self.core is not None
+        compiled.append(self.core.exec("ls llmsim/__pycache__", timeout_s=30).output)
+        return outcome
+
+    def read(self: EvaluationSandboxes, relpath: str, max_bytes: int) -> bytes:
+        calls.append(f"read {relpath}")
+        return original_read(self, relpath, max_bytes)
+
+    monkeypatch.setattr(EvaluationSandboxes, "run", run)
+    monkeypatch.setattr(EvaluationSandboxes, "read", read)
+    for method in ("list_folder", "remove"):
+        monkeypatch.setattr(EvaluationSandboxes, method, lambda *a, name=method: calls.append(name) or [])
+    evaluation = _evaluator(fake_task, tmp_path, workers=1).evaluate_design(_design("llq"), "counted")
+    assert evaluation.valid and evaluation.simulations == 5
+    assert calls == ["run", "read trusted_collected/glia-eval_0/results.tar"] * 5  # no ls, no rm, one read
+    assert all("__main__.cpython-" in listing for listing in compiled)  # compiled once, before the runs

@@ -29,7 +29,9 @@ def saved(request: pytest.FixtureRequest, tmp_path: Path):
 def test_restore_gives_the_researcher_a_git_with_the_pristine_template(saved):
     workspace, _history, _snapshotter = saved
     result = workspace.exec("git log --format=%s; git status --porcelain; cat pkg/design.py", timeout_s=20)
-    assert result.output == "pristine template\nVALUE = 0\n"
+    assert result.output == "pristine template\nVALUE = 0\n"  # git status: bytecode is ignored
+    compiled = workspace.exec("ls pkg/__pycache__", timeout_s=20).output
+    assert "design.cpython-" in compiled  # compiled once, so the Researcher's runs do not compile it again
     workspace.exec("echo 'VALUE = 5' > pkg/design.py", timeout_s=20)
     assert "+VALUE = 5" in workspace.exec("git diff", timeout_s=20).output
 
