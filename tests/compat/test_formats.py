@@ -267,6 +267,8 @@ def test_a_nested_projects_requirements_are_the_folders_when_it_declares_none(tm
     assert (task.simulator / "requirements.txt").read_text() == "networkx>=3.0\nPyYAML\n"
     assert task.requirements == ("networkx>=3.0", "PyYAML")
     (simulator / "requirements.txt").unlink()  # no requirements anywhere: an import the sandbox lacks
-    (folder / "initial_program.py").write_text("import networkx\n" + (folder / "initial_program.py").read_text())
+    (folder / "initial_program.py").write_text(
+        "import networkx\n" + (folder / "initial_program.py").read_text()
+    )
     with pytest.raises(TaskError, match=r"imports networkx, which the sandbox does not have"):
         load_problem(folder)
