@@ -231,7 +231,7 @@ def _refuse_unrunnable(
 IMAGE_MODULES = frozenset({"numpy", "pandas", "dateutil", "pytz", "six", "openevolve", "shinka"})
 
 
-def _folder_module(root: Path, name: str, max_depth: int = 3) -> bool:
+def folder_module(root: Path, name: str, max_depth: int = 3) -> bool:
     """Whether the folder has a module or package `name`: beside the evaluator, or deeper (a simulator
     project's own package, `simulator/sky_spot/`, which Glia ships to the program's sandbox)."""
     if (root / f"{name}.py").is_file() or (root / name).is_dir():
@@ -257,7 +257,7 @@ def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top in sys.stdlib_module_names or top in IMAGE_MODULES or _folder_module(root, top):
+                if top in sys.stdlib_module_names or top in IMAGE_MODULES or folder_module(root, top):
                     continue
                 raise TaskError(
                     f"{path}: imports {top}, which the sandbox does not have and the folder declares nowhere; "
