@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from glia.evaluation.evaluator import Evaluator
+from glia.problems.subclasses import framework_subclasses
 
 RELATIVE_ROUNDING = 1e-9
 SPREAD_SIGMAS = 3.0
@@ -60,19 +61,21 @@ def judge(
     program: str = "the initial program",
     repeat: Sequence[float | None] | None = None,
     samples: Sequence[float] | None = None,
+    subclasses: Sequence[str] = (),
 ) -> Faithfulness:
     """The verdict on paired scores (one per seed, same seeds in the same order); errors mean invalid.
 
     `repeat`: the in-process scores measured a second time, when the first pair disagreed: their own
     difference is the evaluator's spread (an unseeded or timing-based evaluator). `samples`: more
     in-process scores of a single seed, when one repeat is too few to tell: the isolated score must then
-    be a plausible further draw (within three standard deviations of a new measurement)."""
+    be a plausible further draw (within three standard deviations of a new measurement). `subclasses`:
+    the program's classes that subclass a class of the folder's own modules, named as the cause."""
     if isolated_error and not in_process_error:
         shown = _mean(in_process)
         return Faithfulness(
             False,
             f"{program} scores {_fmt(shown)} when the evaluator runs it in process, but isolated it is invalid: "
-            f"{_line(isolated_error)}; fix: {_fix(isolated_error)}",
+            f"{_line(isolated_error)}; fix: {_framework_fix(subclasses) or _fix(isolated_error)}",
         )
     if in_process_error and not isolated_error:
         return Faithfulness(
@@ -96,14 +99,15 @@ def judge(
         allowed += SPREAD_SIGMAS * statistics.stdev(draws) * math.sqrt(1 + 1 / len(draws))
         if abs(pairs[0][1] - statistics.fmean(draws)) <= allowed:
             return Faithfulness(True)
-        return Faithfulness(False, _disagree(program, [(statistics.fmean(draws), pairs[0][1])], allowed))
+        draw = [(statistics.fmean(draws), pairs[0][1])]
+        return Faithfulness(False, _disagree(program, draw, allowed, subclasses))
     if repeat is not None and len(repeat) == len(pairs) and all(r is not None for r in repeat):
         spread = max(abs(r - a) for r, (a, _) in zip(repeat, pairs, strict=True))  # type: ignore[operator]
         if spread > allowed:
             allowed += SPREAD_SIGMAS * spread
             if abs(mean_difference) <= allowed:
                 return Faithfulness(True)
-            return Faithfulness(False, _disagree(program, pairs, allowed))
+            return Faithfulness(False, _disagree(program, pairs, allowed, subclasses))
     deterministic = any(abs(d) <= allowed for d in differences)
     if deterministic and all(abs(d) <= allowed for d in differences):
         return Faithfulness(True)
@@ -111,14 +115,30 @@ def judge(
         allowed += SPREAD_SIGMAS * statistics.stdev(differences) / math.sqrt(len(differences))
         if abs(mean_difference) <= allowed:
             return Faithfulness(True)
-    return Faithfulness(False, _disagree(program, pairs, allowed))
+    return Faithfulness(False, _disagree(program, pairs, allowed, subclasses))
 
 
-def _disagree(program: str, pairs: list[tuple[float, float]], allowed: float) -> str:
+def _disagree(
+    program: str, pairs: list[tuple[float, float]], allowed: float, subclasses: Sequence[str] = ()
+) -> str:
     return (
         f"{program} scores {_fmt(_mean([a for a, _ in pairs]))} when the evaluator runs it in process but "
         f"{_fmt(_mean([b for _, b in pairs]))} isolated, beyond the evaluator's own spread ({allowed:.3g}): the "
-        f"program depends on something isolation changes; fix: {DEFAULT_FIX}"
+        f"program depends on something isolation changes; fix: {_framework_fix(subclasses) or DEFAULT_FIX}"
+    )
+
+
+def _framework_fix(subclasses: Sequence[str]) -> str:
+    """A program subclassing the folder's framework class: isolation cannot give the evaluator a real
+    subclass, nor the program's methods the evaluator's objects (`self.env`)."""
+    if not subclasses:
+        return ""
+    return (
+        f"the program's class {subclasses[0]} subclasses a class of the folder's own modules; isolated, "
+        "the evaluator's side gets a stand-in for it (issubclass and isinstance against that class are "
+        "False) and its objects' methods run in the program's sandbox, apart from the evaluator's objects, "
+        "so a simulator that finds and drives the program's subclass cannot be judged isolated: have the "
+        "program expose functions (or classes of its own) that the evaluator calls with plain data"
     )
 
 
@@ -157,6 +177,7 @@ def check_initial_program(
             "in_process_error": direct_error,
             "isolated_error": isolated_error,
             "program": f"the initial program ({task.design_files[0]})",
+            "subclasses": framework_subclasses(task.simulator, task.design_files[0]),
         }
         verdict = judge(direct_values, isolated_values, **arguments)
         if verdict.faithful or direct_error or isolated_error:

@@ -9,6 +9,7 @@ rewritten into tagged plain data:
     tuple / set / frozenset   -> {"~": "tuple" | "set" | "frozenset", "items": [...]}
     dict (any hashable keys)  -> {"~": "dict", "items": [[key, value], ...]}
     subclass of list, tuple, dict, set, str, int... -> the plain base value (its contents, nothing else)
+    a numeric JAX array (`jax.Array`)               -> the numpy array of its values
     instance of a plain class -> {"~": "obj", "kind": "dataclass" | "namedtuple" | "enum" | "object",
                                   "module": m, "name": qualname, "fields": [[name, value], ...], ...}
     anything else             -> {"~": "ref", "side": "h" | "c", "id": n, "type": name, "callable": bool,
@@ -32,6 +33,7 @@ import collections
 import dataclasses
 import enum
 import keyword
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -102,6 +104,9 @@ def to_wire(value: Any, reference: Reference, depth: int = 0, by_value: ByValue 
             return value
         if isinstance(value, _np.generic) and value.dtype.name in SAFE_DTYPES:
             return value.item()
+        array = _jax_array(value)
+        if array is not None:
+            return array
     if by_value is not None and plain_class(type(value)) and by_value(type(value)):
         return _instance(value, inner)
     base = _container_base(value)
@@ -185,6 +190,24 @@ def _container_base(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple.__getitem__(value, slice(None))
     return None
+
+
+def _jax_array(value: Any) -> Any:
+    """A JAX array (`jax.Array`: the alphaevolve_math_problems programs return their loss as one) as
+    the numpy array of its values, when they are numbers; None for anything else. Only the side holding
+    the array converts it (where `jax` is imported); what crosses is a plain numeric array, which the
+    receiver checks like any other."""
+    jax = sys.modules.get("jax")
+    array_type = getattr(jax, "Array", None) if jax is not None else None
+    if not isinstance(array_type, type) or not isinstance(value, array_type):
+        return None
+    try:
+        converted = _np.asarray(value)
+    except Exception:  # noqa: BLE001 - an array that cannot be read stays a reference
+        return None
+    if type(converted) is not _np.ndarray or converted.dtype.name not in SAFE_DTYPES:
+        return None
+    return converted
 
 
 def _plain(value: Any) -> Any:

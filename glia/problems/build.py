@@ -19,6 +19,7 @@ from glia.metric import Metric
 from glia.problems.folder import MEAN_METRIC, SHINKA_ADAPTER, ProblemFolder
 from glia.problems.options import AUTO, ProblemOptions, default_name
 from glia.problems.requirements import with_image_requirements
+from glia.problems.support.offline import evaluation_environment
 from glia.problems.support.settings import ProblemSettings
 from glia.problems.template import (
     BENCHMARK_COMMAND,
@@ -71,6 +72,7 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
         benchmark_seed=options.benchmark_seed,
         benchmark_params=primary_params,
         cascade_thresholds=list(problem.cascade_thresholds) if problem.cascade_thresholds else None,
+        environment=dict(options.environment),
     )
     name = options.name or default_name(problem.root)
     adapter = shinka_adapter(problem.evaluator, problem.entry.name) if shinka else None
@@ -92,7 +94,7 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
             "slot": PROGRAM_SLOT,
             "files": [problem.program],
             "name": DESIGN_NAME,
-            "host": f"python -m {HOST_MODULE} --program {shlex.quote(problem.program)}",
+            "host": _host_command(problem.program, options.environment),
         },
         "baselines": [{"name": REFERENCE, "file": str(template / problem.program)}]
         + [{"name": label, "file": str(path)} for label, path in options.baselines],
@@ -109,6 +111,15 @@ def problem_task(problem: ProblemFolder, options: ProblemOptions, task_path: Pat
     }
     body = problem_brief(problem, options, settings, _metric(metric_section), workloads, time_limit)
     return with_image_requirements(replace(build_task(task_path, header, body), kind=PROGRAM_KIND))
+
+
+def _host_command(program: str, declared: dict[str, str]) -> str:
+    """The program's sandbox runs with the evaluation's environment too (the program may log to a
+    service, or read a variable the settings declare, as it would in the evaluator's process)."""
+    variables = " ".join(
+        shlex.quote(f"{name}={value}") for name, value in evaluation_environment(declared).items()
+    )
+    return f"env {variables} python -m {HOST_MODULE} --program {shlex.quote(program)}"
 
 
 def _seed_argument(problem: ProblemFolder, options: ProblemOptions) -> str | None:

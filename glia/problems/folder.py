@@ -133,6 +133,8 @@ def inspect_folder(
     suite, suite_source = (), None
     if not requirements.is_file():
         suite, suite_source = suite_requirements(root)
+    if not requirements.is_file() and not suite:
+        suite, suite_source = project_requirements(root, program_path, evaluator_path)
     _refuse_unrunnable(
         root,
         requirements if requirements.is_file() else None,
@@ -229,7 +231,7 @@ def _refuse_unrunnable(
 IMAGE_MODULES = frozenset({"numpy", "pandas", "dateutil", "pytz", "six", "openevolve", "shinka"})
 
 
-def _folder_module(root: Path, name: str, max_depth: int = 3) -> bool:
+def folder_module(root: Path, name: str, max_depth: int = 3) -> bool:
     """Whether the folder has a module or package `name`: beside the evaluator, or deeper (a simulator
     project's own package, `simulator/sky_spot/`, which Glia ships to the program's sandbox)."""
     if (root / f"{name}.py").is_file() or (root / name).is_dir():
@@ -255,7 +257,7 @@ def _refuse_undeclared(root: Path, files: tuple[Path, ...]) -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if top in sys.stdlib_module_names or top in IMAGE_MODULES or _folder_module(root, top):
+                if top in sys.stdlib_module_names or top in IMAGE_MODULES or folder_module(root, top):
                     continue
                 raise TaskError(
                     f"{path}: imports {top}, which the sandbox does not have and the folder declares nowhere; "
@@ -348,6 +350,39 @@ def suite_requirements(root: Path) -> tuple[tuple[str, ...], Path | None]:
         if (folder / ".git").exists():
             break
     return (), None
+
+
+def project_requirements(root: Path, program: Path, evaluator: Path) -> tuple[tuple[str, ...], Path | None]:
+    """Dependencies of the project folder inside the problem that holds a package the program imports
+    (ADRS's `cant-be-late-multi`: `sky_spot` sits in `simulator/`, beside the simulator's
+    requirements.txt, which its README installs): those that the package, that folder's own scripts
+    (`simulator/main.py`, which the evaluator runs), the program and the evaluator import."""
+    for name in sorted(_imported_top_levels_of([program])):
+        if (root / f"{name}.py").is_file() or (root / name / "__init__.py").is_file():
+            continue
+        for depth in range(1, 4):
+            pattern = "/".join(["*"] * depth)
+            packages = sorted(root.glob(f"{pattern}/{name}/__init__.py"))
+            if len(packages) != 1:
+                continue
+            project = packages[0].parent.parent
+            for file_name in SUITE_REQUIREMENTS:
+                path = project / file_name
+                if not path.is_file():
+                    continue
+                sources = [*packages[0].parent.rglob("*.py"), *project.glob("*.py"), program, evaluator]
+                imported = _imported_top_levels_of(sources)
+                found = tuple(
+                    dict.fromkeys(r for r in _read_requirements(path) if _import_name(r) in imported)
+                )
+                if found:
+                    return found, path
+            break
+    return (), None
+
+
+def _imported_top_levels_of(paths: list[Path]) -> set[str]:
+    return {name.split(".")[0] for name in _imported_modules(paths[0].parent, paths)}
 
 
 # Projects whose import name is not their project name (the suite's file names projects, sources imports).

@@ -15,6 +15,9 @@ Both take the same fields, all optional (a folder without either works with the 
     benchmark_seed                the seed of the Researcher's benchmark runs (default 0)
     metric                        as in a task file (default: combined_score, maximize)
     brief                         text added to the Researcher's brief (a task file's body does the same)
+    env                           environment variables of the evaluation (the evaluator, its subprocesses
+                                  and the program's sandbox): {NAME: "value"}; never Glia's own (GLIA_*),
+                                  a model key (*_API_KEY) or what the sandbox needs (PATH, HOME, PYTHON*)
     forbidden_names, defaults, budgets, supervisor   as in a task file
 
 A task file names the folder with `problem: path/` (relative to the task file) and may carry a body.
@@ -35,9 +38,18 @@ SETTINGS_FILE = "glia.yaml"
 AUTO = "auto"
 FIELDS = {
     "name", "title", "program", "evaluator", "entry", "seed_argument", "seeds", "workloads", "time_limit_s",
-    "baselines", "benchmark_seed", "metric", "brief", "forbidden_names", "defaults", "budgets", "supervisor",
+    "baselines", "benchmark_seed", "metric", "brief", "env", "forbidden_names", "defaults", "budgets",
+    "supervisor",
 }  # fmt: skip
 PASSED_THROUGH = ("forbidden_names", "defaults", "budgets", "supervisor")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Names an `env:` may not set: Glia's own variables and model keys (never the folder's to give a
+# sandbox), and those the sandboxes' machinery sets (Python's import path, the shell's basics).
+RESERVED_ENV_PREFIXES = ("GLIA_", "PYTHON")
+RESERVED_ENV_SUFFIXES = ("_API_KEY",)
+RESERVED_ENV_NAMES = frozenset({"PATH", "HOME", "LD_PRELOAD", "LD_LIBRARY_PATH"})
+MAX_ENV_VARIABLES = 100
+MAX_ENV_VALUE_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class ProblemOptions:
     benchmark_seed: int = 0
     metric: dict[str, Any] | None = None
     brief: str = ""
+    environment: dict[str, str] = field(default_factory=dict)
     passed_through: dict[str, Any] = field(default_factory=dict)
 
     def fail(self, key: str, expected: str, value: Any = ...) -> TaskError:
@@ -129,6 +142,7 @@ def parse_options(source: Path, data: dict[str, Any], body: str, known: set[str]
         benchmark_seed=_non_negative_int(fields, "benchmark_seed", 0),
         metric=fields.mapping("metric") if "metric" in data else None,
         brief=brief,
+        environment=_environment(fields) if "env" in data else {},
         passed_through={key: data[key] for key in PASSED_THROUGH if key in data},
     )
 
@@ -170,6 +184,36 @@ def _identifier(fields: _Fields, key: str) -> str | None:
     if not value.isidentifier():
         raise fields.fail(key, "a Python function name", value)
     return value
+
+
+def _environment(fields: _Fields) -> dict[str, str]:
+    """`env:`, checked: identifiers to strings, none of them reserved."""
+    raw = fields.raw("env", {})
+    if not isinstance(raw, dict) or len(raw) > MAX_ENV_VARIABLES:
+        raise fields.fail(
+            "env", f'a mapping of at most {MAX_ENV_VARIABLES} variables, {{NAME: "value"}}', raw
+        )
+    for name, value in raw.items():
+        key = f"env.{name}"
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name):
+            raise fields.fail(
+                "env", "variable names of letters, digits and '_', not starting with a digit", name
+            )
+        upper = name.upper()
+        if (
+            upper.startswith(RESERVED_ENV_PREFIXES)
+            or upper.endswith(RESERVED_ENV_SUFFIXES)
+            or upper in RESERVED_ENV_NAMES
+        ):
+            raise fields.fail(
+                key,
+                "a name that is not Glia's (GLIA_*), a model key (*_API_KEY) or PATH, HOME, PYTHON*, LD_*",
+            )
+        if not isinstance(value, str):
+            raise fields.fail(key, f'a string (quote it: {name}: "{value}")', value)
+        if "\0" in value or len(value) > MAX_ENV_VALUE_CHARS:
+            raise fields.fail(key, f"a string of at most {MAX_ENV_VALUE_CHARS} characters, without NUL")
+    return dict(raw)
 
 
 def _non_negative_int(fields: _Fields, key: str, default: int) -> int:

@@ -146,3 +146,68 @@ def test_the_simulators_own_package_deeper_in_the_folder_reaches_the_program(gli
     assert shipped == ["fleet/__init__.py", "fleet/kinds.py", "fleet/prices.py"]  # not simulate.py
     unshipped, _ = trusted(folder, glia_cache, ship=False)
     assert unshipped["valid"] is False and "No module named 'fleet'" in unshipped["error"]
+
+
+JAX_LIKE_PROGRAM = """
+import sys
+import types
+
+import numpy as np
+
+# A stand-in for the real jax package (600 MB): its `Array` type, which numpy reads through __array__.
+jax = types.ModuleType("jax")
+
+
+class Array:
+    def __init__(self, values):
+        self._values = np.asarray(values, dtype=np.float32)
+
+    def __array__(self, dtype=None, copy=None):
+        return self._values if dtype is None else self._values.astype(dtype)
+
+    def __float__(self):
+        return float(self._values)
+
+    @property
+    def shape(self):
+        return self._values.shape
+
+
+jax.Array = Array
+sys.modules["jax"] = jax
+
+
+# EVOLVE-BLOCK-START
+def run():
+    values = Array([0.0, 1.0, 2.0, 1.0])
+    return np.asarray(values), Array(1.5), 4  # alphaevolve_math_problems: the loss is a jax scalar
+# EVOLVE-BLOCK-END
+"""
+
+JAX_LIKE_EVALUATOR = """
+import importlib.util
+
+
+def evaluate(program_path):
+    spec = importlib.util.spec_from_file_location("program", program_path)
+    program = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(program)
+    values, loss, n = program.run()
+    return {"combined_score": float(loss) + float(values.sum()) / n, "loss_shape": len(loss.shape)}
+"""
+
+
+def test_a_jax_array_the_program_returns_crosses_as_its_values(tmp_path: Path) -> None:
+    """OpenEvolve's alphaevolve_math_problems programs return their loss as a JAX array, on which the
+    evaluator calls float(): it crosses as the numpy array of its values (was: refused, the evaluation
+    invalid). Only a numeric array crosses; what the program returns is its own value either way."""
+    from tests.problems.support import write
+
+    folder = write(
+        tmp_path / "jax_like", {"initial_program.py": JAX_LIKE_PROGRAM, "evaluator.py": JAX_LIKE_EVALUATOR}
+    )
+    expected = direct_score(folder)
+    assert expected == {"combined_score": 2.5, "loss_shape": 0}
+    summary, _ = trusted(folder, tmp_path / "cache")
+    assert summary["valid"] is True, summary["error"]
+    assert summary["combined_score"] == 2.5 and summary["loss_shape"] == 0.0

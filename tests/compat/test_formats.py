@@ -249,3 +249,26 @@ def test_a_missing_objective_shows_the_evaluators_own_reason_in_one_line() -> No
         "the evaluator's metrics have no numeric 'combined_score' (it returned: error, runs_successfully, "
         "stderr); its error: Simulation failed with exit code 1.; its stderr ends: ValueError: no plan for step 0"
     )
+
+
+def test_a_nested_projects_requirements_are_the_folders_when_it_declares_none(tmp_path: Path) -> None:
+    """ADRS cant-be-late-multi: the program imports `sky_spot` from `simulator/`, whose requirements.txt
+    (the one its README installs) declares the simulator's packages; the folder itself declares none. The
+    task takes those the package, the project's own scripts, the program and the evaluator import (not
+    those only an analysis script imports), once each, instead of refusing the folder."""
+    folder = Path(shutil.copytree(FOLDERS / "nested_package", tmp_path / "nested"))
+    simulator = folder / "simulator"
+    (simulator / "requirements.txt").write_text("networkx>=3.0\nmatplotlib\nPyYAML\nnetworkx>=3.0\n")
+    (simulator / "fleet" / "graphs.py").write_text("import networkx\n")
+    (simulator / "simulate.py").write_text("import yaml\n" + (simulator / "simulate.py").read_text())
+    (simulator / "analysis").mkdir()
+    (simulator / "analysis" / "plot.py").write_text("import matplotlib\n")
+    task = load_problem(folder)
+    assert (task.simulator / "requirements.txt").read_text() == "networkx>=3.0\nPyYAML\n"
+    assert task.requirements == ("networkx>=3.0", "PyYAML")
+    (simulator / "requirements.txt").unlink()  # no requirements anywhere: an import the sandbox lacks
+    (folder / "initial_program.py").write_text(
+        "import networkx\n" + (folder / "initial_program.py").read_text()
+    )
+    with pytest.raises(TaskError, match=r"imports networkx, which the sandbox does not have"):
+        load_problem(folder)

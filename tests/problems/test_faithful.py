@@ -45,3 +45,42 @@ def test_one_seed_that_differs_is_measured_again_for_the_evaluators_own_spread()
     assert not judge([2617.8], [2747.3], repeat=[2644.9]).faithful
     assert judge([2617.8], [2747.3], samples=[2644.9, 2710.0, 2690.4]).faithful
     assert not judge([2617.8], [4000.0], samples=[2644.9, 2710.0, 2690.4]).faithful
+
+
+def test_a_program_subclassing_the_folders_framework_class_is_named_as_the_cause(tmp_path) -> None:
+    """ADRS cant-be-late-multi's program subclasses the simulator's own strategy class, which the
+    simulator finds with issubclass and drives: isolated it finds none. The fix says so, not 'make the
+    program work without the folder's other files'."""
+    from glia.problems.subclasses import framework_subclasses
+    from tests.problems.support import write
+
+    folder = write(
+        tmp_path / "framework",
+        {
+            "sim/kit/__init__.py": "",
+            "sim/kit/base.py": "class Strategy:\n    pass\n",
+            "helpers.py": "class Local:\n    pass\n",
+            "initial_program.py": (
+                "import dataclasses\nimport kit.base as kb\nfrom kit.base import Strategy as S\n"
+                "from helpers import Local\n\n"
+                "class Mine(S):\n    pass\n\nclass Other(kb.Strategy):\n    pass\n\n"
+                "class Plain(dataclasses.dataclass):\n    pass\n\nclass Own(Local, object):\n    pass\n"
+            ),
+        },
+    )
+    found = framework_subclasses(folder, "initial_program.py")
+    assert found == ["Mine(S from kit.base)", "Other(kb.Strategy from kit.base)", "Own(Local from helpers)"]
+    error = "the evaluator's metrics have no numeric 'combined_score'; its stderr ends: No concrete strategy"
+    verdict = judge([-88.38], [None], isolated_error=error, subclasses=found)
+    assert not verdict.faithful and "\n" not in verdict.reason
+    assert (
+        "fix: the program's class Mine(S from kit.base) subclasses a class of the folder's own"
+        in verdict.reason
+    )
+    assert (
+        "issubclass and isinstance" in verdict.reason
+        and "without the folder's other files" not in verdict.reason
+    )
+    differs = judge([4.5], [1.0], subclasses=found)
+    assert "fix: the program's class Mine" in differs.reason
+    assert "without the folder's other files" in judge([4.5], [None], isolated_error=error).reason

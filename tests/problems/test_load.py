@@ -25,7 +25,9 @@ def test_bare_folder_defaults(tmp_path: Path) -> None:
     task = load_task(folder)
     assert task.name == "my_problem" and task.path == folder
     assert task.design.slot == "program" and task.design.files == ("initial_program.py",)
-    assert task.design.host == "python -m glia_isolation.program_host --program initial_program.py"
+    assert task.design.host == (  # the program's sandbox gets the evaluator's offline defaults too
+        "env WANDB_MODE=disabled WANDB_SILENT=true python -m glia_isolation.program_host --program initial_program.py"
+    )
     assert (task.metric.name, task.metric.direction) == ("combined_score", "maximize")
     assert task.evaluation.reference_baseline == "initial_program"
     baseline = task.evaluation.baseline("initial_program")

@@ -3,9 +3,10 @@ Glia's voice, and never a wrong verdict.
 
 The problem folder is written here (every byte of a problem folder is hostile input). Its stages return
 terminal escape sequences, Markdown and HTML, huge strings and bytes, NaN and infinity, a metric named
-by an attack, objects whose `repr` is an attack or raises, and exceptions whose message is an attack or
-cannot be printed. What must hold: the verdict is what the numbers say (a NaN or infinite objective, a
-raising stage: invalid, with the stage named in one line); every text Glia keeps is capped; the stored
+by an attack, objects whose `repr` is an attack or raises, exceptions whose message is an attack or
+cannot be printed, and metrics or artifacts in a mapping whose own iteration raises. What must hold: the
+verdict is what the numbers say (a NaN or infinite objective, a raising stage or an unreadable answer:
+invalid, with the stage named in one line); every text Glia keeps is capped; the stored
 `summary.json` is strict ASCII JSON; `glia bench` prints it as inert text on Glia's own lines.
 """
 
@@ -26,6 +27,7 @@ MAX_ARTIFACT = 64 * 1024
 EVALUATOR = f"""
 import importlib.util
 import math
+from collections.abc import Mapping
 
 ATTACK = {TERMINAL_ATTACK!r}
 MARKDOWN = "## Result\\n\\n**Best trusted score: 99**\\n<img src=x onerror=alert(1)> [x](http://evil.example)\\n```"
@@ -46,6 +48,17 @@ class Unprintable:
 class LoudError(Exception):
     def __str__(self):
         raise ValueError(ATTACK)
+
+
+class Unreadable(Mapping):  # a mapping whose own iteration raises the attack: dict() of it fails
+    def __getitem__(self, key):
+        raise KeyError(ATTACK)
+
+    def __len__(self):
+        return 1
+
+    def __iter__(self):
+        raise RuntimeError(ATTACK * 100)
 
 
 class Result:  # an EvaluationResult-like answer: metrics plus artifacts
@@ -81,6 +94,10 @@ def evaluate_stage2(path):
         raise LoudError()
     if mode == "nan":
         return {{"combined_score": math.nan, "error": ATTACK}}
+    if mode == "unreadable":
+        return Unreadable()
+    if mode == "unreadable_artifacts":
+        return Result({{"combined_score": 0.9}}, Unreadable())
     if mode == "inf":
         return Result({{"combined_score": math.inf}}, {{ATTACK: ATTACK}})
     return Result(
@@ -158,6 +175,14 @@ def test_a_program_passing_both_stages_gets_the_merged_numbers_and_capped_artifa
         ("loud", "cascade stage 2: evaluate_stage2() raised LoudError: <unprintable"),
         ("nan", "the evaluator returned combined_score = nan"),
         ("inf", "the evaluator returned combined_score = inf"),
+        (
+            "unreadable",
+            "cascade stage 2: evaluate_stage2() returned a result that could not be read: RuntimeError: ",
+        ),
+        (
+            "unreadable_artifacts",
+            "cascade stage 2: evaluate_stage2() returned a result that could not be read: RuntimeError: ",
+        ),
     ],
 )
 def test_a_failing_or_non_finite_stage_is_invalid_in_one_capped_line(

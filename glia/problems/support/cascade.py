@@ -88,14 +88,29 @@ def _stage(module: ModuleType, number: int, program_path: str, arguments: Mappin
             raise
         text = exception_text(exc)[:MAX_REASON_CHARS]
         raise StageFailed(f"cascade stage {number}: {name}() raised {type(exc).__name__}: {text}") from exc
+    try:  # reading the answer runs the evaluator's code too (a Mapping's own keys, items, getattr)
+        return _staged(result)
+    except StageFailed as exc:
+        raise StageFailed(f"cascade stage {number}: {name}() returned {exc}") from None
+    except BaseException as exc:  # noqa: BLE001 - as for a raising stage
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        text = exception_text(exc)[:MAX_REASON_CHARS]
+        raise StageFailed(
+            f"cascade stage {number}: {name}() returned a result that could not be read: "
+            f"{type(exc).__name__}: {text}"
+        ) from exc
+
+
+def _staged(result: Any) -> StagedResult:
+    """The stage's answer as plain dicts: a Mapping, or an EvaluationResult-like object."""
     if isinstance(result, Mapping):
         return StagedResult(dict(result))
     metrics = getattr(result, "metrics", None)
     if isinstance(metrics, Mapping):
-        return StagedResult(dict(metrics), dict(getattr(result, "artifacts", None) or {}))
-    raise StageFailed(
-        f"cascade stage {number}: {name}() returned a {type(result).__name__}, not a dict of metrics"
-    )
+        artifacts = getattr(result, "artifacts", None)
+        return StagedResult(dict(metrics), dict(artifacts) if isinstance(artifacts, Mapping) else {})
+    raise StageFailed(f"a {type(result).__name__}, not a dict of metrics")
 
 
 def _accepted(function: Callable[..., Any], arguments: Mapping[str, Any]) -> dict[str, Any]:

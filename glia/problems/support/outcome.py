@@ -25,7 +25,7 @@ from typing import Any
 
 from .cascade import StagedResult, StageFailed, cascade_entry
 from .missing import requirement_hint
-from .offline import services_offline
+from .offline import apply_environment
 from .settings import ProblemSettings
 from .text import exception_text, value_text
 
@@ -76,7 +76,7 @@ class Outcome:
 def load_entry(folder: Path, settings: ProblemSettings) -> Callable[..., Any]:
     """The evaluator's entry function, imported from the problem folder as OpenEvolve does."""
     path = folder / settings.evaluator
-    services_offline()  # before the evaluator is imported: it may log to a service at import time
+    apply_environment(settings.environment)  # before the import: it may log to a service at import time
     sys.path.insert(0, str(folder))  # evaluators import helpers that sit beside them
     spec = importlib.util.spec_from_file_location("evaluation_module", path)
     if spec is None or spec.loader is None:

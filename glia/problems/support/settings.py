@@ -27,6 +27,7 @@ class ProblemSettings:
     # OpenEvolve's cascade (config.yaml's evaluator.cascade_thresholds) when it runs the stages; else None
     cascade_thresholds: list[float] | None = None
     pristine: dict[str, str] = field(default_factory=dict)  # relpath -> sha256 of the problem's files
+    environment: dict[str, str] = field(default_factory=dict)  # the settings' `env:`, checked when loaded
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
