@@ -1,7 +1,9 @@
 """Trusted evaluation spread over a cluster: the simulations of one evaluation run on many nodes at once.
 
 A *lane* is one `PairHost` actor (`glia.cluster.pair`) on one node: a core and a design sandbox sharing
-that node's channel volume, two of its declared slots, one simulation at a time. `SpreadSandboxes` is
+that node's channel volume, two of its declared slots, one simulation at a time; a lane for a built-in
+design (a baseline router: no design sandbox) is the core alone and takes one slot, so a baseline's
+evaluation runs twice as many simulations at once. `SpreadSandboxes` is
 the evaluator's `EvaluationSandboxes` interface over several lanes: each lane is driven by the
 evaluator's own `EvaluationSandboxes` (the same files written, the same design host, the same
 commands), through `RemoteMember` proxies, and each of the evaluator's job threads keeps one lane, so a
@@ -28,7 +30,7 @@ import structlog
 
 from glia.cluster.actors import actor_class
 from glia.cluster.host import RESOURCE, NodeRefused
-from glia.cluster.pair import UNITS, PairHost
+from glia.cluster.pair import UNITS, PairHost, units_for
 from glia.cluster.placement import PLACEMENT
 from glia.cluster.workspace import (
     CALL_MARGIN_S,
@@ -51,18 +53,22 @@ NODES_FILE = "nodes.json"  # in an evaluation's folder: which node ran how many 
 DEFAULT_EXEC_S = 600.0
 
 
-def cluster_lanes() -> int:
-    """How many lanes (pairs) the cluster's nodes declare room for: its default evaluation width."""
-    return max(1, sum(slots // UNITS for slots in PLACEMENT.nodes().values()))
+def cluster_lanes(units: int = 1) -> int:
+    """How many lanes of `units` slots the cluster's nodes declare room for. The evaluator's default
+    width is that of one-slot lanes (a baseline's); an evaluation of a hosted design opens fewer, as
+    many pairs as are free (`LanePool.take`)."""
+    return max(1, sum(slots // units for slots in PLACEMENT.nodes().values()))
 
 
 class Lane:
     """One pair actor on one node; the `SandboxPool` interface that `EvaluationSandboxes` asks for."""
 
-    def __init__(self, node: str, run_id: str, image: str, time_limit_s: float, number: int) -> None:
+    def __init__(
+        self, node: str, run_id: str, image: str, time_limit_s: float, number: int, units: int
+    ) -> None:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        self.node, self.image, self.number = node, image, number
+        self.node, self.image, self.number, self.units = node, image, number, units
         self.broken = False  # lost (or refused): closed when given back, never reused
         self.refused = False
         self.where: dict[str, Any] = {}
@@ -70,7 +76,7 @@ class Lane:
             actor_class(PairHost)
             .options(
                 num_cpus=0,
-                resources={RESOURCE: UNITS},
+                resources={RESOURCE: units},
                 max_concurrency=8,  # the core's command and the design host's at once
                 max_restarts=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False),
@@ -87,6 +93,10 @@ class Lane:
 
     def acquire(self, folder: Path, hosted: bool) -> tuple[RemoteMember, RemoteMember | None]:
         """The node's sandboxes, fresh, their logs written under `folder` here."""
+        if units_for(hosted) > self.units:  # a one-slot lane never starts a second sandbox
+            raise WorkspaceError(
+                f"lane {self.number} holds {self.units} slot(s): no room for a design sandbox"
+            )
         try:
             self.where = self.call("acquire", hosted)
         except NodeRefused as refused:  # no engine or no image there: left out, never a bad design
@@ -110,7 +120,7 @@ class Lane:
             except Exception as exc:  # noqa: BLE001 - best effort; containers self-destruct
                 log.warning("cluster.lane_close_failed", node=self.node, error=str(exc)[:300])
         kill_actor(self.actor)
-        PLACEMENT.release(self.node, UNITS)
+        PLACEMENT.release(self.node, self.units)
         if self.broken and not self.refused:
             PLACEMENT.refuse(self.node, "the node died during a trusted evaluation")
 
@@ -164,25 +174,29 @@ class LanePool:
         self._lock = threading.Lock()
         PLACEMENT.reclaimable(self._reclaim_one, self)
 
-    def take(self, wanted: int) -> list[Lane]:
-        """Up to `wanted` lanes: kept ones first, then new ones where slots are free now; at least one,
-        waiting for it when the cluster is full."""
+    def take(self, wanted: int, units: int = UNITS) -> list[Lane]:
+        """Up to `wanted` lanes of `units` slots: kept ones first, then new ones where slots are free now;
+        at least one, waiting for it when the cluster is full. Kept lanes of the other size are closed
+        first, so their slots count as free."""
         with self._lock:
-            lanes, self._idle = self._idle[:wanted], self._idle[wanted:]
+            fitting = [lane for lane in self._idle if lane.units == units]
+            other = [lane for lane in self._idle if lane.units != units]
+            lanes, self._idle = fitting[:wanted], fitting[wanted:]
+        _close_all(other)
         while len(lanes) < wanted:
-            node = PLACEMENT.try_acquire(self.image, UNITS)
+            node = PLACEMENT.try_acquire(self.image, units)
             if node is None:
                 break
-            lanes.append(self._new(node))
+            lanes.append(self._new(node, units))
         if not lanes:
-            lanes.append(self._new(PLACEMENT.acquire(self.image, units=UNITS)))
+            lanes.append(self._new(PLACEMENT.acquire(self.image, units=units), units))
         return lanes
 
-    def _new(self, node: str) -> Lane:
+    def _new(self, node: str, units: int) -> Lane:
         with self._lock:
             self._made += 1
             number = self._made
-        return Lane(node, self.run_id, self.image, self.time_limit_s, number)
+        return Lane(node, self.run_id, self.image, self.time_limit_s, number, units)
 
     def give_back(self, lanes: list[Lane]) -> None:
         for lane in lanes:
@@ -204,13 +218,17 @@ class LanePool:
         """Close the idle lanes (the evaluator saw a core die); the next evaluation starts new ones."""
         with self._lock:
             lanes, self._idle = self._idle, []
-        if lanes:  # each on its own node: all at once
-            with ThreadPoolExecutor(len(lanes), thread_name_prefix="glia-lane-close") as closing:
-                list(closing.map(Lane.close, lanes))
+        _close_all(lanes)
 
     def close(self) -> None:
         PLACEMENT.reclaimable(None, self)
         self.discard()
+
+
+def _close_all(lanes: list[Lane]) -> None:
+    if lanes:  # each on its own node: all at once
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="glia-lane-close") as closing:
+            list(closing.map(Lane.close, lanes))
 
 
 class SpreadSandboxes:
@@ -227,7 +245,9 @@ class SpreadSandboxes:
         self.workers = self.wanted
         self._own_pool = pool is None
         self.pool = pool or LanePool(options["run_id"], options.get("image"), options["time_limit_s"])
-        self.isolation = EvaluationSandboxes(task, folder, workers=1, **options).isolation
+        probe = EvaluationSandboxes(task, folder, workers=1, **options)
+        self.isolation = probe.isolation
+        self.units = units_for(probe.hosted)  # a built-in design's lane is its core alone: one slot
         self.lanes: list[Lane] = []
         self.members: list[Any] = []
         self._free: list[int] = []
@@ -241,7 +261,7 @@ class SpreadSandboxes:
         from glia.evaluation.sandboxes import EvaluationSandboxes
 
         while True:
-            lanes = self.pool.take(self.wanted)
+            lanes = self.pool.take(self.wanted, self.units)
             members = [EvaluationSandboxes(workers=1, pool=lane, **self._options) for lane in lanes]
             with ThreadPoolExecutor(len(members), thread_name_prefix="glia-lane-open") as opening:
                 errors = list(opening.map(_open_quietly, members))
@@ -315,7 +335,8 @@ class SpreadSandboxes:
         attempt = 1 + max((row.get("attempt", 1) for row in earlier), default=0)
         rows = [
             {"attempt": attempt, "lane": lane.number, "node_id": lane.node, "ip": lane.where.get("ip"),
-             "host": lane.where.get("host"), "simulations": runs, "lost": lane.broken}
+             "host": lane.where.get("host"), "slots": lane.units, "simulations": runs,
+             "lost": lane.broken}
             for lane, runs in zip(self.lanes, self._runs, strict=False)
         ]  # fmt: skip
         try:

@@ -26,6 +26,12 @@ ROLES = ("core", "design")
 UNITS = 2  # slots of the node's `glia_sandbox` resource one pair takes: two sandboxes
 
 
+def units_for(hosted: bool) -> int:
+    """Slots a lane takes: a core and a design sandbox, or the core alone for a built-in design (a
+    baseline router runs inside the simulator: no design sandbox to start)."""
+    return UNITS if hosted else 1
+
+
 class PairHost:
     """A core and a design sandbox on this node. Ray makes it an actor (`glia.cluster.evaluation`)."""
 

@@ -59,7 +59,7 @@ def test_an_evaluation_spreads_over_nodes_with_the_local_verdict(
         reuse_sandboxes=True,
     )
     with spread:
-        assert spread.workers == 3  # one lane (core + design) per node: two slots each
+        assert spread.workers == 6  # up to one simulation per slot (a built-in design's lanes)
         got = spread.evaluate_design({DESIGN: ROUTER}, "router")
         assert len(PLACEMENT.in_use()) == 3  # kept between evaluations, one lane a node
     assert PLACEMENT.in_use() == {}  # closing gave every slot back
@@ -85,6 +85,50 @@ def test_an_evaluation_spreads_over_nodes_with_the_local_verdict(
     assert len(summaries) == 3  # kept on the driver, as for a local evaluation
     logs = list((folder / "outputs").glob("lane-*/core/cmd-*.log"))
     assert len(logs) >= 3  # each simulation's command log, written here
+
+
+def test_a_baseline_lane_takes_one_slot_and_opens_twice_the_lanes(
+    ray_cluster, workspace_image, tmp_path
+) -> None:
+    """A built-in design (the llq router) has no design sandbox: its lane is the core alone, one slot, so
+    the same cluster runs six of its simulations at once against three of a hosted design's."""
+    path = write_quick_task(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"seeds: \[0\]", "seeds: [0, 1, 2, 3, 4, 5]", text), encoding="utf-8")
+    task = load_task(path)
+    nodes = {node_id: name for name, node_id in ray_cluster.node_ids().items()}
+    evaluator = Evaluator(
+        task, tmp_path / "lanes", backend="ray", image=workspace_image, reuse_sandboxes=True
+    )
+    with evaluator:
+        design = evaluator.evaluate_design({DESIGN: ROUTER}, "router")
+        assert PLACEMENT.in_use() == dict.fromkeys(nodes, 2)  # three pairs kept: two slots a node
+        baseline = evaluator.evaluate_router("llq")
+        assert PLACEMENT.in_use() == dict.fromkeys(nodes, 2)  # the pairs closed, six cores kept instead
+        again = evaluator.evaluate_router("llq")  # the kept one-slot lanes serve the next baseline
+        assert PLACEMENT.in_use() == dict.fromkeys(nodes, 2)
+    assert PLACEMENT.in_use() == {}  # every slot given back, nothing left in use
+    assert run_containers("lanes") == []
+    assert design.valid and baseline.valid and again.valid, (design.reason, baseline.reason)
+    assert design.simulations == baseline.simulations == again.simulations == 6
+    assert baseline.score == again.score
+
+    folders = sorted((tmp_path / "lanes" / "evaluations").iterdir(), key=lambda p: p.stat().st_mtime)
+    by_label = {}
+    for folder in folders:
+        if (folder / NODES_FILE).exists():
+            rows = json.loads((folder / NODES_FILE).read_text())
+            by_label.setdefault(folder.name.split("-")[0], []).append(rows)
+    (pairs,) = by_label["router"]
+    assert [row["slots"] for row in pairs] == [2, 2, 2]  # one pair a node
+    assert sorted(nodes[row["node_id"]] for row in pairs) == ["head", "worker-1", "worker-2"]
+    assert sum(row["simulations"] for row in pairs) == 6
+    first, second = by_label["llq"]
+    for cores in (first, second):
+        assert [row["slots"] for row in cores] == [1] * 6  # twice the lanes: two cores a node
+        assert sorted(nodes[row["node_id"]] for row in cores) == sorted([*nodes.values()] * 2)
+        assert sum(row["simulations"] for row in cores) == 6 and not any(row["lost"] for row in cores)
+    assert {row["lane"] for row in first} == {row["lane"] for row in second}  # the same lanes, kept
 
 
 def test_glia_bench_spreads_over_the_cluster(ray_cluster, workspace_image, tmp_path, capsys) -> None:
