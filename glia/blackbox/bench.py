@@ -22,7 +22,7 @@ import structlog
 
 from glia.agents.ledger import CALL_ENV, CLAIM, SimulationLedger, SimulationRecord
 from glia.blackbox.store import INVALID, UNRUN, VALID
-from glia.evaluation.evaluator import kill_after_s
+from glia.evaluation.time_limits import kill_after_s
 from glia.record.transcript import Transcript
 from glia.task import Task
 from glia.workspace import create_workspace

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from glia.workspace.base import WorkspaceFileError
 from glia.workspace.tree import MODE_EXECUTABLE, MODE_FILE, TreeCaps, tree_from_tar_stream
 
-COLLECT_ROOT = "trusted_collected"  # inside the core sandbox, beside the evaluator's OUTPUT_ROOT
+COLLECT_ROOT = "trusted_collected"  # inside the core sandbox, beside simulation.py's OUTPUT_ROOT
 ARCHIVE = "results.tar"  # in a collection folder: the run folder's wanted files, read in one call
 ARCHIVE_OVERHEAD_BYTES = 64 * 2**10  # tar headers and padding around the files
 

@@ -3,58 +3,41 @@
 Nothing a context produced is trusted except the text of its design file(s): no claimed scores, no
 edited simulator, no result folders. Each evaluation opens fresh sandboxes (`sandboxes.py`: a core
 holding the pristine simulator and the secret workloads, and a sandbox holding only the design), runs
-every (workload, seed) of the task, and reads the results from the core alone, checking them on the host
-(`verify.py`). The static design checks run first, as quick feedback; they are not what makes the score
+every (workload, seed) of the task (`jobs.py`, each one by `simulation.py`), and reads the results from
+the core alone, checking them on the host (`verify.py`). The static design checks run first, as quick feedback; they are not what makes the score
 trustworthy. A single failing simulation (crash, hang, exit, hidden-field access, unfinished requests,
 timeout) makes the whole design invalid, with a message naming what happened.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import random
 import re
 import threading
 import time
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from glia.cores import MACHINE, oversubscribed
+from glia.cores import MACHINE
 from glia.evaluation.cache import BaselineCache, baseline_key
-from glia.evaluation.collect import ARCHIVE, COLLECT_ROOT, archive_cap, collecting_command, unpack
-from glia.evaluation.collect import slot as collect_slot
 from glia.evaluation.design_checks import files_problem
-from glia.evaluation.results import Evaluation, SeedResult, WorkloadScore
+from glia.evaluation.jobs import jobs_of, run_jobs
+from glia.evaluation.results import Evaluation, WorkloadScore
 from glia.evaluation.sandboxes import EvaluationSandboxes, JobOutcome, SandboxPool
 from glia.evaluation.secrets import SeedKey, SeedPlan, plan_seeds
 from glia.evaluation.spread import require_spread_backend
 from glia.evaluation.task_checks import task_design_problem
-from glia.evaluation.verify import (
-    SimulationFailed,
-    check_per_request,
-    check_summary,
-    parse_summary,
-    seed_result,
-)
+from glia.evaluation.time_limits import kill_after_s
 from glia.run_store import write_json_atomic
-from glia.task import Task, Workload
+from glia.task import Task
 from glia.task_kinds import kind_of
-from glia.workspace.base import WorkspaceError, WorkspaceFileError
+from glia.workspace.base import WorkspaceError
 
 log = structlog.get_logger(__name__)
-
-OUTPUT_ROOT = "trusted_results"  # inside the core sandbox
-SUMMARY_FILE = "summary.json"
-MAX_SUMMARY_BYTES = 2 * 2**20
-MAX_PER_REQUEST_BYTES = 256 * 2**20
-
 
 SPREAD_BACKENDS = ("ray",)  # backends spreading an evaluation over other machines (glia.evaluation.spread)
 SANDBOXED = ("docker", *SPREAD_BACKENDS)  # backends that run designs in sandboxes
@@ -64,46 +47,9 @@ class EvaluationRefused(ValueError):
     """The evaluation cannot run as asked (say, a design on the unsandboxed local backend)."""
 
 
-WALL_GUARD_FACTOR = 10.0  # the simulator's hang guard (llmsim/cpu_limits.py): wall seconds per CPU second
-LOAD_RETRIES = 2  # how often a limit reached on an oversubscribed machine is run again before it condemns
-
-
-def kill_after_s(time_limit_s: float) -> float:
-    """When a simulation is killed from outside: after the simulator's own wall-clock hang guard.
-
-    The time limit that decides validity is in CPU seconds and enforced inside the sandboxes (the core's
-    and the design's processes); this wall-clock kill only stops what hangs, so it is generous."""
-    guard = WALL_GUARD_FACTOR * time_limit_s
-    return guard + max(5.0, 0.25 * time_limit_s)
-
-
 def default_workers() -> int:
     """Simulations a trusted evaluation runs at once: one per core of the scheduler, at most four."""
     return min(4, MACHINE.cores)
-
-
-def load_retry_threshold(reason: str) -> float | None:
-    """The load per core above which a failure may be the machine's doing, so it is run again; None when
-    it cannot be. Under a load of L, a starved design uses about 1/L of the wall time in CPU time: it
-    reaches the CPU-time limit on an oversubscribed machine (L > 1), and the hang guard (10 x the limit)
-    before the CPU-time limit only when L > 10. Below that, a run stopped by the hang guard hung."""
-    if "SafetyLimitError: CPU-time limit" in reason:
-        return 1.0
-    if "hang guard" in reason:
-        return WALL_GUARD_FACTOR
-    return None
-
-
-@dataclass(frozen=True)
-class _Job:
-    workload: Workload
-    index: int
-    seed: int
-    design_seed: int
-
-    @property
-    def experiment(self) -> str:
-        return f"{self.workload.name}-{self.index}"
 
 
 class Evaluator:
@@ -141,7 +87,6 @@ class Evaluator:
         self.simulations_run = 0  # simulations started by this evaluator (cache hits add none)
         self._lock = threading.Lock()  # one evaluation at a time: they would compete for the same cores
         self._count_lock = threading.Lock()
-        self._load_retries: list[str] = []
         # A long-lived evaluator (a run, a bench) keeps its sandboxes and restarts them between
         # evaluations; `close()` releases them.
         self._pool = (
@@ -226,6 +171,7 @@ class Evaluator:
                     target.write_text(text, encoding="utf-8")
             spec = self.task.evaluation
             details: dict = {"design_sha256": sha, "design": design}
+            load_retries: list[str] = []
             for attempt in (1, 2):
                 sandboxes = _sandboxes_class(self.backend)(
                     self.task,
@@ -244,7 +190,11 @@ class Evaluator:
                 core_lost = False
                 try:
                     with sandboxes:
-                        seed_results, failure, simulations = self._run_jobs(sandboxes, design, folder)
+                        done = run_jobs(self.task, sandboxes, design, folder, jobs_of(self.task, self.seed_plans),
+                                        on_this_machine=self.backend not in SPREAD_BACKENDS,
+                                        on_start=self._count_simulation)  # fmt: skip
+                        seed_results, failure, simulations = done.results, done.failure, done.started
+                        load_retries += done.load_retries
                         # The design cannot reach the core sandbox: a core that died is the engine's doing.
                         core_lost = failure is not None and not sandboxes.core_alive()
                 except WorkspaceError as exc:
@@ -257,8 +207,8 @@ class Evaluator:
                     self._pool.discard()
             duration = time.monotonic() - started
             details.update(duration_s=duration, simulations=simulations)
-            if self._load_retries:
-                retried = "; ".join(self._load_retries)
+            if load_retries:
+                retried = "; ".join(load_retries)
                 details["retried"] = f"{details['retried']}; {retried}" if details.get("retried") else retried
             if failure:
                 failure += missing_requirement_hint(self.task, failure)
@@ -284,156 +234,12 @@ class Evaluator:
                 **details,
             )
 
+    def _count_simulation(self) -> None:
+        with self._count_lock:
+            self.simulations_run += 1
+
     def _job_count(self) -> int:
         return sum(len(plan.seeds) for plan in self.seed_plans.values())
-
-    def _jobs(self) -> list[_Job]:
-        jobs = []
-        for workload in self.task.evaluation.workloads:
-            plan = self.seed_plans[workload.name]
-            for index, (seed, design_seed) in enumerate(zip(plan.seeds, plan.design_seeds, strict=True)):
-                jobs.append(_Job(workload, index, seed, design_seed))
-        return jobs
-
-    def _run_jobs(
-        self, sandboxes: EvaluationSandboxes, design: str, folder: Path
-    ) -> tuple[dict[str, list[SeedResult]], str | None, int]:
-        """Run the jobs in parallel; after the first failure, jobs not yet started are skipped."""
-        abort = threading.Event()
-        jobs = self._jobs()
-        # Started in a fresh random order: a design that counts its runs (its sandbox outlives one
-        # simulation) cannot tell the held-out ones by their place. Results are kept in task order.
-        order = list(range(len(jobs)))
-        random.SystemRandom().shuffle(order)
-        started = [0]
-        load_retries: list[str] = []
-        self._load_retries = load_retries  # read by _evaluate (evaluations are serialised)
-
-        def attempt(job: _Job) -> SeedResult | str | None:
-            if abort.is_set():
-                return None
-            for trial in range(LOAD_RETRIES + 1):
-                with self._count_lock:
-                    self.simulations_run += 1
-                    started[0] += 1
-                try:
-                    # The run's simulations share this machine's cores (glia/cores.py); a cluster's run on its nodes.
-                    with MACHINE.core() if self.backend not in SPREAD_BACKENDS else contextlib.nullcontext():
-                        return self._simulate(sandboxes, design, job, folder)
-                except (SimulationFailed, WorkspaceError) as error:
-                    where = f"{job.workload.name} workload, run {job.index + 1}"
-                    threshold = load_retry_threshold(str(error))
-                    if trial < LOAD_RETRIES and threshold is not None and oversubscribed(threshold):
-                        # A limit reached on a busy machine may be the machine's doing: run it again.
-                        note = f"{where}: {error} (the machine was oversubscribed: run again)"
-                        log.warning("evaluation_limit_under_load_retrying", label=design, reason=str(error))
-                        with self._count_lock:
-                            load_retries.append(note)
-                        continue
-                    abort.set()  # one bad seed sinks the design: stop spending simulations on it
-                    return f"{where}: {error}"
-            return None
-
-        results: dict[str, list[SeedResult]] = {w.name: [] for w in self.task.evaluation.workloads}
-        first_failure = None
-        with ThreadPoolExecutor(max_workers=sandboxes.workers, thread_name_prefix="glia-eval") as pool:
-            futures = {i: pool.submit(attempt, jobs[i]) for i in order}
-            for job, outcome in zip(jobs, (futures[i].result() for i in range(len(jobs))), strict=True):
-                if isinstance(outcome, SeedResult):
-                    results[job.workload.name].append(outcome)
-                elif isinstance(outcome, str) and first_failure is None:
-                    first_failure = outcome  # jobs are in task order, so this is the first failing one
-        return results, first_failure, started[0]
-
-    def _simulate(self, sandboxes: EvaluationSandboxes, design: str, job: _Job, folder: Path) -> SeedResult:
-        spec = self.task.evaluation
-        output_root = f"{OUTPUT_ROOT}/{job.workload.name}"
-        experiment_dir = f"{output_root}/{job.experiment}"
-        collected = f"{COLLECT_ROOT}/{collect_slot()}"
-        limits = {SUMMARY_FILE: MAX_SUMMARY_BYTES}
-        if spec.per_request is not None:
-            limits[spec.per_request.file] = MAX_PER_REQUEST_BYTES
-        command = spec.render_command(
-            design, job.workload, job.seed, job.experiment, output_root, design_seed=job.design_seed
-        )
-        # One call runs the simulation and archives its result files where the host reads them (collect.py).
-        outcome = sandboxes.run(
-            collecting_command(command, experiment_dir, collected, list(limits)),
-            kill_after_s(spec.time_limit_s),
-        )
-        result = outcome.core
-        files: dict[str, bytes] | None = None  # None: not collected; list the folder, read there, remove it
-        try:
-            if result.timed_out:
-                raise SimulationFailed(
-                    f"did not finish within the wall-clock hang guard of {kill_after_s(spec.time_limit_s):g} s "
-                    f"(the time limit is {spec.time_limit_s:g} s of CPU time)"
-                )
-            files = self._collected(sandboxes, collected, limits)
-            if files is None:
-                run_dir, summary_bytes = self._uncollected_summary(sandboxes, experiment_dir, outcome)
-            else:
-                summary_bytes = files[SUMMARY_FILE]
-            summary = parse_summary(summary_bytes)
-            self._keep(folder, job, summary_bytes)
-            values = check_summary(summary, self.task.metric)
-            if result.exit_code != 0:
-                raise SimulationFailed(f"exited with code {result.exit_code}: {_last_lines(result.output)}")
-            if spec.per_request is not None:
-                if files is None:
-                    records = sandboxes.read(f"{run_dir}/{spec.per_request.file}", MAX_PER_REQUEST_BYTES)
-                elif spec.per_request.file in files:
-                    records = files[spec.per_request.file]
-                else:
-                    raise WorkspaceFileError(f"{spec.per_request.file}: no such file in the run's folder")
-                check_per_request(summary, records, spec.per_request)
-            return seed_result(job.seed, job.design_seed, values, summary)
-        finally:
-            if files is None:
-                sandboxes.remove(experiment_dir)  # the core's space is bounded; the summary is kept here
-
-    def _collected(
-        self, sandboxes: EvaluationSandboxes, collected: str, limits: dict[str, int]
-    ) -> dict[str, bytes] | None:
-        """The run's files as the simulation command archived them; None when it archived nothing."""
-        try:
-            data = sandboxes.read(f"{collected}/{ARCHIVE}", archive_cap(limits))
-        except WorkspaceFileError as exc:
-            if str(exc).endswith(": no such file"):
-                return None
-            raise SimulationFailed(f"the run's result files could not be read: {exc}") from None
-        try:
-            files = unpack(data, limits)
-        except WorkspaceFileError as exc:
-            if SUMMARY_FILE in str(exc):
-                raise SimulationFailed(f"no readable summary.json ({exc})") from None
-            raise
-        return files if SUMMARY_FILE in files else None
-
-    def _uncollected_summary(
-        self, sandboxes: EvaluationSandboxes, experiment_dir: str, outcome: JobOutcome
-    ) -> tuple[str, bytes]:
-        """The run folder and its summary when the simulation command collected nothing (no single run
-        folder, or one without a summary): what was found, for the message, or the summary after all."""
-        result = outcome.core
-        runs = sandboxes.list_folder(experiment_dir)
-        if len(runs) != 1:
-            raise SimulationFailed(
-                _no_result_message(result.exit_code, result.output, outcome.design_note, len(runs))
-            )
-        run_dir = f"{experiment_dir}/{runs[0]}"
-        try:
-            return run_dir, sandboxes.read(f"{run_dir}/{SUMMARY_FILE}", MAX_SUMMARY_BYTES)
-        except WorkspaceFileError as exc:
-            raise SimulationFailed(
-                f"no readable summary.json ({exc}); the simulator exited with code {result.exit_code}: "
-                f"{_last_lines(result.output)}" + (f" ({outcome.design_note})" if outcome.design_note else "")
-            ) from None
-
-    def _keep(self, folder: Path, job: _Job, summary_bytes: bytes) -> None:
-        target = folder / "results" / job.workload.name / f"run-{job.index + 1}" / SUMMARY_FILE
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(summary_bytes)
 
     def _fresh_folder(self, label: str) -> Path:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:60] or "design"
@@ -472,17 +278,6 @@ def design_sha256(files: Mapping[str, str]) -> str:
     for relpath in sorted(files):
         digest.update(relpath.encode() + b"\0" + files[relpath].encode() + b"\0")
     return digest.hexdigest()
-
-
-def _no_result_message(exit_code: int | None, output: str, design_note: str | None, found: int) -> str:
-    what = "no result folder" if found == 0 else f"{found} result folders (expected one)"
-    message = f"{what}; the simulator exited with code {exit_code}: {_last_lines(output)}"
-    return message + (f" ({design_note})" if design_note else "")
-
-
-def _last_lines(output: str, count: int = 3) -> str:
-    lines = [line for line in output.strip().splitlines() if line.strip()]
-    return " | ".join(lines[-count:])[-1500:] if lines else "(no output)"
 
 
 __all__ = ["Evaluator", "EvaluationRefused", "JobOutcome", "design_sha256", "kill_after_s"]
