@@ -8,7 +8,7 @@ Prints the evaluation's wall time (sandbox start-up included), the wall time of 
 the same evaluator (a run's later evaluations: its sandboxes are kept and restarted, not created), the
 simulations' summed CPU time as the simulator reports it (the core's process, plus the design
 process's own report), the next evaluation's whole CPU time (the sandboxes' processes by the kernel's
-count, start-up and Docker calls included, and the evaluator's own), the machine's load, and with
+count, start-up included, the evaluator's own, and the Docker engine's), the machine's load, and with
 `--vs ROOT` the same figures for another Glia checkout (say `git worktree add /tmp/base 570646a`, the
 commit before the speed work), run next in a subprocess that imports Glia from ROOT, and the ratios.
 Both must give the same score, bit for bit. Target: 15 s of wall time on 2 quiet cores. The machine's
@@ -56,11 +56,15 @@ def measure(workers: int, secrets: Path) -> dict:
         if not evaluation.valid:
             raise SystemExit(f"the evaluation failed: {evaluation.reason}")
         # The next evaluation of a run: the evaluator's sandboxes are kept, restarted, not created.
-        host = _host_cpu()
+        host, engine = _host_cpu(), _engine_cpu()
         started = time.perf_counter()
         again = evaluator.evaluate_design({task.design_files[0]: design}, "llq-copy-again")
         warm_wall = time.perf_counter() - started
-        warm_boxes, warm_host = _sandbox_cpu(evaluator), _host_cpu() - host
+        warm_boxes, warm_host, warm_engine = (
+            _sandbox_cpu(evaluator),
+            _host_cpu() - host,
+            _engine_cpu() - engine,
+        )
     if not again.valid or again.score != evaluation.score:
         raise SystemExit(f"the second evaluation differs: {again.reason or again.score!r}")
     seeds = [seed for workload in evaluation.workloads.values() for seed in workload.seeds]
@@ -75,6 +79,7 @@ def measure(workers: int, secrets: Path) -> dict:
         "load": os.getloadavg()[0],
         "warm_sandbox_cpu_s": warm_boxes,
         "warm_host_cpu_s": warm_host,
+        "warm_engine_cpu_s": warm_engine,
     }
 
 
@@ -93,6 +98,22 @@ def _sandbox_cpu(evaluator) -> float:
         client.close()
 
 
+def _engine_cpu() -> float:
+    """CPU seconds of the Docker engine's daemons on this machine (dockerd and containerd: each `docker
+    exec` is several API calls to both); other sessions' Docker use counts too. Left out: the shims
+    and the runc they start (a shim's reaped children are the exec'd commands, counted in the sandboxes)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() not in ("dockerd", "containerd"):
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _host_cpu() -> float:
     """CPU seconds of this process (the evaluator: Docker calls, reading and checking the results)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -105,7 +126,8 @@ def show(figures: dict) -> None:
         f"{figures['warm_wall_s']:.1f} s the next evaluation on the same evaluator (its sandboxes kept) "
         f"(target <= 15 s on 2 quiet cores); simulations' CPU {figures['cpu_s']:.1f} s, their wall "
         f"{figures['sim_wall_s']:.1f} s; the next evaluation's CPU: sandboxes "
-        f"{figures['warm_sandbox_cpu_s']:.1f} s + evaluator {figures['warm_host_cpu_s']:.1f} s; "
+        f"{figures['warm_sandbox_cpu_s']:.1f} s + evaluator {figures['warm_host_cpu_s']:.1f} s + Docker "
+        f"engine {figures.get('warm_engine_cpu_s', 0.0):.1f} s; "
         f"score {figures['score']!r}; load {figures['load']:.1f} on {os.cpu_count()} CPUs"
     )
 
@@ -141,13 +163,13 @@ def compare(args: argparse.Namespace, secrets: Path) -> int:
             f"this / other: wall x{this['wall_s'] / other['wall_s']:.2f}, next evaluation's wall "
             f"x{this['warm_wall_s'] / other['warm_wall_s']:.2f}, "
             f"simulations' CPU x{this['cpu_s'] / other['cpu_s']:.2f}, next evaluation's CPU "
-            f"(sandboxes + evaluator) x{_warm_cpu(this) / _warm_cpu(other):.2f}"
+            f"(sandboxes + evaluator + engine) x{_warm_cpu(this) / _warm_cpu(other):.2f}"
         )
     return 0
 
 
 def _warm_cpu(figures: dict) -> float:
-    return figures["warm_sandbox_cpu_s"] + figures["warm_host_cpu_s"]
+    return figures["warm_sandbox_cpu_s"] + figures["warm_host_cpu_s"] + figures.get("warm_engine_cpu_s", 0.0)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Plants forged result files everywhere it can write, then routes honestly (like LLQ)."""
 
+import io
 import json
 import os
+import tarfile
 
 from llmsim.global_schedulers.base import GlobalScheduler
 
@@ -13,6 +15,22 @@ for folder in ("trusted_results/main/main-0/forged", "/tmp/trusted_results", "/g
             json.dump(FORGED, handle)
     except OSError:
         pass
+
+# The evaluator's collection archives (glia/evaluation/collect.py), forged where the design can write.
+archive = io.BytesIO()
+with tarfile.open(fileobj=archive, mode="w") as forged_tar:
+    data = json.dumps(FORGED).encode()
+    member = tarfile.TarInfo("summary.json")
+    member.size = len(data)
+    forged_tar.addfile(member, io.BytesIO(data))
+for root in ("trusted_collected", "/tmp/trusted_collected", "/glia/channel/trusted_collected"):
+    for slot in ("glia-eval_0", "glia-eval_1", "MainThread"):
+        try:
+            os.makedirs(os.path.join(root, slot), exist_ok=True)
+            with open(os.path.join(root, slot, "results.tar"), "wb") as handle:
+                handle.write(archive.getvalue())
+        except OSError:
+            pass
 
 
 class AIGlobalScheduler(GlobalScheduler):
