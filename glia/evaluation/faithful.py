@@ -72,10 +72,12 @@ def judge(
     the program's classes that subclass a class of the folder's own modules, named as the cause."""
     if isolated_error and not in_process_error:
         shown = _mean(in_process)
+        cause = _line(isolated_error)
+        fix = _framework_fix(subclasses) or ("" if "fix:" in cause else _fix(isolated_error))
         return Faithfulness(
             False,
             f"{program} scores {_fmt(shown)} when the evaluator runs it in process, but isolated it is invalid: "
-            f"{_line(isolated_error)}; fix: {_framework_fix(subclasses) or _fix(isolated_error)}",
+            f"{cause}{f'; fix: {fix}' if fix else ''}",  # one fix: the cause's own, when it names one
         )
     if in_process_error and not isolated_error:
         return Faithfulness(

@@ -84,3 +84,14 @@ def test_a_program_subclassing_the_folders_framework_class_is_named_as_the_cause
     differs = judge([4.5], [1.0], subclasses=found)
     assert "fix: the program's class Mine" in differs.reason
     assert "without the folder's other files" in judge([4.5], [None], isolated_error=error).reason
+
+
+def test_a_cause_that_names_its_own_fix_gets_no_second_one() -> None:
+    """erdos_min_overlap's program imports tqdm, which its requirements.txt omits: the harness's line
+    already says which requirement to add; the verdict does not append a generic fix after it."""
+    error = (
+        "the program could not run in its sandbox: a module it imports is missing in its sandbox (No module "
+        "named 'tqdm'); fix: add `tqdm` to the folder's requirements.txt"
+    )
+    reason = judge([0.0], [None], isolated_error=error).reason
+    assert reason.endswith("fix: add `tqdm` to the folder's requirements.txt") and reason.count("fix:") == 1
