@@ -350,7 +350,9 @@ def execute(plan: Any, args: argparse.Namespace, config: UserConfig) -> int:
 
     at_once = _runs_at_once(plan, args, config)
     if at_once > 1:
-        out.print(f"  on the cluster: {at_once} runs at once")
+        out.print(
+            f"  on the cluster: {at_once} runs at once (Ctrl-C stops them all; the same command resumes)"
+        )
     try:
         status = run_plan(plan, say=lambda line: out.print(console_text(line, 2000)), watch=watch,
                           provider_factory=factory, at_once=at_once)  # fmt: skip

@@ -123,11 +123,23 @@ def refusal(where: Mapping[str, str], err: WorkspaceError, image: str | None = N
             f"{node} cannot host a Glia sandbox: it lacks the image {image}: {image_fix(image, where['ip'])}",
             image_only=True,
         )
-    if isinstance(err, DockerUnavailable | ImageMissing):
-        return NodeRefused(
-            f"{node} cannot host a Glia sandbox: {err}", image_only=isinstance(err, ImageMissing)
-        )
+    if isinstance(err, DockerUnavailable):
+        return NodeRefused(f"{node} cannot host a Glia sandbox: {no_engine_text(err)}")
+    if isinstance(err, ImageMissing):
+        return NodeRefused(f"{node} cannot host a Glia sandbox: {err}", image_only=True)
     return WorkspaceError(f"on {node}: {err}")
+
+
+def no_engine_text(err: WorkspaceError) -> str:
+    """Why a node has no engine and the fix, on one line. The workstation's hint (the local backend) does
+    not apply to a node: a node runs sandboxes in Docker or takes none."""
+    from glia.workspace.engine import START_ENGINE_HINT
+
+    cause = " ".join(str(err).replace(START_ENGINE_HINT, "").split()).rstrip(". ")[:400]
+    return (
+        f"{cause}; start Docker on that node (`sudo systemctl start docker`) with the workspace image "
+        f"loaded, or start its Ray without the {RESOURCE!r} resource; the run goes on with the other nodes"
+    )
 
 
 def image_fix(image: str, ip: str) -> str:

@@ -3,8 +3,11 @@
 Order: budget by budget, repeat by repeat, every method, so partial results always cover every method.
 A run that ended for good is kept (finished, or failed because no design passed trusted evaluation: a
 result, not an accident); an interrupted or crashed one is resumed with `resume_run`; a run that raises is
-recorded with its error and the comparison goes on with the next (retried once per session). A Ctrl-C stops the run in progress cleanly and ends the session: run the
-same command (or `glia compare --resume ID`) to continue.
+recorded with its error and the comparison goes on with the next (retried once per session). A Ctrl-C
+stops the run in progress cleanly and ends the session: run the same command (or `glia compare --resume
+ID`) to continue. With several runs at once (a cluster), the Ctrl-C reaches the main thread only: it
+stops every run under way (each ends 'interrupted', its containers closed), starts no new one, and
+waits for them; a second Ctrl-C cleans them all up at once and leaves.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import structlog
 
 from glia.compare.plan import ComparePlan, Entry, load_state, save_state
 from glia.orchestrator import RunNotResumable, execute_run, prepare_run, resume_run
+from glia.orchestrator.interrupts import OFF_MAIN
 from glia.record.run import UNKNOWN_STATUS, RunDoc
 from glia.run_store import RunNotFound
 
@@ -42,13 +46,17 @@ def run_plan(
     incomplete). `collaborators` go to `execute_run` / `resume_run` (provider_factory, evaluator_factory,
     context_runner, container_cleanup: the CLI passes the checked provider factory, tests their fakes).
     `at_once` > 1 (a cluster: `glia.cluster.runs_at_once`) runs that many entries at the same time, in
-    plan order, without `watch`; a Ctrl-C then ends the process and the runs under way resume next time."""
+    plan order, without `watch`; a Ctrl-C then stops the runs under way (interrupted: they resume next
+    time) and starts no other."""
     folder = plan.folder
     state = load_state(folder)
     entries = plan.entries()
     lock = threading.Lock()  # the comparison's state, shared by the runs under way
+    stopping = threading.Event()  # a Ctrl-C came: no entry starts any more
 
     def one(number: int, entry: Entry) -> str:
+        if stopping.is_set():
+            return "interrupted"
         with lock:
             state["runs"].setdefault(entry.run_id, {"method": entry.method, "budget": entry.budget,
                                                            "repeat": entry.repeat, "status": "pending", "error": None})  # fmt: skip
@@ -89,17 +97,39 @@ def run_plan(
         from glia.logging_setup import log_to_run
 
         log_to_run(folder)  # one log for the runs under way together (glia.log of the comparison)
-        pool = ThreadPoolExecutor(at_once, thread_name_prefix="glia-compare")
-        try:
-            outcomes = list(pool.map(lambda item: one(*item), enumerate(entries, 1)))
-        except KeyboardInterrupt:  # the runs under way have no signal handler of their own (not main)
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+        outcomes = _run_at_once(entries, one, at_once, stopping, say)
         status = next((o for o in ("interrupted", "incomplete") if o in outcomes), "finished")
     state["status"] = status
     save_state(folder, state)
     return status
+
+
+def _run_at_once(
+    entries: list[Entry], one: Callable[[int, Entry], str], at_once: int, stopping: threading.Event, say: Say
+) -> list[str]:
+    """Run `at_once` entries at a time. The runs under way have no signal handler of their own (not the
+    main thread): a Ctrl-C here stops them through `OFF_MAIN` and waits for them to end interrupted."""
+    OFF_MAIN.reset()
+    pool = ThreadPoolExecutor(at_once, thread_name_prefix="glia-compare")
+    futures = [pool.submit(one, number, entry) for number, entry in enumerate(entries, 1)]
+    try:
+        try:
+            return [future.result() for future in futures]
+        except KeyboardInterrupt:
+            stopping.set()
+            for future in futures:
+                future.cancel()  # not started yet: left pending for the next session
+            runs = OFF_MAIN.stop_all()
+            say(f"stopping the {runs} run(s) under way (Ctrl-C again quits at once)")
+        try:
+            return [future.result() if not future.cancelled() else "interrupted" for future in futures]
+        except KeyboardInterrupt:  # the second: no waiting
+            OFF_MAIN.clean_up_all()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        OFF_MAIN.reset()
 
 
 def _run_one(

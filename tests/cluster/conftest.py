@@ -67,15 +67,21 @@ class LocalCluster:
         """SIGKILL the node's raylet: its workers (and the actors in them) die with it."""
         os.kill(self.raylet_pid(name), signal.SIGKILL)
 
-    def add_node(self, name: str) -> None:
-        """Start worker node `name` (again, after `kill_node`): the next test finds the cluster whole."""
+    def add_node(self, name: str, env: dict[str, str] | None = None) -> None:
+        """Start worker node `name` (again, after `kill_node`): the next test finds the cluster whole.
+        `env` is added to the node's environment (its raylet's, which its actors inherit)."""
         port = _free_port()
         subprocess.run(
             [self.ray, "start", f"--address={self.address}", f"--node-manager-port={port}", *self.common],
-            env=self.env, check=True, capture_output=True, timeout=120,
+            env={**self.env, **(env or {})}, check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         self.nodes[name] = port
         _wait_nodes(len(self.nodes))
+
+    def remove_node(self, name: str) -> None:
+        """Kill an extra node for good: the next tests find the head and two workers."""
+        self.kill_node(name)
+        del self.nodes[name]
 
 
 @contextlib.contextmanager

@@ -19,9 +19,19 @@ def test_a_missing_image_refuses_the_node_for_that_image_only() -> None:
 
 
 def test_no_engine_refuses_the_node_for_every_image() -> None:
-    refused = refusal(WHERE, DockerUnavailable("no Docker engine answers"), "glia-workspace:latest")
+    from glia.workspace.engine import START_ENGINE_HINT
+
+    cause = DockerUnavailable(
+        f"No Docker engine answers at unix:///x.sock: refused\n(errno 2). {START_ENGINE_HINT}"
+    )
+    refused = refusal(WHERE, cause, "glia-workspace:latest")
     assert isinstance(refused, NodeRefused) and not refused.image_only
-    assert "no Docker engine answers" in str(refused)
+    assert str(refused) == (
+        "node 10.0.0.7 (node-7, abababababab) cannot host a Glia sandbox: No Docker engine answers at "
+        "unix:///x.sock: refused (errno 2); start Docker on that node (`sudo systemctl start docker`) with "
+        "the workspace image loaded, or start its Ray without the 'glia_sandbox' resource; the run goes on "
+        "with the other nodes"
+    )  # one line, the node named; no workstation hint (the local backend) for a node
 
 
 def test_a_failure_of_one_start_does_not_refuse_the_node() -> None:
