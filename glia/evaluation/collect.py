@@ -6,8 +6,9 @@ shell after the simulator has exited, does what used to be separate calls: it fi
 result folder (the simulator names it by time), archives the files the judge reads in a folder whose
 name the evaluator chose, and removes the rest. The host then reads that one archive, parses it as
 hostile data within caps (`glia/workspace/tree.py`), and checks the files with `verify.py` exactly as
-before. No design code runs in the core (a design only talks to the core's simulator over the
-channel), so none takes part in these steps.
+before. With a design host no design code runs in the core (a design only talks to the core's
+simulator over the channel), so none takes part in these steps; without one the design runs inside the
+core, could write its results anyway, and the evaluation says its isolation is the weaker kind.
 
 The folder is one per evaluation thread (`slot`), emptied at the start of that thread's next
 simulation, so at most one simulation's files per thread stay behind, and never across a restart.
