@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,19 @@ class HoldThenInterrupt:
         return self.roles(request)
 
 
+@pytest.fixture
+def cli_sigint() -> Iterator[None]:
+    """SIGINT as a fresh `glia compare` process has it (Python's KeyboardInterrupt): an earlier test's
+    in-process `glia solve` may have left the workspace registry's closing handler installed."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_stops_every_run_under_way_and_the_comparison_resumes(
-    ray_cluster, workspace_image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ray_cluster, workspace_image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli_sigint: None
 ) -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C reaches us as in a CLI
     monkeypatch.setenv(CLUSTER_ENV, ray_cluster.address)
