@@ -27,6 +27,7 @@ from typing import Any
 
 from llmsim.alarms import design_cpu_alarm
 from llmsim.cpu_limits import CPU_LIMIT_ENV, CPU_TIME_CALL
+from llmsim.cpu_share import PIN_CALL, allowed_cpus, pin_self
 from llmsim.errors import (
     AutoscalerError,
     DesignError,
@@ -158,11 +159,14 @@ class RouterHost:
     def schedule(self, arrivals: list, counts: list, pushed: list, now: float = 0.0) -> list[list[Any]]:
         self.epoch += 1
         self.lists_read = set()
-        self._sync_membership([row[0] for row in counts])
+        replicas = self.replicas
+        replica_ids = [row[0] for row in counts]
+        if replica_ids != list(replicas):  # the dict's own keys: the design may have changed it
+            self._sync_membership(replica_ids)
         for replica_id, waiting, running, allocated in counts:
-            self.replicas[replica_id]._counts = (waiting, running, allocated)
+            replicas[replica_id]._counts = (waiting, running, allocated)
         for replica_id, which, rows in pushed:
-            self.replicas[replica_id].fill(which, rows)
+            replicas[replica_id].fill(which, rows)
         router = self.router
         for request_id, arrived_at, prompt in arrivals:
             view = RemoteRequestView(self, request_id, arrived_at, prompt)
@@ -179,16 +183,13 @@ class RouterHost:
                 raise RouterError(f"schedule() returned request {view.id}, which was never queued")
             view._routed = True
             pairs.append([replica_id, view.id])
-        return [pairs, [], sorted([rid, which] for rid, which in self.lists_read)]
+        lists_read = self.lists_read
+        return [pairs, [], sorted([rid, which] for rid, which in lists_read) if lists_read else []]
 
     def _sync_membership(self, replica_ids: list[int]) -> None:
         """The replicas the router may use are the ones the core listed (an autoscaler changes them);
         the router's dict changes in place, in the core's order: removals first, additions at the end."""
         replicas = self.replicas
-        if len(replica_ids) == len(replicas) and all(
-            a == b for a, b in zip(replica_ids, replicas, strict=True)
-        ):
-            return
         listed = set(replica_ids)
         for rid in [rid for rid in replicas if rid not in listed]:
             del replicas[rid]
@@ -404,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     channel = Channel(connection)
     host = DesignHost(channel)
+    cpus = allowed_cpus()  # before any design code runs
     channel.handlers.update(
         {
             "init": host.init,
@@ -411,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             "select": lambda *args: host.call("replica_scheduler", "select", *args),
             "scale": lambda *args: host.call("autoscaler", "scale", *args),
             CPU_TIME_CALL: host.cpu_time,
+            PIN_CALL: lambda cpu: pin_self(cpu, cpus),  # share the core's CPU (llmsim/cpu_share.py)
         }
     )
     with design_cpu_alarm(args.cpu_limit):
