@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import socket
 import sys
@@ -338,6 +339,9 @@ class AutoscalerHost:
         return design_call(self.violations, "autoscaler", AutoscalerError, what, call, *args)
 
 
+SLOT_CALLS = {"router": "schedule", "replica_scheduler": "select", "autoscaler": "scale"}
+
+
 class DesignHost:
     """Answers the core's calls; the slot is chosen by the core's `init` call (one slot per host)."""
 
@@ -366,6 +370,8 @@ class DesignHost:
                 f"this design host serves a router, a replica_scheduler or an autoscaler, not {slot!r}"
             )
         self.slot = slot
+        name = SLOT_CALLS[slot]  # from now on the slot's call goes straight to its host
+        self.channel.handlers[name] = getattr(self.host, name)
         return True
 
     def call(self, slot: str, name: str, *args: Any) -> Any:
@@ -409,9 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     channel.handlers.update(
         {
             "init": host.init,
-            "schedule": lambda *args: host.call("router", "schedule", *args),
-            "select": lambda *args: host.call("replica_scheduler", "select", *args),
-            "scale": lambda *args: host.call("autoscaler", "scale", *args),
+            # refused until `init` names the slot (then its own call replaces this one)
+            **{name: functools.partial(host.call, slot, name) for slot, name in SLOT_CALLS.items()},
             CPU_TIME_CALL: host.cpu_time,
             PIN_CALL: lambda cpu: pin_self(cpu, cpus),  # share the core's CPU (llmsim/cpu_share.py)
         }
