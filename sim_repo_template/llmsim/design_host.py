@@ -57,30 +57,36 @@ class RemoteRequestView(RequestView):
         self._state: tuple = (prompt, 0, 0, False, False)
         self._routed = False  # never routed: its state cannot have changed since it arrived
 
-    def _fresh(self) -> tuple:
-        if self._routed and self._epoch != self._host.epoch:
-            self._host.refresh([self.id])
-        return self._state
-
+    # Each property checks freshness itself (no helper call): designs read these in their inner loops.
     @property
     def num_prefill_tokens(self) -> int:
-        return self._fresh()[0]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[0]
 
     @property
     def num_processed_tokens(self) -> int:
-        return self._fresh()[1]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[1]
 
     @property
     def num_restarts(self) -> int:
-        return self._fresh()[2]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[2]
 
     @property
     def is_prefill_complete(self) -> bool:
-        return self._fresh()[3]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[3]
 
     @property
     def is_completed(self) -> bool:
-        return self._fresh()[4]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[4]
 
     @property
     def num_decode_tokens(self) -> int:
