@@ -14,8 +14,10 @@ beside, not used. `--vs ROOT` takes another Glia checkout (say `git worktree add
 commit before this speed work) and runs its simulator and channel in turn with this one, printing the
 medians and the median of the pairwise ratios (this / other), which hold while the machine's speed
 drifts. Every run of a design must give the same mean_e2e, in process and isolated, here and there.
-The last line is the floor: what 7,500 bare blocking round trips cost on this machine, with no encoding,
-no checks and no design code (the isolated run pays that once per decision).
+The last lines are the floor: what 7,500 bare blocking round trips cost on this machine, with no
+encoding, no checks and no design code (the isolated run pays that once per decision), with the two
+processes wherever the kernel puts them and both on one CPU (as an isolated run pins them now:
+llmsim/cpu_share.py; set GLIA_SHARE_CPU=0 to see a run without).
 """
 
 from __future__ import annotations
@@ -93,11 +95,15 @@ def prepare(root: Path, folder: Path) -> Path:
     return repo
 
 
-def round_trip_floor(trips: int = 7500, work_s: float = 40e-6) -> tuple[float, float]:
+def round_trip_floor(trips: int = 7500, work_s: float = 40e-6, cpu: int | None = None) -> tuple[float, float]:
     """(CPU seconds of both processes beyond the answering side's own work, wall seconds) of `trips`
     bare blocking round trips over a socketpair, the answering process working `work_s` per trip as a
     design does: what one blocking round trip per decision costs on this machine before any encoding,
-    checking or design code (a VM's wake-ups cost far more than a bare-metal machine's)."""
+    checking or design code (a VM's wake-ups cost far more than a bare-metal machine's). With `cpu`,
+    both processes are pinned to that CPU, as an isolated run pins them (llmsim/cpu_share.py)."""
+    allowed = os.sched_getaffinity(0)
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     left, right = socket.socketpair()
     started = time.perf_counter()
     child = os.fork()
@@ -111,15 +117,16 @@ def round_trip_floor(trips: int = 7500, work_s: float = 40e-6) -> tuple[float, f
             right.sendall(data)
         os._exit(0)
     right.close()
-    cpu = time.process_time()
+    used = time.process_time()
     message = b"x" * 200
     for _ in range(trips):
         left.sendall(message)
         left.recv(65536)
-    cpu = time.process_time() - cpu
+    used = time.process_time() - used
     _, _, usage = os.wait4(child, 0)
     left.close()
-    return cpu + usage.ru_utime + usage.ru_stime - trips * work_s, time.perf_counter() - started
+    os.sched_setaffinity(0, allowed)
+    return used + usage.ru_utime + usage.ru_stime - trips * work_s, time.perf_counter() - started
 
 
 def ratio(these: list[float], those: list[float]) -> float:
@@ -167,11 +174,14 @@ def main() -> int:
                     these = [c for _, c, _ in runs[("this", isolated)]]
                     those = [c for _, c, _ in runs[("other", isolated)]]
                     print(f"    this / other, {what} CPU: x{ratio(these, those):.2f}")
-    floor_cpu, floor_wall = round_trip_floor()
-    print(
-        f"  floor: 7500 bare round trips over a socketpair (the answering side working 40 us each) cost "
-        f"{floor_cpu:.2f} s of CPU beyond that work ({floor_wall:.2f} s wall), load {os.getloadavg()[0]:.1f}"
-    )
+    cpus = sorted(os.sched_getaffinity(0))
+    for cpu, where in ((None, "wherever the kernel puts them"), (cpus[0], f"both on CPU {cpus[0]}")):
+        floor_cpu, floor_wall = round_trip_floor(cpu=cpu)
+        print(
+            f"  floor, {where}: 7500 bare round trips over a socketpair (the answering side working 40 us "
+            f"each) cost {floor_cpu:.2f} s of CPU beyond that work ({floor_wall:.2f} s wall), load "
+            f"{os.getloadavg()[0]:.1f}"
+        )
     return 0
 
 

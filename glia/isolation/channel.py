@@ -199,8 +199,11 @@ class Channel:
                     raise self._broken(f"a frame of {size} bytes (limit {self.max_frame_bytes})")
                 end = HEADER.size + size
                 if len(buffer) >= end:
-                    payload = bytes(buffer[HEADER.size : end])
-                    del buffer[:end]
+                    payload = buffer[HEADER.size : end]
+                    if len(buffer) == end:  # the usual case: the buffer held exactly this frame
+                        buffer.clear()
+                    else:
+                        del buffer[:end]
                     break
                 wanted = end - len(buffer)
             else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import json.encoder
 import sys
 from typing import Any
 
@@ -31,15 +32,22 @@ class CodecError(ValueError):
 def encode(value: Any) -> bytes:
     """`value` as compact UTF-8 JSON; bytes and numpy values are tagged, tuples become lists."""
     try:
-        return _ENCODER.encode(value).encode()
+        return "".join(_iterencode(value, 0)).encode()
     except (TypeError, ValueError, RecursionError) as exc:
         raise CodecError(f"cannot encode a {type(value).__name__}: {exc}") from None
 
 
-def decode(data: bytes) -> Any:
+def decode(data: bytes | bytearray) -> Any:
     """The value sent as `data`; CodecError for anything that is not a well-formed payload."""
     try:
-        return _DECODER.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        try:  # the common case, one C call: a payload as `encode` writes it (no surrounding spaces)
+            value, end = _scan_once(text, 0)
+            if end == len(text):
+                return value
+        except StopIteration:
+            pass
+        return _DECODER.decode(text)  # anything else, with the full decoder's rules and messages
     except CodecError:
         raise
     except (ValueError, TypeError, RecursionError, UnicodeDecodeError) as exc:
@@ -84,10 +92,19 @@ def _untag(obj: dict[str, Any]) -> Any:
     raise CodecError(f"unknown or malformed tag {kind!r}")
 
 
-# Built once: json.dumps / json.loads with options build a new coder on every call (measurable here,
-# where a simulation exchanges tens of thousands of small messages).
+# Built once: json.dumps / json.loads with options build a new coder on every call, and so does
+# JSONEncoder.encode (measurable here, where a simulation exchanges tens of thousands of small
+# messages). The C encoder is made without a circular-reference check: a value that contains itself
+# ends in RecursionError instead, which `encode` reports the same way.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=True, default=_default)
 _DECODER = json.JSONDecoder(object_hook=_untag)
+_scan_once = _DECODER.scan_once
+if json.encoder.c_make_encoder is not None:
+    _iterencode = json.encoder.c_make_encoder(
+        None, _default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+else:  # pragma: no cover - a Python built without the _json accelerator
+    _iterencode = _ENCODER.iterencode
 
 
 def _b64(text: str) -> bytes:

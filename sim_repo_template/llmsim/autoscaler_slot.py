@@ -130,6 +130,7 @@ class RemoteAutoscalerSlot:
         return wire
 
     def close(self) -> None:
+        self.cpu.close()
         self._channel.close()
 
     def _call(self, what: str, name: str, *args: Any) -> Any:

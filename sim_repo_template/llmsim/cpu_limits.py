@@ -16,6 +16,8 @@ import math
 import time
 from typing import Any
 
+from llmsim.cpu_share import CpuShare
+
 WALL_FACTOR = 10.0  # the hang guard: wall-clock seconds per CPU second of the limit
 CPU_LIMIT_ENV = "GLIA_DESIGN_CPU_LIMIT"  # the design process's CPU seconds, set by Glia's evaluator
 CPU_TIME_CALL = "cpu_time"  # the design host's handler: its CPU seconds since the run's init
@@ -52,13 +54,17 @@ class DecisionClock:
 
 
 class RemoteCpu:
-    """The CPU time a design process reports over its channel (the last plausible answer is kept)."""
+    """The CPU time a design process reports over its channel (the last plausible answer is kept).
+
+    Made right after connecting, before the design loads: it also puts both processes on one CPU
+    (`llmsim/cpu_share.py`), which it checks at each poll and gives back at `close`."""
 
     def __init__(self, channel: Any, errors: tuple[type[BaseException], ...], timeout_s: float) -> None:
         self._channel = channel
         self._errors = errors  # the channel's own failures (a limit's SafetyLimitError passes through)
         self._timeout = timeout_s
         self.seconds = 0.0
+        self.share = CpuShare(lambda *args: channel.call(*args, timeout_s=timeout_s), errors)
 
     def poll(self) -> float:
         try:
@@ -67,4 +73,9 @@ class RemoteCpu:
             return self.seconds
         if value is not None and value >= self.seconds:
             self.seconds = value
+        self.share.check(self.seconds)
         return self.seconds
+
+    def close(self) -> None:
+        """The run is over: this process may use every CPU again."""
+        self.share.release(tell_peer=False)

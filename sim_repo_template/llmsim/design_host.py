@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import socket
 import sys
@@ -27,6 +28,7 @@ from typing import Any
 
 from llmsim.alarms import design_cpu_alarm
 from llmsim.cpu_limits import CPU_LIMIT_ENV, CPU_TIME_CALL
+from llmsim.cpu_share import PIN_CALL, allowed_cpus, pin_self
 from llmsim.errors import (
     AutoscalerError,
     DesignError,
@@ -55,30 +57,36 @@ class RemoteRequestView(RequestView):
         self._state: tuple = (prompt, 0, 0, False, False)
         self._routed = False  # never routed: its state cannot have changed since it arrived
 
-    def _fresh(self) -> tuple:
-        if self._routed and self._epoch != self._host.epoch:
-            self._host.refresh([self.id])
-        return self._state
-
+    # Each property checks freshness itself (no helper call): designs read these in their inner loops.
     @property
     def num_prefill_tokens(self) -> int:
-        return self._fresh()[0]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[0]
 
     @property
     def num_processed_tokens(self) -> int:
-        return self._fresh()[1]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[1]
 
     @property
     def num_restarts(self) -> int:
-        return self._fresh()[2]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[2]
 
     @property
     def is_prefill_complete(self) -> bool:
-        return self._fresh()[3]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[3]
 
     @property
     def is_completed(self) -> bool:
-        return self._fresh()[4]
+        if self._routed and self._epoch != self._host.epoch:
+            self._host.refresh([self.id])
+        return self._state[4]
 
     @property
     def num_decode_tokens(self) -> int:
@@ -158,11 +166,14 @@ class RouterHost:
     def schedule(self, arrivals: list, counts: list, pushed: list, now: float = 0.0) -> list[list[Any]]:
         self.epoch += 1
         self.lists_read = set()
-        self._sync_membership([row[0] for row in counts])
+        replicas = self.replicas
+        replica_ids = [row[0] for row in counts]
+        if replica_ids != list(replicas):  # the dict's own keys: the design may have changed it
+            self._sync_membership(replica_ids)
         for replica_id, waiting, running, allocated in counts:
-            self.replicas[replica_id]._counts = (waiting, running, allocated)
+            replicas[replica_id]._counts = (waiting, running, allocated)
         for replica_id, which, rows in pushed:
-            self.replicas[replica_id].fill(which, rows)
+            replicas[replica_id].fill(which, rows)
         router = self.router
         for request_id, arrived_at, prompt in arrivals:
             view = RemoteRequestView(self, request_id, arrived_at, prompt)
@@ -179,16 +190,13 @@ class RouterHost:
                 raise RouterError(f"schedule() returned request {view.id}, which was never queued")
             view._routed = True
             pairs.append([replica_id, view.id])
-        return [pairs, [], sorted([rid, which] for rid, which in self.lists_read)]
+        lists_read = self.lists_read
+        return [pairs, [], sorted([rid, which] for rid, which in lists_read) if lists_read else []]
 
     def _sync_membership(self, replica_ids: list[int]) -> None:
         """The replicas the router may use are the ones the core listed (an autoscaler changes them);
         the router's dict changes in place, in the core's order: removals first, additions at the end."""
         replicas = self.replicas
-        if len(replica_ids) == len(replicas) and all(
-            a == b for a, b in zip(replica_ids, replicas, strict=True)
-        ):
-            return
         listed = set(replica_ids)
         for rid in [rid for rid in replicas if rid not in listed]:
             del replicas[rid]
@@ -337,6 +345,9 @@ class AutoscalerHost:
         return design_call(self.violations, "autoscaler", AutoscalerError, what, call, *args)
 
 
+SLOT_CALLS = {"router": "schedule", "replica_scheduler": "select", "autoscaler": "scale"}
+
+
 class DesignHost:
     """Answers the core's calls; the slot is chosen by the core's `init` call (one slot per host)."""
 
@@ -365,6 +376,8 @@ class DesignHost:
                 f"this design host serves a router, a replica_scheduler or an autoscaler, not {slot!r}"
             )
         self.slot = slot
+        name = SLOT_CALLS[slot]  # from now on the slot's call goes straight to its host
+        self.channel.handlers[name] = getattr(self.host, name)
         return True
 
     def call(self, slot: str, name: str, *args: Any) -> Any:
@@ -404,13 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     channel = Channel(connection)
     host = DesignHost(channel)
+    cpus = allowed_cpus()  # before any design code runs
     channel.handlers.update(
         {
             "init": host.init,
-            "schedule": lambda *args: host.call("router", "schedule", *args),
-            "select": lambda *args: host.call("replica_scheduler", "select", *args),
-            "scale": lambda *args: host.call("autoscaler", "scale", *args),
+            # refused until `init` names the slot (then its own call replaces this one)
+            **{name: functools.partial(host.call, slot, name) for slot, name in SLOT_CALLS.items()},
             CPU_TIME_CALL: host.cpu_time,
+            PIN_CALL: lambda cpu: pin_self(cpu, cpus),  # share the core's CPU (llmsim/cpu_share.py)
         }
     )
     with design_cpu_alarm(args.cpu_limit):

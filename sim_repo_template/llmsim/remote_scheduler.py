@@ -78,6 +78,7 @@ class RemoteSchedulerSlot:
         return self._requests(replica, chosen)
 
     def close(self) -> None:
+        self.cpu.close()
         self._channel.close()
 
     def _requests(self, replica: Replica, chosen: list[Any]) -> list[Request]:
