@@ -120,11 +120,7 @@ class RemoteRouterSlot:
             raise ValueError(f"no request list {which!r} of replica {replica_id!r}")
         replica = self._replicas[replica_id]
         requests = replica.waiting if which == "pending" else replica.running
-        return [  # request_row, inlined: this runs for every request of every list sent
-            [r.id, r.num_prefill_tokens, r.num_processed_tokens, r.num_restarts, r.is_prefill_complete,
-             r.is_completed]
-            for r in requests
-        ]  # fmt: skip
+        return list(map(request_row, requests))
 
     def _requests(self, ids: Any) -> list[list[Any]]:
         if not isinstance(ids, list) or len(ids) > MAX_IDS_PER_QUERY:
